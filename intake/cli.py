@@ -1,0 +1,194 @@
+"""The `intake` command. Exit codes: 0 done; 2 bad configuration or usage; 1 anything else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from intake.clock import Clock, parse_instant
+from intake.privacy import configure_logging
+from intake.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("intake")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="intake", description="E-mail intake daemon of AJOFM Cluj.")
+    parser.add_argument("--config", help="configuration file (default: config/intake.toml or $INTAKE_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser("run", help="the daemon: polling, IDLE, workers, outbox")
+    poll = commands.add_parser("poll", help="one full cycle, then exit")
+    poll.add_argument("--once", action="store_true", required=True, help="run one cycle (the only mode)")
+    poll.add_argument("--now", help="ISO-8601 instant used as 'now' for registration, deadlines and booking")
+    demo = commands.add_parser("demo", help="the whole flow on embedded servers, no external server needed")
+    demo.add_argument("--output", default="demo-output", help="where the demo keeps its files")
+    for name, help_text in (("submissions", "all submissions, newest first"), ("status", "queues and health")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--json", action="store_true")
+    show = commands.add_parser("show", help="one submission by registration number")
+    show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
+    show.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except (ConfigError, UsageError) as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:
+        log.debug("command failed", exc_info=exc)
+        print(f"intake: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _runtime(args: argparse.Namespace, clock: Clock | None = None):  # type: ignore[no-untyped-def]
+    from intake.runtime import Runtime
+
+    settings: Settings = load_settings(args.config)
+    return Runtime.from_settings(settings, clock)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from intake.scheduler import Daemon
+
+    rt = _runtime(args)
+    _ = rt.signer  # a missing or unreadable signing key is a configuration error: fail now, not per message
+    log.info("intake started for office %s, mailbox %s", rt.office, rt.settings.imap.account)
+    Daemon(rt).start()
+    return EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from intake.scheduler import run_cycle
+
+    clock = Clock()
+    if args.now:
+        try:
+            clock = Clock(parse_instant(args.now, load_settings(args.config).office.timezone))
+        except ValueError as exc:
+            raise UsageError(f"--now: not an ISO-8601 instant: {args.now!r}") from exc
+    rt = _runtime(args, clock)
+    _ = rt.signer
+    report = run_cycle(rt)
+    log.info(
+        "poll: claimed %s, processed %s, moved %s, sent %s, deferred %s, failed %s",
+        report.fetched.claimed,
+        report.processed,
+        report.moved,
+        report.sent.sent,
+        report.sent.deferred,
+        report.sent.failed,
+    )
+    if report.imap_error:
+        print(f"intake: mailbox unreachable: {report.imap_error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from intake.demo import run_demo
+
+    return run_demo(args.output)
+
+
+def cmd_submissions(args: argparse.Namespace) -> int:
+    from intake.db import transaction
+    from intake.views import all_submissions
+
+    rt = _runtime(args)
+    with transaction(rt.engine) as session:
+        rows = all_submissions(session, rt)
+    if args.json:
+        _print_json(rows)
+    else:
+        _print_table(rows)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from intake.db import transaction
+    from intake.views import find_by_number, submission_view
+
+    rt = _runtime(args)
+    with transaction(rt.engine) as session:
+        submission = find_by_number(session, rt, args.number)
+        if submission is None:
+            print(f"intake: no submission with registration number {args.number}", file=sys.stderr)
+            return EXIT_FAILURE
+        view = submission_view(session, rt, submission)
+    if args.json:
+        _print_json(view)
+    else:
+        for key, value in view.items():
+            print(f"{key:>20}: {json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from intake.db import transaction
+    from intake.views import status_view
+
+    rt = _runtime(args)
+    with transaction(rt.engine) as session:
+        view = status_view(session, rt)
+    if args.json:
+        _print_json(view)
+    else:
+        print(json.dumps(view, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'nr. înregistrare':<18} {'primit la':<26} {'stare':<12} {'expeditor':<30} subiect")
+    for row in rows:
+        print(
+            f"{row['registration_number'] or '-':<18} {row['received_at'] or '':<26} {row['state']:<12} "
+            f"{(row['sender'] or '-')[:30]:<30} {(row['subject'] or '')[:60]}"
+        )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "poll": cmd_poll,
+    "demo": cmd_demo,
+    "submissions": cmd_submissions,
+    "show": cmd_show,
+    "status": cmd_status,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

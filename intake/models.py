@@ -1,0 +1,206 @@
+"""The tables. Every record carries its office so one deployment can serve several county offices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SubmissionState(StrEnum):
+    RECEIVED = "received"  # claimed: raw bytes stored, waiting for the pipeline
+    IGNORED = "ignored"  # auto-reply, bounce, mailing list, our own mail: stored, never answered
+    DUPLICATE = "duplicate"  # the same bytes were claimed before (another UID or folder)
+    REGISTERED = "registered"  # has a registration number
+    RECEIPTED = "receipted"  # the signed recipisă is in the outbox
+    QUARANTINED = "quarantined"  # could not be processed; staff see the reason and can replay it
+
+
+TERMINAL_STATES = frozenset(
+    {SubmissionState.IGNORED, SubmissionState.DUPLICATE, SubmissionState.RECEIPTED, SubmissionState.QUARANTINED}
+)
+
+
+class MailboxItem(SQLModel, table=True):
+    """One message at one place in one IMAP mailbox: the claim record of guarantee 1."""
+
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_mailbox_location"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    account: str
+    folder: str
+    uidvalidity: int
+    uid: int
+    sha256: str = Field(index=True)
+    message_id: str | None = None
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    claimed_at: datetime = Field(sa_type=UtcDateTime)
+    imap_done: bool = Field(default=False, index=True)  # moved to Processed/Quarantine after commit
+    imap_target: str | None = None
+    imap_error: str | None = None
+
+
+class Submission(SQLModel, table=True):
+    """One received e-mail (unique by content) and everything decided about it."""
+
+    __table_args__ = (
+        UniqueConstraint("office", "sha256", name="uq_submission_content"),
+        UniqueConstraint("office", "year", "number", name="uq_registration_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    sha256: str
+    size: int
+    message_id: str | None = Field(default=None, index=True)
+    received_at: datetime = Field(sa_type=UtcDateTime)  # IMAP INTERNALDATE (UTC stored, shown in the office time zone)
+    claimed_at: datetime = Field(sa_type=UtcDateTime)
+    state: str = Field(default=SubmissionState.RECEIVED, index=True)
+    stage: str = "claimed"  # the last pipeline stage completed
+    attempts: int = 0
+    last_error: str | None = None
+    quarantine_reason: str | None = None
+    duplicate_of: int | None = Field(default=None, foreign_key="submission.id")
+
+    # From the parse and screening stages.
+    sender: str | None = Field(default=None, index=True)
+    sender_name: str | None = None
+    subject: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    text_body: str | None = None
+    has_html: bool = False
+    defects: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    category: str | None = None
+    reply_allowed: bool = False
+    screening_reason: str | None = None
+
+    # Registration.
+    number: int | None = None
+    year: int | None = None
+    registered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+    # Assessment (later stages fill these in).
+    request_type: str | None = None
+    consent: bool | None = None
+    flagged: bool = False
+
+
+class Document(SQLModel, table=True):
+    """One attachment of a submission, its content check and (later) its signature verdict."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    position: int
+    filename: str
+    original_filename: str | None = None
+    declared_type: str
+    origin: str
+    sha256: str
+    size: int
+    detected_type: str | None = None
+    content_type: str | None = None
+    pages: int | None = None
+    accepted: bool | None = None
+    code: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    kind: str = "other"
+    signature: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Finding(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    code: str
+    message: str  # Romanian, shown to the sender and to staff
+    document_id: int | None = Field(default=None, foreign_key="document.id")
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class RegistryCounter(SQLModel, table=True):
+    """The last registration number given per office and calendar year."""
+
+    office: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    last_number: int = 0
+
+
+class Receipt(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    pdf_sha256: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the configured attempts: ops are alerted, staff can resend
+
+
+class OutboxMessage(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    kind: str  # acknowledgement | receipt | alert
+    message_id: str = Field(unique=True)
+    recipient: str = Field(index=True)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default=OutboxState.PENDING, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
+    last_error: str | None = None
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PollState(SQLModel, table=True):
+    """Per mailbox folder: where polling stands and how it went."""
+
+    account: str = Field(primary_key=True)
+    folder: str = Field(primary_key=True)
+    office: str
+    uidvalidity: int | None = None
+    last_uid: int = 0
+    last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = None
+    last_error_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    consecutive_failures: int = 0
+
+
+class Event(SQLModel, table=True):
+    """The history of a submission: what intake (or a person) did and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = "intake"
+    action: str
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))

@@ -1,0 +1,162 @@
+"""The outbox (guarantee 3): replies are queued in the transaction that decides them, sent by a separate job.
+
+A message is marked sent right after the server accepts it. The only window in which a crash could send a
+message twice is between the server's "250 OK" and that commit; the stable Message-ID lets the recipient's
+mail system (and staff) recognise such a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+from sqlmodel import Session, col, select
+
+from intake.clock import utcnow
+from intake.db import transaction
+from intake.models import Event, OutboxMessage, OutboxState, Submission
+from intake.runtime import Runtime
+from intake.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(
+    session: Session, rt: Runtime, submission: Submission | None, *, kind: str, message: EmailMessage
+) -> OutboxMessage:
+    now = utcnow()
+    row = OutboxMessage(
+        office=rt.office,
+        submission_id=submission.id if submission else None,
+        kind=kind,
+        message_id=str(message["Message-ID"]),
+        recipient=str(message["To"]),
+        raw=message.as_bytes(),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def due_ids(rt: Runtime, limit: int = 200) -> list[int]:
+    with transaction(rt.engine) as session:
+        rows = session.exec(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.office == rt.office,
+                OutboxMessage.state == OutboxState.PENDING,
+                col(OutboxMessage.next_attempt_at) <= utcnow(),
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        ).all()
+    return [row for row in rows if row is not None]
+
+
+def send_due(rt: Runtime) -> SendReport:
+    ids = due_ids(rt)
+    if not ids:
+        return SendReport()
+    return asyncio.run(_send_all(rt, ids))
+
+
+async def _send_all(rt: Runtime, ids: list[int]) -> SendReport:
+    report = SendReport()
+    smtp = rt.settings.smtp
+    client = _client(smtp)
+    try:
+        await client.connect()
+        if smtp.username:
+            await client.login(smtp.username, smtp.password.get_secret_value())
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        for outbox_id in ids:
+            _defer(rt, outbox_id, f"cannot connect to {smtp.host}:{smtp.port}: {exc}", report)
+        return report
+    try:
+        for outbox_id in ids:
+            await _send_one(rt, client, outbox_id, report)
+    finally:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+    return report
+
+
+async def _send_one(rt: Runtime, client: aiosmtplib.SMTP, outbox_id: int, report: SendReport) -> None:
+    with transaction(rt.engine) as session:
+        row = session.get_one(OutboxMessage, outbox_id)
+        raw, recipient = row.raw, row.recipient
+    try:
+        if not client.is_connected:
+            await client.connect()
+        await client.sendmail(rt.settings.smtp.from_address, [recipient], raw)
+    except aiosmtplib.SMTPResponseException as exc:
+        if 500 <= exc.code < 600:
+            _fail(rt, outbox_id, f"rejected by the server: {exc.code} {exc.message}", report)
+        else:
+            _defer(rt, outbox_id, f"temporary failure: {exc.code} {exc.message}", report)
+        return
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        _defer(rt, outbox_id, f"{type(exc).__name__}: {exc}", report)
+        return
+    with transaction(rt.engine) as session:
+        row = session.get_one(OutboxMessage, outbox_id)
+        row.state = OutboxState.SENT
+        row.sent_at = utcnow()
+        row.attempts += 1
+        session.add(Event(submission_id=row.submission_id, at=utcnow(), action=f"sent:{row.kind}"))
+    report.sent += 1
+
+
+def _defer(rt: Runtime, outbox_id: int, error: str, report: SendReport) -> None:
+    worker = rt.settings.worker
+    with transaction(rt.engine) as session:
+        row = session.get_one(OutboxMessage, outbox_id)
+        row.attempts += 1
+        row.last_error = error[:500]
+        if row.attempts >= worker.outbox_max_attempts:
+            row.state = OutboxState.FAILED
+            report.failed += 1
+            log.error("outbox %s undeliverable after %s attempts: %s", outbox_id, row.attempts, error)
+            return
+        delay = min(worker.outbox_backoff_seconds * 2 ** (row.attempts - 1), worker.outbox_backoff_max_seconds)
+        row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    report.deferred += 1
+    log.warning("outbox %s deferred (%s): %s", outbox_id, f"retry in {delay:.0f} s", error)
+
+
+def _fail(rt: Runtime, outbox_id: int, error: str, report: SendReport) -> None:
+    with transaction(rt.engine) as session:
+        row = session.get_one(OutboxMessage, outbox_id)
+        row.attempts += 1
+        row.last_error = error[:500]
+        row.state = OutboxState.FAILED
+        session.add(Event(submission_id=row.submission_id, at=utcnow(), action="undeliverable", detail={"error": error}))
+    report.failed += 1
+    log.error("outbox %s rejected permanently: %s", outbox_id, error)
+
+
+def _client(smtp: SmtpSettings) -> aiosmtplib.SMTP:
+    context = ssl.create_default_context()
+    return aiosmtplib.SMTP(
+        hostname=smtp.host,
+        port=smtp.port,
+        use_tls=smtp.security == "ssl",
+        start_tls=True if smtp.security == "starttls" else False,
+        tls_context=context,
+        timeout=smtp.timeout_seconds,
+    )

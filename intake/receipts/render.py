@@ -1,0 +1,428 @@
+"""The recipisă as a PDF (fpdf2, A4, Romanian), unsigned: `sign.py` adds the PAdES signature.
+
+Everything the beneficiary sent (subject, file names) is untrusted text: it is normalised, stripped of
+invisible control characters, cut to a length that always fits on a page and rendered with the glyphs
+the embedded font has (anything else becomes U+FFFD) so no input can crash the renderer or overflow.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fontTools import subset as ftsubset
+from fontTools import ttLib
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace, TTFFont
+
+FONT_DIR = Path(__file__).with_name("fonts")
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+FAMILY = "DejaVu"
+MONO = "Courier"  # core font: the SHA-256 is plain ASCII hex, no embedding needed
+
+REPLACEMENT = "\ufffd"
+ELLIPSIS = "…"
+
+# Longest untrusted value we print. A table row must fit on one page (fpdf2 refuses otherwise) and a
+# megabyte-long subject must not turn a receipt into a book; the SHA-256 still identifies the file.
+MAX_FILENAME = 600
+MAX_REASON = 600
+MAX_SUBJECT = 1000
+MAX_SHORT = 40
+
+# Scripts a beneficiary may plausibly write in (Latin incl. Vietnamese, Greek, Cyrillic) and common
+# symbols. Pre-subsetting DejaVu to these once per process makes a receipt ~3x faster to render than
+# embedding from the full 6000-glyph font; other characters are shown as U+FFFD.
+_REPERTOIRE: tuple[tuple[int, int], ...] = (
+    (0x0020, 0x024F),  # Basic Latin .. Latin Extended-B (ă â î ș ț)
+    (0x0250, 0x02FF),  # IPA, spacing modifiers
+    (0x0300, 0x036F),  # combining diacritics left over after NFC
+    (0x0370, 0x03FF),  # Greek
+    (0x0400, 0x052F),  # Cyrillic (+ supplement: Ukrainian, etc.)
+    (0x1E00, 0x1EFF),  # Latin Extended Additional
+    (0x2000, 0x206F),  # general punctuation
+    (0x20A0, 0x20CF),  # currency
+    (0x2100, 0x215F),  # letterlike, number forms
+    (0x2190, 0x21FF),  # arrows
+    (0x2200, 0x22FF),  # mathematical operators
+    (0x2460, 0x24FF),  # enclosed alphanumerics
+    (0x2500, 0x25FF),  # box drawing, geometric shapes
+    (0x2600, 0x27BF),  # misc symbols, dingbats (☺ ✓)
+    (0xFFFD, 0xFFFD),
+)
+
+# fontTools reports each subsetting step at INFO: a line per receipt is noise in the daemon's log.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class ReceiptDocument:
+    filename: str
+    detected_type: str  # "PDF", "JPEG", "PNG", "DOCX", ... (display)
+    pages: int | None
+    size: int  # bytes
+    sha256: str  # hex
+    accepted: bool
+    reason: str | None  # Romanian, when rejected or with a remark
+    signature_summary: str | None = None  # Romanian one-liner about the e-signature
+
+
+@dataclass(frozen=True)
+class ReceiptData:
+    office_name: str
+    office_address: str
+    registration_number: str  # "12/23.11.2026"
+    registered_at: datetime  # aware
+    received_at: datetime  # aware (IMAP INTERNALDATE)
+    sender: str
+    subject: str
+    documents: tuple[ReceiptDocument, ...]
+    findings: tuple[str, ...] = ()
+    appointment: str | None = None
+    timezone: str = "Europe/Bucharest"
+
+
+# --------------------------------------------------------------------------------------------- fonts
+
+
+@dataclass(frozen=True)
+class _FontKit:
+    template: FPDF  # holds the parsed TTFFont objects, cloned into every receipt
+    data: dict[str, bytes]  # fontkey -> pre-subset TTF bytes
+    charset: frozenset[int]  # code points both styles can draw
+
+
+_kit: _FontKit | None = None
+_kit_lock = threading.Lock()
+
+
+def _repertoire() -> set[int]:
+    return {cp for low, high in _REPERTOIRE for cp in range(low, high + 1)}
+
+
+def _presubset(path: Path) -> bytes:
+    font = ttLib.TTFont(path, recalcTimestamp=False)
+    # glyph_names=True: fpdf2 maps glyphs by name when it subsets again at output time.
+    options = ftsubset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True, hinting=False)
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM", "kern"]
+    subsetter = ftsubset.Subsetter(options)
+    subsetter.populate(unicodes=_repertoire())
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def _build_kit() -> _FontKit:
+    template = FPDF()
+    data: dict[str, bytes] = {}
+    # add_font only takes a path; the pre-subset bytes live in memory afterwards.
+    with tempfile.TemporaryDirectory(prefix="intake-fonts-") as tmp:
+        for style, name in FONT_FILES.items():
+            subset = _presubset(FONT_DIR / name)
+            path = Path(tmp) / name
+            path.write_bytes(subset)
+            template.add_font(FAMILY, style, path)
+            data[f"{FAMILY.lower()}{style}"] = subset
+    charsets = [set(font.cmap) for font in template.fonts.values()]
+    return _FontKit(template=template, data=data, charset=frozenset(set.intersection(*charsets)))
+
+
+def _font_kit() -> _FontKit:
+    global _kit
+    with _kit_lock:
+        if _kit is None:
+            _kit = _build_kit()
+        return _kit
+
+
+def _install_fonts(pdf: FPDF, kit: _FontKit) -> None:
+    """Clone the pre-parsed fonts into a new document instead of parsing the TTF again (~50 ms each).
+
+    fpdf2's TTFFont.__deepcopy__ shares the immutable tables and copies the per-document state; the
+    width and glyph-id maps are read-only once built, so they are shared too (the memo). The fontTools
+    object is rebuilt from bytes because fpdf2 subsets it in place when writing the PDF.
+    """
+    for key, font in kit.template.fonts.items():
+        assert isinstance(font, TTFFont)
+        memo = {id(font.cw): font.cw, id(font.glyph_ids): font.glyph_ids}
+        clone = copy.deepcopy(font, memo)
+        clone.ttfont = ttLib.TTFont(io.BytesIO(kit.data[key]), recalcTimestamp=False, lazy=True)
+        pdf.fonts[key] = clone
+
+
+# ------------------------------------------------------------------------------------------ cleaning
+
+# Variation selectors and emoji skin-tone modifiers only make sense next to a glyph we cannot draw.
+_DROPPED = frozenset(range(0xFE00, 0xFE10)) | frozenset(range(0x1F3FB, 0x1F400))
+
+
+def clean_text(text: str, charset: Iterable[int] | frozenset[int], limit: int | None, *,
+               multiline: bool = False) -> str:
+    """Make untrusted text printable with our font: never raises, never longer than `limit`."""
+    allowed = charset if isinstance(charset, frozenset) else frozenset(charset)
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        cp = ord(ch)
+        category = unicodedata.category(ch)
+        if ch == "\n" and multiline:
+            out.append(ch)
+        elif category in ("Cc", "Zl", "Zp"):
+            out.append(" ")
+        elif category == "Cf" or cp in _DROPPED:
+            # Bidi overrides would make "cerere\u202efdp.exe" look like a PDF; zero-width joiners glue
+            # emoji we cannot draw anyway. Show the logical order, nothing hidden.
+            continue
+        elif cp in allowed:
+            out.append(ch)
+        elif not out or out[-1] != REPLACEMENT:
+            out.append(REPLACEMENT)  # one marker per run: a line of 😀😀😀 is one missing thing
+    cleaned = "".join(out).strip()
+    if limit is not None and len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + ELLIPSIS
+    return cleaned
+
+
+# ---------------------------------------------------------------------------------------- formatting
+
+
+def format_size(size: int) -> str:
+    """Binary units, Romanian decimal comma: 1536 -> "1,5 KB"."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}".replace(".", ",")
+
+
+def format_moment(moment: datetime, timezone: str) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"receipt time {moment.isoformat()} has no time zone")
+    local = moment.astimezone(ZoneInfo(timezone))
+    label = "ora României" if timezone == "Europe/Bucharest" else f"ora {timezone}"
+    return f"{local:%d.%m.%Y, ora %H:%M:%S} ({label})"
+
+
+def _grouped_hash(sha256: str) -> str:
+    digest = sha256.strip().lower()
+    if not digest or len(digest) > 128 or any(c not in "0123456789abcdef" for c in digest):
+        return "-"  # Courier is a latin-1 core font: no en dash
+    return "\n".join(digest[i : i + 16] for i in range(0, len(digest), 16))
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+TITLE = "RECIPISĂ"
+SUBTITLE = "de înregistrare a documentelor primite prin poșta electronică"
+NO_ATTACHMENTS = "Mesajul nu conține atașamente."
+NO_SUBJECT = "(fără subiect)"
+ACCEPTED = "acceptat"
+REJECTED = "respins"
+CLOSING = (
+    "Prezenta recipisă este semnată electronic în numele registraturii {office}. Ea certifică numai "
+    "primirea și înregistrarea mesajului și a documentelor enumerate mai sus, la data și ora indicate; "
+    "nu atestă că dosarul este complet și nici că documentele sunt conforme. Amprenta SHA-256 "
+    "identifică fiecare fișier primit."
+)
+TABLE_HEADER = ("Nr.", "Fișier", "Tip", "Pagini", "Dimensiune", "SHA-256", "Stare")
+COL_WIDTHS = (8, 50, 14, 13, 21, 27, 47)  # mm, sum = A4 width minus 15 mm margins
+MARGIN = 15.0
+CELL_PADDING = 1.0
+TABLE_FONT_SIZE = 8
+# Lines of text a file name may take before it is cut (x2 worst case, 3.6 mm each): with the status
+# cell bounded the same way a row stays well under one page.
+CELL_LINES = 20
+LABEL_WIDTH = 42.0
+
+
+class _ReceiptPDF(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FAMILY, size=7.5)
+        self.set_text_color(90)
+        self.cell(0, 5, f"{self.footer_text} · pagina {self.page_no()} din {{nb}}", align="C")
+
+
+@dataclass(frozen=True)
+class _Context:
+    pdf: _ReceiptPDF
+    charset: frozenset[int]
+    data: ReceiptData
+
+    def clean(self, text: str | None, limit: int | None, *, multiline: bool = False) -> str:
+        return clean_text(text or "", self.charset, limit, multiline=multiline)
+
+
+def _new_pdf(data: ReceiptData, kit: _FontKit) -> _ReceiptPDF:
+    pdf = _ReceiptPDF(format="A4", unit="mm")
+    _install_fonts(pdf, kit)
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.footer_text = f"Recipisa nr. {clean_text(data.registration_number, kit.charset, MAX_SHORT)}"
+    pdf.set_title(f"{TITLE} nr. {data.registration_number}")
+    pdf.set_author(data.office_name)
+    pdf.set_subject(SUBTITLE)
+    pdf.set_creator("intake")
+    pdf.set_lang("ro-RO")
+    pdf.add_page()
+    return pdf
+
+
+def _paragraph(pdf: FPDF, text: str, *, size: float = 9.5, style: str = "", height: float = 4.8,
+               align: str = "L") -> None:
+    pdf.set_font(FAMILY, style, size)
+    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(3)
+    _paragraph(pdf, text, size=11, style="B", height=6)
+    pdf.ln(1)
+
+
+def _letterhead(ctx: _Context) -> None:
+    pdf, data = ctx.pdf, ctx.data
+    _paragraph(pdf, ctx.clean(data.office_name, 300), size=12, style="B", height=6, align="C")
+    _paragraph(pdf, ctx.clean(data.office_address, 300), size=9, height=4.5, align="C")
+    pdf.ln(2)
+    pdf.set_draw_color(120)
+    pdf.line(MARGIN, pdf.get_y(), pdf.w - MARGIN, pdf.get_y())
+    pdf.ln(6)
+    _paragraph(pdf, TITLE, size=20, style="B", height=9, align="C")
+    _paragraph(pdf, SUBTITLE, size=10, height=5, align="C")
+    pdf.ln(5)
+
+
+def _field(pdf: FPDF, label: str, value: str) -> None:
+    pdf.set_font(FAMILY, "B", 9.5)
+    pdf.cell(LABEL_WIDTH, 5.2, label)
+    pdf.set_font(FAMILY, "", 9.5)
+    pdf.multi_cell(0, 5.2, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _registration_fields(ctx: _Context) -> None:
+    data = ctx.data
+    _field(ctx.pdf, "Nr. de înregistrare:", ctx.clean(data.registration_number, MAX_SHORT))
+    _field(ctx.pdf, "Data înregistrării:", format_moment(data.registered_at, data.timezone))
+    _field(ctx.pdf, "Primit la:", format_moment(data.received_at, data.timezone))
+    _field(ctx.pdf, "Expeditor:", ctx.clean(data.sender, 320) or "–")
+    _field(ctx.pdf, "Subiect:", ctx.clean(data.subject, MAX_SUBJECT) or NO_SUBJECT)
+
+
+def _fit(pdf: FPDF, text: str, column: float, lines: int) -> str:
+    """Shorten `text` so that, wrapped in `column` mm, it takes at most about 2 x `lines` lines.
+
+    fpdf2 refuses a table row taller than a page, so every cell is bounded by its rendered width, not
+    its character count (one '‱' is three times as wide as an 'a'). Word wrapping can waste up to half
+    of each line, hence the factor 2 in the bound.
+    """
+    budget = (column - 2 * CELL_PADDING) * lines
+    if pdf.get_string_width(text) <= budget:
+        return text
+    cut = len(text)
+    while cut > 1 and pdf.get_string_width(text[:cut] + ELLIPSIS) > budget:
+        cut = min(cut - 1, int(cut * budget / pdf.get_string_width(text[:cut] + ELLIPSIS)))
+    return text[:cut].rstrip() + ELLIPSIS
+
+
+def _status_cell(ctx: _Context, doc: ReceiptDocument) -> str:
+    column = COL_WIDTHS[6]
+    lines = [ACCEPTED if doc.accepted else REJECTED]
+    for remark in (doc.reason, doc.signature_summary):
+        cleaned = ctx.clean(remark, MAX_REASON)
+        if cleaned:
+            lines.append(_fit(ctx.pdf, cleaned, column, CELL_LINES // 2))
+    return "\n".join(lines)
+
+
+def _document_row(ctx: _Context, number: int, doc: ReceiptDocument) -> tuple[str, ...]:
+    filename = ctx.clean(doc.filename, MAX_FILENAME) or "(fără nume)"
+    detected = ctx.clean(doc.detected_type, MAX_SHORT) or "–"
+    return (
+        str(number),
+        _fit(ctx.pdf, filename, COL_WIDTHS[1], CELL_LINES),
+        _fit(ctx.pdf, detected, COL_WIDTHS[2], 2),
+        str(doc.pages) if doc.pages is not None else "–",
+        format_size(doc.size),
+        _grouped_hash(doc.sha256),
+        _status_cell(ctx, doc),
+    )
+
+
+def _documents(ctx: _Context) -> None:
+    pdf, documents = ctx.pdf, ctx.data.documents
+    _heading(pdf, f"Documente primite ({len(documents)})")
+    if not documents:
+        _paragraph(pdf, NO_ATTACHMENTS)
+        return
+    pdf.set_font(FAMILY, "", TABLE_FONT_SIZE)  # also the font _fit measures with
+    rows = [_document_row(ctx, number, doc) for number, doc in enumerate(documents, start=1)]
+    mono = FontFace(family=MONO, size_pt=7)
+    with pdf.table(
+        col_widths=COL_WIDTHS,
+        width=sum(COL_WIDTHS),
+        line_height=3.6,
+        padding=CELL_PADDING,
+        text_align=("CENTER", "LEFT", "LEFT", "CENTER", "RIGHT", "LEFT", "LEFT"),
+        headings_style=FontFace(emphasis="BOLD", size_pt=TABLE_FONT_SIZE, fill_color=(230, 230, 230)),
+        v_align="TOP",
+    ) as table:
+        table.row(TABLE_HEADER)
+        for values in rows:
+            row = table.row()
+            for index, value in enumerate(values):
+                row.cell(value, style=mono if index == 5 else None)
+    pdf.ln(2)
+
+
+def _findings(ctx: _Context) -> None:
+    findings = [ctx.clean(f, 2000, multiline=True) for f in ctx.data.findings]
+    findings = [f for f in findings if f]
+    if not findings:
+        return
+    _heading(ctx.pdf, "Constatări")
+    for finding in findings:
+        _paragraph(ctx.pdf, f"•  {finding}")
+
+
+def _appointment(ctx: _Context) -> None:
+    text = ctx.clean(ctx.data.appointment, 4000, multiline=True)
+    if not text:
+        return
+    _heading(ctx.pdf, "Programare")
+    _paragraph(ctx.pdf, text)
+
+
+def _closing(ctx: _Context) -> None:
+    ctx.pdf.ln(6)
+    office = ctx.clean(ctx.data.office_name, 300)
+    _paragraph(ctx.pdf, CLOSING.format(office=office), size=8.5, height=4.3)
+
+
+def render_receipt(data: ReceiptData) -> bytes:
+    """An unsigned A4 PDF; raises ValueError only for a naive datetime (a caller bug)."""
+    kit = _font_kit()
+    ctx = _Context(pdf=_new_pdf(data, kit), charset=kit.charset, data=data)
+    _letterhead(ctx)
+    _registration_fields(ctx)
+    _documents(ctx)
+    _findings(ctx)
+    _appointment(ctx)
+    _closing(ctx)
+    return bytes(ctx.pdf.output())

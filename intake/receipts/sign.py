@@ -1,0 +1,138 @@
+"""PAdES signature of the recipisă on behalf of the registry (pyhanko).
+
+Baseline B-B, or B-T when a time-stamping authority is configured. The key is loaded once; `sign` is
+synchronous (pyhanko runs its own event loop inside), so call it from a worker thread, never from a
+coroutine running on the daemon's event loop.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps import HTTPTimeStamper
+
+log = logging.getLogger(__name__)
+
+FIELD_NAME = "SemnaturaRegistratura"
+TIMESTAMP_TIMEOUT = 10  # seconds; a slow TSA must not hold a worker thread for long
+
+# Space for the CMS container, so pyhanko can skip its dry-run signature (which doubles the cost).
+# Sized from the real certificates plus a margin; a time-stamp token carries the TSA's own chain.
+_CMS_OVERHEAD = 3 * 1024
+_TIMESTAMP_ALLOWANCE = 16 * 1024
+
+# pyhanko logs expected failures (unreachable TSA, bad key material) with full tracebacks; we raise
+# them as exceptions with one-line messages instead, so its own report would only be noise.
+for _name in ("pyhanko.sign.signers", "pyhanko.sign.timestamps"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+
+class SigningKeyError(ValueError):
+    """The PKCS#12 file cannot be used for signing (missing, unreadable, wrong password, expired)."""
+
+
+class ReceiptSigner:
+    def __init__(self, pkcs12_path: Path, pkcs12_password: str | None, timestamp_url: str | None = None,
+                 signer_name: str | None = None) -> None:
+        self._path = Path(pkcs12_path)
+        self._signer = _load_signer(self._path, pkcs12_password)
+        self._certificate = x509.load_der_x509_certificate(self._signer.signing_cert.dump())
+        _check_validity(self._path, self._certificate)
+        self._timestamper = (
+            HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
+        )
+        self._signer_name = signer_name
+        self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
+
+    @property
+    def certificate_subject(self) -> str:
+        """Most specific attribute first, as people read it: "CN=..., O=..., C=RO"."""
+        return ", ".join(rdn.rfc4514_string() for rdn in reversed(self._certificate.subject.rdns))
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._certificate
+
+    @property
+    def timestamped(self) -> bool:
+        return self._timestamper is not None
+
+    def sign(self, pdf: bytes, *, reason: str = "Recipisă de înregistrare",
+             location: str = "Cluj-Napoca") -> bytes:
+        """Return `pdf` with an incremental update holding the PAdES signature."""
+        try:
+            return self._sign(pdf, reason, location, self._bytes_reserved)
+        except SigningError as exc:
+            if "larger than expected" not in str(exc):
+                raise
+            # Our estimate was short (an unusually large TSA response): let pyhanko measure instead.
+            log.info("receipt signature larger than reserved (%d bytes); signing again", self._bytes_reserved)
+            return self._sign(pdf, reason, location, None)
+
+    def _metadata(self, reason: str, location: str) -> signers.PdfSignatureMetadata:
+        return signers.PdfSignatureMetadata(
+            field_name=FIELD_NAME,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+            name=self._signer_name,
+        )
+
+    def _sign(self, pdf: bytes, reason: str, location: str, bytes_reserved: int | None) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        output = signers.sign_pdf(
+            writer,
+            self._metadata(reason, location),
+            signer=self._signer,
+            timestamper=self._timestamper,
+            bytes_reserved=bytes_reserved,
+        )
+        return output.getvalue()
+
+
+def _load_signer(path: Path, password: str | None) -> signers.SimpleSigner:
+    # SimpleSigner.load_pkcs12 logs a traceback and returns None on failure; its building block raises
+    # instead, which lets us say which file and why in one line.
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read PKCS#12 file {path}: {exc.strerror or exc}") from None
+    passphrase = password.encode() if password else None
+    try:
+        signer = signers.SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=passphrase)
+    except Exception:  # cryptography/asn1crypto raise several types for the same bad input
+        raise SigningKeyError(
+            f"cannot open PKCS#12 file {path}: wrong password or not a PKCS#12 file with a key"
+        ) from None
+    if signer.signing_cert is None or signer.signing_key is None:
+        raise SigningKeyError(f"PKCS#12 file {path} holds no signing key and certificate")
+    return signer
+
+
+def _check_validity(path: Path, certificate: x509.Certificate) -> None:
+    now = datetime.now(UTC)
+    if now > certificate.not_valid_after_utc:
+        raise SigningKeyError(
+            f"certificate in {path} expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        )
+    if now < certificate.not_valid_before_utc:
+        raise SigningKeyError(
+            f"certificate in {path} is valid only from {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+def _estimate_reserve(signer: signers.SimpleSigner, *, timestamped: bool) -> int:
+    certificates = {signer.signing_cert.dump(), *(c.dump() for c in signer.cert_registry)}
+    key_bytes = signer.signing_cert.public_key.bit_size // 8 + 16
+    size = sum(len(der) for der in certificates) + key_bytes + _CMS_OVERHEAD
+    if timestamped:
+        size += _TIMESTAMP_ALLOWANCE
+    return 2 * size  # hex-encoded in the PDF; always even, as pyhanko requires

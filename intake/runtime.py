@@ -1,0 +1,50 @@
+"""What every job needs, built once from the settings and passed down (no module reads config on its own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from intake.clock import Clock
+from intake.db import make_engine
+from intake.settings import ConfigError, Settings
+from intake.store import BlobStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    store: BlobStore
+    clock: Clock = field(default_factory=Clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        return cls(
+            settings=settings,
+            engine=make_engine(settings.database.url),
+            store=BlobStore(settings.storage.path),
+            clock=clock or Clock(),
+        )
+
+    @property
+    def office(self) -> str:
+        return self.settings.office.code
+
+    @cached_property
+    def signer(self):  # type: ignore[no-untyped-def]  # ReceiptSigner, imported lazily: pyhanko is slow to load
+        from intake.receipts.sign import ReceiptSigner, SigningKeyError
+
+        signing = self.settings.signing
+        if signing.pkcs12_path is None:
+            raise ConfigError("configuration error: signing.pkcs12_path: not set (receipts must be signed)")
+        try:
+            return ReceiptSigner(
+                signing.pkcs12_path,
+                signing.pkcs12_password.get_secret_value() or None,
+                timestamp_url=signing.timestamp_url,
+            )
+        except SigningKeyError as exc:
+            raise ConfigError(f"configuration error: signing.pkcs12_path: {exc}") from None

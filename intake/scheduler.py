@@ -1,0 +1,154 @@
+"""The jobs: one poll cycle (fetch, process, settle, send) and the daemon that schedules it.
+
+One APScheduler per process. Push with IMAP IDLE runs in its own thread and only wakes the poll job;
+polling at the configured interval stays on as the fallback, so a broken IDLE connection delays mail by
+at most one interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from intake import outbox, pipeline
+from intake.mailbox import imap
+from intake.privacy import redact
+from intake.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    fetched: imap.FetchReport = field(default_factory=imap.FetchReport)
+    processed: int = 0
+    moved: int = 0
+    sent: outbox.SendReport = field(default_factory=outbox.SendReport)
+    imap_error: str | None = None
+
+
+def run_cycle(rt: Runtime) -> CycleReport:
+    """Fetch new mail, process everything pending, move what is settled, send the outbox.
+
+    Work already claimed is processed even when the mailbox is unreachable, and the outbox is sent even
+    when processing failed: one broken part never holds up the others.
+    """
+    report = CycleReport()
+    try:
+        with imap.connect(rt.settings.imap) as client:
+            imap.ensure_folders(client, rt.settings.imap)
+            report.fetched = imap.fetch_new(rt, client)
+            report.processed = pipeline.process_pending(rt)
+            report.moved = imap.settle(rt, client)
+        imap.record_poll(rt, error=None)
+    except imap.IMAP_ERRORS as exc:
+        report.imap_error = redact(f"{type(exc).__name__}: {exc}")
+        log.error("mailbox %s unreachable: %s", rt.settings.imap.account, report.imap_error)
+        imap.record_poll(rt, error=report.imap_error)
+        report.processed += pipeline.process_pending(rt)
+    report.sent = outbox.send_due(rt)
+    return report
+
+
+class Daemon:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.scheduler = BlockingScheduler(timezone=rt.settings.office.timezone)
+        self._cycle_lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def poll_job(self) -> None:
+        # The IDLE thread and the interval may both fire; one cycle at a time is enough.
+        if not self._cycle_lock.acquire(blocking=False):
+            return
+        try:
+            report = run_cycle(self.rt)
+            log.info(
+                "cycle: claimed %s, processed %s, moved %s, sent %s, deferred %s",
+                report.fetched.claimed,
+                report.processed,
+                report.moved,
+                report.sent.sent,
+                report.sent.deferred,
+            )
+        except Exception:
+            log.exception("poll cycle failed")
+        finally:
+            self._cycle_lock.release()
+
+    def outbox_job(self) -> None:
+        try:
+            outbox.send_due(self.rt)
+        except Exception:
+            log.exception("outbox job failed")
+
+    def wake(self) -> None:
+        job = self.scheduler.get_job("poll")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(job.next_run_time.tzinfo if job.next_run_time else None))
+
+    def start(self) -> None:
+        settings = self.rt.settings
+        self.scheduler.add_job(
+            self.poll_job,
+            "interval",
+            id="poll",
+            seconds=settings.imap.poll_interval_seconds,
+            next_run_time=datetime.now(),
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.outbox_job,
+            "interval",
+            id="outbox",
+            seconds=settings.worker.outbox_interval_seconds,
+            max_instances=1,
+            coalesce=True,
+        )
+        if settings.imap.idle:
+            threading.Thread(target=self._idle_loop, name="imap-idle", daemon=True).start()
+        try:
+            self.scheduler.start()
+        finally:
+            self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.scheduler.shutdown(wait=False)
+
+    def _idle_loop(self) -> None:
+        """Hold an IDLE connection; on any new message wake the poll job. Reconnect on every error
+        (imapclient can raise `unterminated line` on split responses) with a capped back-off."""
+        backoff = 1.0
+        imap_settings = self.rt.settings.imap
+        while not self._stop.is_set():
+            try:
+                with imap.connect(imap_settings) as client:
+                    if not client.has_capability("IDLE"):
+                        log.info("server has no IDLE: polling every %s s", imap_settings.poll_interval_seconds)
+                        return
+                    client.select_folder(imap_settings.folder, readonly=True)
+                    backoff = 1.0
+                    self._idle_session(client)
+            except Exception as exc:  # every failure here is recoverable by reconnecting
+                log.warning("IDLE connection lost (%s); reconnecting in %.0f s", type(exc).__name__, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 300.0)
+
+    def _idle_session(self, client) -> None:  # type: ignore[no-untyped-def]
+        started = time.monotonic()
+        client.idle()
+        try:
+            # RFC 2177: re-issue IDLE before 29 minutes so servers do not drop us.
+            while not self._stop.is_set() and time.monotonic() - started < 25 * 60:
+                responses = client.idle_check(timeout=30)
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    self.wake()
+        finally:
+            client.idle_done()

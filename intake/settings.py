@@ -1,0 +1,213 @@
+"""The configuration: one pydantic model, built once from config/intake.toml and INTAKE_* variables.
+
+Priority (highest first): values passed in code, `INTAKE_<SECTION>__<KEY>` environment variables, the TOML
+file, the defaults below. Every key is documented in config/intake.toml.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_PATH = Path("config/intake.toml")
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+class Section(BaseModel):
+    # A typo in a key must stop start-up rather than be silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ImapSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(993, ge=1, le=65535)
+    security: Security = "ssl"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_interval_seconds: int = Field(60, ge=1)
+    idle: bool = True
+    fetch_batch: int = Field(50, ge=1)
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @property
+    def account(self) -> str:
+        """The name that keys claims: one mailbox = one account."""
+        return f"{self.username}@{self.host}:{self.port}"
+
+
+class SmtpSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    security: Security = "starttls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    from_address: str = "cluj@anofm.gov.ro"
+    from_name: str = "AJOFM Cluj – Registratură"
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class DatabaseSettings(Section):
+    url: str = "sqlite:///var/intake.db"
+
+
+class StorageSettings(Section):
+    path: Path = Path("var/storage")
+
+
+class OfficeSettings(Section):
+    code: str = "CJ"
+    name: str = "Agenția Județeană pentru Ocuparea Forței de Muncă Cluj"
+    address: str = "Cluj-Napoca, județul Cluj"
+    timezone: str = "Europe/Bucharest"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class SigningSettings(Section):
+    pkcs12_path: Path | None = None
+    pkcs12_password: SecretStr = SecretStr("")
+    timestamp_url: str | None = None
+
+
+class TrustListSource(Section):
+    source: str
+    signer: Path | None = None
+
+
+class TrustSettings(Section):
+    lists: list[TrustListSource] = []
+    lotl: str = ""
+    anchors: list[Path] = []
+    revocation: Literal["require", "soft-fail", "off"] = "require"
+
+
+class LimitsSettings(Section):
+    max_message_bytes: int = Field(40 * 1024 * 1024, ge=1024)
+    max_attachment_bytes: int = Field(15 * 1024 * 1024, ge=1)
+    max_attachments: int = Field(30, ge=1)
+    max_image_pixels: int = Field(60_000_000, ge=1)
+    reply_cap_per_sender: int = Field(10, ge=0)
+    reply_cap_window_hours: int = Field(24, ge=1)
+
+
+class RepliesSettings(Section):
+    acknowledgement: bool = True
+
+
+class WorkerSettings(Section):
+    max_attempts: int = Field(3, ge=1)
+    outbox_max_attempts: int = Field(12, ge=1)
+    outbox_backoff_seconds: float = Field(30.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(3600.0, gt=0)
+    outbox_interval_seconds: int = Field(15, ge=1)
+
+
+class WebSettings(Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    secret_key: SecretStr = SecretStr("")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INTAKE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    office: OfficeSettings = OfficeSettings()
+    signing: SigningSettings = SigningSettings()
+    trust: TrustSettings = TrustSettings()
+    limits: LimitsSettings = LimitsSettings()
+    replies: RepliesSettings = RepliesSettings()
+    worker: WorkerSettings = WorkerSettings()
+    web: WebSettings = WebSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _CONFIG_PATH_FOR_LOADING
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """A bad configuration: the message is one line naming the key and the problem."""
+
+
+# pydantic-settings builds sources from the class, so the chosen file travels through this module-level
+# slot for the duration of one load() call only.
+_CONFIG_PATH_FOR_LOADING: Path | None = None
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get("INTAKE_CONFIG")
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.exists() else None
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:
+    """Build the settings once; raise ConfigError with one clear line on any problem."""
+    global _CONFIG_PATH_FOR_LOADING
+    path = resolve_config_path(config_path)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"configuration file {path} does not exist")
+    _CONFIG_PATH_FOR_LOADING = path
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_first_error_line(exc)) from None
+    except Exception as exc:  # TOML syntax errors and the like
+        raise ConfigError(f"cannot read configuration {path}: {exc}") from None
+    finally:
+        _CONFIG_PATH_FOR_LOADING = None
+
+
+def _first_error_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(root)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"configuration error: {key}: {message}{suffix}"

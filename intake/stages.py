@@ -1,0 +1,306 @@
+"""The pipeline stages. Each reads what earlier stages stored and stores its own result.
+
+They run inside the transaction opened by the worker (`pipeline.process`), so a stage either happens
+completely, together with everything it queues in the outbox, or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from sqlmodel import Session, col, func, select
+
+from intake.clock import local
+from intake.mailbox.parse import ParsedMessage, parse_message
+from intake.mailbox.screening import Category, ScreeningContext, screen as screen_message
+from intake.models import Document, Event, Finding, OutboxMessage, Receipt, Submission, SubmissionState
+from intake.outbox import enqueue
+from intake.receipts import compose, wording
+from intake.receipts.render import ReceiptData, ReceiptDocument, render_receipt
+from intake.registry import format_registration, next_number
+from intake.runtime import Runtime
+from intake.validation.filetypes import check_attachment, display_name
+
+NO_SENDER_REASON = "the message has no usable From address: it cannot be answered"
+
+
+@lru_cache(maxsize=16)
+def _parse_cached(sha256: str, raw: bytes) -> ParsedMessage:
+    return parse_message(raw)
+
+
+def parsed_message(rt: Runtime, submission: Submission) -> ParsedMessage:
+    return _parse_cached(submission.sha256, rt.store.get(submission.sha256))
+
+
+def parse(rt: Runtime, session: Session, submission: Submission) -> None:
+    message = parsed_message(rt, submission)
+    submission.message_id = message.message_id
+    submission.sender = message.from_address
+    submission.sender_name = message.from_name
+    submission.subject = message.subject
+    submission.in_reply_to = message.in_reply_to
+    submission.references = list(message.references)
+    submission.text_body = message.text_body
+    submission.has_html = message.html_body is not None
+    submission.defects = list(message.defects)
+    for position, attachment in enumerate(message.attachments, start=1):
+        session.add(
+            Document(
+                submission_id=submission.id,
+                position=position,
+                filename=attachment.filename,
+                original_filename=attachment.original_filename,
+                declared_type=attachment.declared_type,
+                origin=attachment.origin,
+                sha256=rt.store.put(attachment.data),
+                size=len(attachment.data),
+            )
+        )
+
+
+def screen(rt: Runtime, session: Session, submission: Submission) -> None:
+    message = parsed_message(rt, submission)
+    limits = rt.settings.limits
+    context = ScreeningContext(
+        own_addresses=frozenset({rt.settings.smtp.from_address.lower()}),
+        replies_to_sender_recently=_recent_replies(rt, session, submission),
+        reply_cap=limits.reply_cap_per_sender,
+    )
+    result = screen_message(message, context)
+    submission.category = result.category
+    submission.reply_allowed = result.reply_allowed
+    submission.screening_reason = result.reason
+    if result.category != Category.SUBMISSION:
+        submission.state = SubmissionState.IGNORED
+        return
+    if message.from_address is None:
+        submission.state = SubmissionState.QUARANTINED
+        submission.quarantine_reason = NO_SENDER_REASON
+        return
+    if submission.size > limits.max_message_bytes:
+        _add_finding(
+            session,
+            rt,
+            submission,
+            "oversized",
+            f"Mesajul are {_megabytes(submission.size)}, peste limita de {_megabytes(limits.max_message_bytes)}.",
+        )
+    if result.reply_allowed and rt.settings.replies.acknowledgement:
+        _queue_acknowledgement(rt, session, submission, message)
+
+
+def validate(rt: Runtime, session: Session, submission: Submission) -> None:
+    limits = rt.settings.limits
+    for document in _documents(session, submission):
+        if document.position > limits.max_attachments:
+            _reject(
+                document,
+                "oversized",
+                f"Fișierul „{display_name(document.filename)}” nu a fost verificat: mesajul are mai mult de "
+                f"{limits.max_attachments} atașamente.",
+            )
+        else:
+            check = check_attachment(
+                document.filename,
+                rt.store.get(document.sha256),
+                max_bytes=limits.max_attachment_bytes,
+                max_pixels=limits.max_image_pixels,
+            )
+            document.detected_type = check.detected_type
+            document.content_type = check.content_type
+            document.pages = check.pages
+            document.accepted = check.accepted
+            document.code = check.code
+            document.reason = check.reason
+            document.notes = list(check.notes)
+        session.add(document)
+        if not document.accepted and document.code and document.reason:
+            _add_finding(session, rt, submission, document.code, document.reason, document_id=document.id)
+
+
+def register(rt: Runtime, session: Session, submission: Submission) -> None:
+    now = rt.clock.now()
+    year = local(now, rt.settings.office.timezone).year
+    submission.number = next_number(session, submission.office, year)
+    submission.year = year
+    submission.registered_at = now
+    submission.state = SubmissionState.REGISTERED
+
+
+def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
+    documents = _documents(session, submission)
+    findings = _open_findings(session, submission)
+    registration = registration_label(rt, submission)
+    office = rt.settings.office
+    pdf = rt.signer.sign(
+        render_receipt(
+            ReceiptData(
+                office_name=office.name,
+                office_address=office.address,
+                registration_number=registration,
+                registered_at=submission.registered_at or rt.clock.now(),
+                received_at=submission.received_at,
+                sender=submission.sender or "",
+                subject=submission.subject or "",
+                documents=tuple(_receipt_document(doc) for doc in documents),
+                findings=tuple(finding.message for finding in findings),
+                timezone=office.timezone,
+            )
+        )
+    )
+    receipt_row = Receipt(submission_id=submission.id, pdf_sha256=rt.store.put(pdf), created_at=rt.clock.now())
+    session.add(receipt_row)
+    submission.state = SubmissionState.RECEIPTED
+    submission.flagged = bool(findings)
+    if not submission.reply_allowed:
+        return
+    smtp = rt.settings.smtp
+    message_id = compose.make_message_id("receipt", submission.office, submission.id or 0, smtp.from_address)
+    reply = compose.build_receipt_reply(
+        _correspondent(rt, submission),
+        _original(rt, submission),
+        office_name=office.name,
+        registration=registration,
+        documents=[_document_line(doc) for doc in documents],
+        findings=[finding.message for finding in findings],
+        pdf=pdf,
+        pdf_filename=wording.RECEIPT_FILENAME.format(number=submission.number, year=submission.year),
+        message_id=message_id,
+        now=rt.clock.now(),
+    )
+    outbox = enqueue(session, rt, submission, kind="receipt", message=reply)
+    session.flush()
+    receipt_row.outbox_id = outbox.id
+
+
+def registration_label(rt: Runtime, submission: Submission) -> str:
+    if submission.number is None or submission.registered_at is None:
+        return ""
+    return format_registration(submission.number, local(submission.registered_at, rt.settings.office.timezone))
+
+
+def _queue_acknowledgement(rt: Runtime, session: Session, submission: Submission, message: ParsedMessage) -> None:
+    smtp = rt.settings.smtp
+    reply = compose.build_acknowledgement(
+        _correspondent(rt, submission),
+        _original(rt, submission),
+        message_id=compose.make_message_id("ack", submission.office, submission.id or 0, smtp.from_address),
+        now=rt.clock.now(),
+    )
+    enqueue(session, rt, submission, kind="acknowledgement", message=reply)
+
+
+def _recent_replies(rt: Runtime, session: Session, submission: Submission) -> int:
+    """How many of this sender's earlier messages we answered automatically within the cap window."""
+    if not submission.sender:
+        return 0
+    since = submission.claimed_at - timedelta(hours=rt.settings.limits.reply_cap_window_hours)
+    count = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == submission.sender,
+            OutboxMessage.kind == "receipt",
+            col(OutboxMessage.created_at) >= since,
+            OutboxMessage.submission_id != submission.id,
+        )
+    ).one()
+    return int(count)
+
+
+def _correspondent(rt: Runtime, submission: Submission) -> compose.Correspondent:
+    smtp = rt.settings.smtp
+    return compose.Correspondent(
+        from_address=smtp.from_address,
+        from_name=smtp.from_name,
+        to_address=submission.sender or "",
+        timezone=rt.settings.office.timezone,
+    )
+
+
+def _original(rt: Runtime, submission: Submission) -> compose.Original:
+    return compose.Original(
+        message_id=submission.message_id,
+        references=tuple(submission.references),
+        subject=submission.subject or "",
+        received_at=submission.received_at,
+    )
+
+
+def _documents(session: Session, submission: Submission) -> list[Document]:
+    return list(
+        session.exec(
+            select(Document).where(Document.submission_id == submission.id).order_by(col(Document.position))
+        ).all()
+    )
+
+
+def _open_findings(session: Session, submission: Submission) -> list[Finding]:
+    return list(
+        session.exec(
+            select(Finding)
+            .where(Finding.submission_id == submission.id, col(Finding.cleared_at).is_(None))
+            .order_by(col(Finding.id))
+        ).all()
+    )
+
+
+def _add_finding(
+    session: Session, rt: Runtime, submission: Submission, code: str, message: str, document_id: int | None = None
+) -> None:
+    session.add(
+        Finding(
+            submission_id=submission.id,
+            code=code,
+            message=message,
+            document_id=document_id,
+            created_at=rt.clock.now(),
+        )
+    )
+    submission.flagged = True
+    session.add(Event(submission_id=submission.id, at=rt.clock.now(), action="finding", detail={"code": code}))
+
+
+def _reject(document: Document, code: str, reason: str) -> None:
+    document.accepted = False
+    document.code = code
+    document.reason = reason
+
+
+def _display_type(document: Document) -> str:
+    return (document.detected_type or "necunoscut").upper()
+
+
+def _receipt_document(document: Document) -> ReceiptDocument:
+    return ReceiptDocument(
+        filename=document.filename,
+        detected_type=_display_type(document),
+        pages=document.pages,
+        size=document.size,
+        sha256=document.sha256,
+        accepted=bool(document.accepted),
+        reason=_document_remark(document),
+        signature_summary=None,
+    )
+
+
+def _document_line(document: Document) -> compose.DocumentLine:
+    return compose.DocumentLine(
+        filename=document.filename,
+        detected_type=_display_type(document),
+        pages=document.pages,
+        accepted=bool(document.accepted),
+        reason=_document_remark(document),
+    )
+
+
+def _document_remark(document: Document) -> str | None:
+    parts = [document.reason] if document.reason else []
+    parts.extend(document.notes)
+    return " ".join(parts) or None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")

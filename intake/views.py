@@ -1,0 +1,164 @@
+"""The JSON shapes of contract.md: what `submissions`, `show` and `status` print (and the web app shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from intake.clock import local, utcnow
+from intake.models import Document, Finding, OutboxMessage, OutboxState, PollState, Receipt, Submission
+from intake.registry import format_registration
+from intake.runtime import Runtime
+
+
+def submission_view(session: Session, rt: Runtime, submission: Submission) -> dict[str, Any]:
+    timezone = rt.settings.office.timezone
+    documents = session.exec(
+        select(Document).where(Document.submission_id == submission.id).order_by(col(Document.position))
+    ).all()
+    findings = session.exec(
+        select(Finding)
+        .where(Finding.submission_id == submission.id, col(Finding.cleared_at).is_(None))
+        .order_by(col(Finding.id))
+    ).all()
+    return {
+        "registration_number": _registration(submission, timezone),
+        "number": submission.number,
+        "year": submission.year,
+        "office": submission.office,
+        "state": submission.state,
+        "category": submission.category,
+        "sender": submission.sender,
+        "subject": submission.subject,
+        "message_id": submission.message_id,
+        "received_at": _iso(submission.received_at, timezone),
+        "registered_at": _iso(submission.registered_at, timezone),
+        "request_type": submission.request_type,
+        "consent": submission.consent,
+        "flagged": submission.flagged,
+        "documents": [_document_view(document) for document in documents],
+        "findings": [{"code": finding.code, "message": finding.message} for finding in findings],
+        "appointment": None,
+        "receipt": _receipt_view(session, submission),
+        "screening": submission.screening_reason,
+        "quarantine_reason": submission.quarantine_reason,
+        "last_error": submission.last_error,
+        "defects": submission.defects,
+        "id": submission.id,
+    }
+
+
+def _document_view(document: Document) -> dict[str, Any]:
+    return {
+        "filename": document.filename,
+        "kind": document.kind,
+        "content_type": document.content_type or document.declared_type,
+        "detected_type": document.detected_type,
+        "sha256": document.sha256,
+        "size": document.size,
+        "pages": document.pages,
+        "accepted": document.accepted,
+        "reason": document.reason,
+        "notes": document.notes,
+        "signature": document.signature,
+    }
+
+
+def _receipt_view(session: Session, submission: Submission) -> dict[str, Any] | None:
+    receipt = session.exec(
+        select(Receipt).where(Receipt.submission_id == submission.id).order_by(col(Receipt.id).desc())
+    ).first()
+    if receipt is None:
+        return None
+    outbox = session.get(OutboxMessage, receipt.outbox_id) if receipt.outbox_id else None
+    return {
+        "sent": bool(outbox and outbox.state == OutboxState.SENT),
+        "message_id": outbox.message_id if outbox else None,
+        "state": outbox.state if outbox else "not_sent",
+        "pdf_sha256": receipt.pdf_sha256,
+    }
+
+
+def all_submissions(session: Session, rt: Runtime) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Submission)
+        .where(Submission.office == rt.office)
+        .order_by(col(Submission.received_at).desc(), col(Submission.id).desc())
+    ).all()
+    return [submission_view(session, rt, row) for row in rows]
+
+
+def find_by_number(session: Session, rt: Runtime, reference: str) -> Submission | None:
+    """`123`, `123/2026` or `123/22.11.2026`; a bare number means the latest year that has it."""
+    number_text, _, year_text = reference.strip().partition("/")
+    if not number_text.isdigit():
+        return None
+    query = select(Submission).where(Submission.office == rt.office, Submission.number == int(number_text))
+    if year_text:
+        year_part = year_text.rsplit(".", 1)[-1]
+        if not year_part.isdigit():
+            return None
+        query = query.where(Submission.year == int(year_part))
+    return session.exec(query.order_by(col(Submission.year).desc())).first()
+
+
+def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
+    timezone = rt.settings.office.timezone
+    by_state = dict(
+        session.exec(
+            select(Submission.state, func.count()).where(Submission.office == rt.office).group_by(Submission.state)
+        ).all()
+    )
+    outbox_counts = dict(
+        session.exec(
+            select(OutboxMessage.state, func.count())
+            .where(OutboxMessage.office == rt.office)
+            .group_by(OutboxMessage.state)
+        ).all()
+    )
+    oldest_pending = session.exec(
+        select(OutboxMessage.created_at)
+        .where(OutboxMessage.office == rt.office, OutboxMessage.state == OutboxState.PENDING)
+        .order_by(col(OutboxMessage.created_at))
+        .limit(1)
+    ).first()
+    polls = session.exec(select(PollState).where(PollState.office == rt.office)).all()
+    return {
+        "office": rt.office,
+        "queues": by_state,
+        "mailboxes": [
+            {
+                "account": poll.account,
+                "folder": poll.folder,
+                "last_success_at": _iso(poll.last_success_at, timezone),
+                "last_error": poll.last_error,
+                "last_error_at": _iso(poll.last_error_at, timezone),
+                "consecutive_failures": poll.consecutive_failures,
+            }
+            for poll in polls
+        ],
+        "last_successful_poll": _iso(max((p.last_success_at for p in polls if p.last_success_at), default=None), timezone),
+        "outbox": {
+            "pending": outbox_counts.get(OutboxState.PENDING, 0),
+            "sent": outbox_counts.get(OutboxState.SENT, 0),
+            "failed": outbox_counts.get(OutboxState.FAILED, 0),
+            "oldest_pending_age_seconds": _age(oldest_pending),
+        },
+        "trusted_list_age_seconds": None,
+    }
+
+
+def _registration(submission: Submission, timezone: str) -> str | None:
+    if submission.number is None or submission.registered_at is None:
+        return None
+    return format_registration(submission.number, local(submission.registered_at, timezone))
+
+
+def _iso(moment: datetime | None, timezone: str) -> str | None:
+    return local(moment, timezone).isoformat() if moment else None
+
+
+def _age(moment: datetime | None) -> float | None:
+    return round((utcnow() - moment).total_seconds(), 1) if moment else None

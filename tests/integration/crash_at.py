@@ -1,0 +1,80 @@
+"""Run `intake poll --once` in this process, killing it with SIGKILL at a chosen point.
+
+    python -m tests.integration.crash_at POINT [intake arguments...]
+
+POINT is one of CRASH_POINTS. The kill is real (no exception handler, no cleanup), so the test sees what a
+power cut or an OOM kill would leave behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def _die(*_args: Any, **_kwargs: Any) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _after_claim() -> None:
+    from intake import pipeline
+
+    # Claims are committed by fetch_new; processing is the next step.
+    pipeline.process_pending = _die
+
+
+def _stage(name: str) -> Callable[[], None]:
+    def patch() -> None:
+        from intake import pipeline
+
+        pipeline.STAGES = tuple(
+            pipeline.Stage(stage.name, stage.description, _die) if stage.name == name else stage
+            for stage in pipeline.STAGES
+        )
+
+    return patch
+
+
+def _before_send() -> None:
+    from intake import outbox
+
+    outbox.send_due = _die  # type: ignore[assignment]
+
+
+def _after_first_send() -> None:
+    from intake import outbox
+
+    original = outbox._send_one
+    calls = {"n": 0}
+
+    async def send_then_die(*args: Any, **kwargs: Any) -> None:
+        await original(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            _die()
+
+    outbox._send_one = send_then_die  # type: ignore[assignment]
+
+
+CRASH_POINTS: dict[str, Callable[[], None]] = {
+    "after-claim": _after_claim,
+    "during-validate": _stage("validate"),
+    "before-receipt": _stage("receipt"),  # registration committed, receipt not yet made
+    "before-send": _before_send,  # receipts queued in the outbox, nothing sent
+    "after-first-send": _after_first_send,
+}
+
+
+def main() -> int:
+    point, *args = sys.argv[1:]
+    CRASH_POINTS[point]()
+    from intake.cli import main as intake_main
+
+    return intake_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

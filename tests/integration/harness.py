@@ -1,0 +1,105 @@
+"""Run the real `intake` command against test servers, configured only through the documented contract:
+a TOML file plus INTAKE_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Intake:
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "intake.cli", *args]
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("INTAKE_")}
+        environment.update(self.env)
+        environment.update(extra)
+        environment["PYTHONPATH"] = str(REPO)
+        return environment
+
+    def run(self, *args: str, check: bool = True, timeout: float = 300, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            self.command(*args),
+            cwd=self.workdir,
+            env=self.environment(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"intake {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def crash(self, point: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run `intake ARGS` killed with SIGKILL at POINT (see crash_at.py)."""
+        result = subprocess.run(
+            crash_command(point, *args),
+            cwd=self.workdir,
+            env=self.environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == -9, f"expected SIGKILL at {point}, got {result.returncode}: {result.stderr}"
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def poll(self, now: str | None = None, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        args = ["poll", "--once"] + (["--now", now] if now else [])
+        return self.run(*args, **extra_env)
+
+
+def intake_for(workdir: Path, *, dovecot: Any, smtp_sink: Any, pkcs12: Path, password: str) -> Intake:
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "intake.toml"
+    config.write_text(
+        f"""
+[imap]
+host = "{dovecot.host}"
+port = {dovecot.port}
+security = "none"
+username = "{dovecot.username}"
+password = "{dovecot.password}"
+
+[smtp]
+host = "{smtp_sink.host}"
+port = {smtp_sink.port}
+security = "none"
+
+[database]
+url = "sqlite:///{workdir / 'intake.db'}"
+
+[storage]
+path = "{workdir / 'storage'}"
+
+[signing]
+pkcs12_path = "{pkcs12}"
+""",
+        encoding="utf-8",
+    )
+    return Intake(
+        workdir=workdir,
+        env={"INTAKE_CONFIG": str(config), "INTAKE_SIGNING__PKCS12_PASSWORD": password},
+    )
+
+
+def crash_command(point: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tests.integration.crash_at", point, *args]

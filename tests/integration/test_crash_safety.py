@@ -1,0 +1,45 @@
+"""Kill the worker (SIGKILL, a real process) at every risky point; after a restart every message is
+registered exactly once and every receipt is sent exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests import mailfactory
+from tests.integration.receipts import replies
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Bucharest"))
+SENDERS = ["a@example.ro", "b@example.ro", "c@example.ro"]
+
+
+@pytest.mark.parametrize(
+    "point", ["after-claim", "during-validate", "before-receipt", "before-send", "after-first-send"]
+)
+def test_restart_after_kill_registers_and_sends_exactly_once(intake, dovecot, smtp_sink, point: str) -> None:  # type: ignore[no-untyped-def]
+    for index, sender in enumerate(SENDERS):
+        dovecot.append(mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index))
+
+    intake.crash(point, "poll", "--once")
+    intake.poll()
+
+    submissions = intake.json("submissions")
+    assert sorted(s["number"] for s in submissions) == [1, 2, 3]
+    assert all(s["state"] == "receipted" and s["receipt"]["sent"] for s in submissions)
+    assert [s["sender"] for s in sorted(submissions, key=lambda s: s["number"])] == SENDERS
+
+    receipts = [reply for reply in replies(smtp_sink.wait_for(6)) if reply.is_receipt]
+    per_recipient = Counter(reply.recipient for reply in receipts)
+    assert per_recipient == Counter(SENDERS)
+    assert len({str(reply.message["Message-ID"]) for reply in receipts}) == 3
+    assert dovecot.uids("INBOX") == []
+
+    # And nothing more on a further run.
+    smtp_sink.clear()
+    intake.poll()
+    assert smtp_sink.messages == []
