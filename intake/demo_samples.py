@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -59,7 +60,7 @@ def application_pdf(applicant: str) -> bytes:
         0,
         7,
         "Declar pe propria răspundere că datele înscrise în prezenta cerere sunt corecte și complete.\n\n"
-        f"Data: {datetime.now():%d.%m.%Y}\t\tSemnătura: {applicant}",
+        f"Data: {datetime.now():%d.%m.%Y}        Semnătura: {applicant}",
     )
     return bytes(pdf.output())
 
@@ -94,7 +95,7 @@ def diploma_png(name: str) -> bytes:
     draw.text((120, 330), "Liceul Teoretic „Avram Iancu” din Cluj-Napoca", font=_font(28), fill=(0, 0, 0))
     draw.text((120, 400), "Media generală: 8,75", font=_font(28), fill=(0, 0, 0))
     out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
+    image.save(out, "PNG")
     return out.getvalue()
 
 
@@ -161,7 +162,7 @@ def good_submission(received_at: datetime) -> Sample:
         "Bună ziua,\n\n"
         "Vă trimit cererea pentru acordarea indemnizației de șomaj, copia actului de identitate și "
         f"diploma de studii.\n{CONSENT}\n\nCu stimă,\nIon Popescu\nTel. 0740 123 456\n",
-        "<20261122091403.5f3a@example.ro>",
+        "<5f3a9c21.popescu@example.ro>",
     )
     _attach(message, application_pdf(name), "cerere-indemnizatie.pdf", "application/pdf")
     _attach(message, id_card_jpeg(name), "buletin.jpg", "image/jpeg")
@@ -196,8 +197,7 @@ def corrupt_images(received_at: datetime) -> Sample:
         f"{name} <andrei.muresan@example.net>",
         "Documente pentru dosarul de șomaj",
         received_at - timedelta(seconds=70),
-        f"Bună ziua,\n\nVă trimit buletinul și adeverința de la angajator.\n{CONSENT}\n\n"
-        "Andrei Mureșan\n",
+        f"Bună ziua,\n\nVă trimit buletinul și adeverința de la angajator.\n{CONSENT}\n\nAndrei Mureșan\n",
         "<a1b2c3d4.muresan@example.net>",
     )
     _attach(message, truncated_jpeg(name), "buletin.jpg", "image/jpeg")
@@ -225,7 +225,7 @@ From: Mail Delivery System <MAILER-DAEMON@mx.example.ro>
 To: {agency}
 Subject: Undelivered Mail Returned to Sender
 Date: {date}
-Message-ID: <20261122.bounce.4471@mx.example.ro>
+Message-ID: <bounce.4471@mx.example.ro>
 Auto-Submitted: auto-replied
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status;
@@ -258,7 +258,7 @@ Content-Type: text/rfc822-headers
 
 From: AJOFM Cluj <{agency}>
 To: gheorghe.vlad@example.ro
-Subject: =?utf-8?q?Recipis=C4=83_nr=2E_37/21=2E11=2E2026?=
+Subject: {bounced_subject}
 Message-ID: <intake.cj.37.receipt@anofm.gov.ro>
 Auto-Submitted: auto-replied
 
@@ -267,7 +267,14 @@ Auto-Submitted: auto-replied
 
 
 def bounce(received_at: datetime) -> Sample:
-    raw = _BOUNCE.format(agency=AGENCY_ADDRESS, date=format_datetime(received_at - timedelta(seconds=3)))
+    # The bounced message: yesterday's receipt to a mistyped address.
+    yesterday = received_at - timedelta(days=1)
+    bounced_subject = Header(f"Recipisă nr. 37/{yesterday:%d.%m.%Y}", "utf-8").encode()
+    raw = _BOUNCE.format(
+        agency=AGENCY_ADDRESS,
+        date=format_datetime(received_at - timedelta(seconds=3)),
+        bounced_subject=bounced_subject,
+    )
     message = cast(EmailMessage, email.message_from_string(raw, policy=policy.default))
     return Sample("bounce", "a delivery-status report from MAILER-DAEMON", message, received_at, False)
 

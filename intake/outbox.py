@@ -8,6 +8,7 @@ mail system (and staff) recognise such a repeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
@@ -89,10 +90,8 @@ async def _send_all(rt: Runtime, ids: list[int]) -> SendReport:
         for outbox_id in ids:
             await _send_one(rt, client, outbox_id, report)
     finally:
-        try:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
             await client.quit()
-        except (aiosmtplib.SMTPException, OSError):
-            pass
     return report
 
 
@@ -145,7 +144,9 @@ def _fail(rt: Runtime, outbox_id: int, error: str, report: SendReport) -> None:
         row.attempts += 1
         row.last_error = error[:500]
         row.state = OutboxState.FAILED
-        session.add(Event(submission_id=row.submission_id, at=utcnow(), action="undeliverable", detail={"error": error}))
+        session.add(
+            Event(submission_id=row.submission_id, at=utcnow(), action="undeliverable", detail={"error": error})
+        )
     report.failed += 1
     log.error("outbox %s rejected permanently: %s", outbox_id, error)
 
@@ -156,7 +157,7 @@ def _client(smtp: SmtpSettings) -> aiosmtplib.SMTP:
         hostname=smtp.host,
         port=smtp.port,
         use_tls=smtp.security == "ssl",
-        start_tls=True if smtp.security == "starttls" else False,
+        start_tls=smtp.security == "starttls",
         tls_context=context,
         timeout=smtp.timeout_seconds,
     )

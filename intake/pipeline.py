@@ -132,9 +132,7 @@ def replay(rt: Runtime, submission_id: int) -> None:
         submission = session.get_one(Submission, submission_id)
         if submission.state != SubmissionState.QUARANTINED:
             raise ValueError(f"submission {submission_id} is not quarantined")
-        submission.state = (
-            SubmissionState.REGISTERED if submission.number is not None else SubmissionState.RECEIVED
-        )
+        submission.state = SubmissionState.REGISTERED if submission.number is not None else SubmissionState.RECEIVED
         submission.attempts = 0
         submission.quarantine_reason = None
         session.add(Event(submission_id=submission_id, at=rt.clock.now(), action="replayed"))

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, func, select
 
 from intake.clock import local
 from intake.mailbox.parse import ParsedMessage, parse_message
-from intake.mailbox.screening import Category, ScreeningContext, screen as screen_message
+from intake.mailbox.screening import Category, ScreeningContext
+from intake.mailbox.screening import screen as screen_message
 from intake.models import Document, Event, Finding, OutboxMessage, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
 from intake.receipts import compose, wording

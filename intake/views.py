@@ -139,7 +139,9 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
             }
             for poll in polls
         ],
-        "last_successful_poll": _iso(max((p.last_success_at for p in polls if p.last_success_at), default=None), timezone),
+        "last_successful_poll": _iso(
+            max((p.last_success_at for p in polls if p.last_success_at), default=None), timezone
+        ),
         "outbox": {
             "pending": outbox_counts.get(OutboxState.PENDING, 0),
             "sent": outbox_counts.get(OutboxState.SENT, 0),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -22,7 +22,9 @@ def pdf_document(title: str = "CERERE pentru acordarea indemnizației de șomaj"
     pdf.set_font("DejaVu", size=12)
     for page in range(pages):
         pdf.add_page()
-        pdf.multi_cell(0, 8, f"{title}\nPagina {page + 1} din {pages}\nSubsemnatul Ion Popescu, domiciliat în Cluj-Napoca.")
+        pdf.multi_cell(
+            0, 8, f"{title}\nPagina {page + 1} din {pages}\nSubsemnatul Ion Popescu, domiciliat în Cluj-Napoca."
+        )
     return bytes(pdf.output())
 
 

@@ -167,9 +167,7 @@ def settle(rt: Runtime, client: IMAPClient) -> int:
     return moved
 
 
-def _settleable(
-    session: Session, rt: Runtime, imap: ImapSettings, uidvalidity: int
-) -> list[tuple[int, int, str]]:
+def _settleable(session: Session, rt: Runtime, imap: ImapSettings, uidvalidity: int) -> list[tuple[int, int, str]]:
     from intake.models import TERMINAL_STATES
 
     rows = session.exec(

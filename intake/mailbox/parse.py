@@ -9,11 +9,13 @@ decoded on demand) and the decisions specific to intake (what is a body, what is
 
 from __future__ import annotations
 
+import base64
 import codecs
 import contextlib
 import email.utils
 import html
 import mimetypes
+import quopri
 import re
 import types
 import unicodedata
@@ -161,7 +163,10 @@ def _parse(raw: bytes) -> ParsedMessage:
     from_name, from_address = _from(msg, out)
     content_type = _content_type(msg, out)
 
-    _walk(msg, out, origin_hint=None, depth=0, main=True)
+    try:
+        _walk(msg, out, origin_hint=None, depth=0, main=True)
+    except Exception as exc:  # keep the headers and whatever parts were collected before the failure
+        out.defect(f"MIME structure only partly read ({type(exc).__name__})")
     text_body = out.text_body
     if text_body is None and out.html_body is not None:
         text_body = html_to_text(out.html_body)
@@ -397,8 +402,8 @@ def _walk(part: Message, out: _Collector, origin_hint: str | None, depth: int, m
     if depth:
         _record_mime_defects(part, out)
     ctype = _content_type(part, out)
-    if ctype in FORWARD_TYPES and _is_container(part):
-        for sub in _children(part):
+    if ctype in FORWARD_TYPES:
+        for sub in _encoded_message(part, out):
             _walk(sub, out, "forwarded", depth + 1, main=False)
         return
     if ctype.startswith("multipart/") or (_is_container(part) and not ctype.startswith("message/")):
@@ -406,6 +411,30 @@ def _walk(part: Message, out: _Collector, origin_hint: str | None, depth: int, m
             _walk(sub, out, origin_hint, depth + 1, main)
         return
     _leaf(part, ctype, out, origin_hint, main)
+
+
+def _encoded_message(part: Message, out: _Collector) -> list[Message]:
+    """The forwarded message(s) inside a message/rfc822 part. One sent base64- or qp-encoded (forbidden
+    by RFC 2046, done by some webmails) reaches us as a headerless blob of encoded text: decode it and
+    parse it ourselves."""
+    children = list(_children(part)) if _is_container(part) else []
+    cte = str(_raw_header(part, "content-transfer-encoding") or "").strip().lower()
+    if cte not in ("base64", "quoted-printable"):
+        return children
+    try:
+        encoded = _encoded_text(part, children)
+        data = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
+    except Exception:
+        out.defect("undecodable encoded message/rfc822 part")
+        return children
+    out.defect("encoded message/rfc822 part")
+    return [BytesParser(policy=policy.default).parsebytes(data)]
+
+
+def _encoded_text(part: Message, children: list[Message]) -> bytes:
+    source = children[0] if children and not list(children[0].raw_items()) else part
+    payload = source.get_payload()
+    return payload.encode("ascii", "ignore") if isinstance(payload, str) else b""
 
 
 def _is_container(part: Message) -> bool:
@@ -559,9 +588,7 @@ def _codec(label: str) -> str | None:
 # Attachments
 
 
-def _add_attachment(
-    out: _Collector, original: str | None, declared_type: str, data: bytes, origin: str
-) -> None:
+def _add_attachment(out: _Collector, original: str | None, declared_type: str, data: bytes, origin: str) -> None:
     number = len(out.attachments) + 1
     out.attachments.append(
         Attachment(
@@ -581,9 +608,7 @@ def safe_filename(original: str | None, declared_type: str, number: int) -> str:
     components = [part for part in re.split(r"[/\\]", name) if part.strip()]
     name = components[-1] if components else ""
     # Control characters (CR, LF and TAB included) go; other Unicode spaces become plain spaces.
-    name = "".join(
-        " " if ch.isspace() else ch for ch in name if unicodedata.category(ch) not in _CONTROL_CATEGORIES
-    )
+    name = "".join(" " if ch.isspace() else ch for ch in name if unicodedata.category(ch) not in _CONTROL_CATEGORIES)
     name = re.sub(r" {2,}", " ", name).strip().lstrip(".").strip().rstrip(". ")
     if not name:
         return f"atasament-{number}{_extension_for(declared_type)}"
@@ -620,6 +645,9 @@ def _unpack_tnef(data: bytes, out: _Collector) -> bool:
         _add_attachment(out, name, ctype, payload, "tnef")
     if body and out.text_body is None:
         out.text_body = body
+    if not files and not body:
+        # Usually an RTF-only body that the MIME text part repeats; say so in case it does not.
+        out.defect("winmail.dat held no files and no readable body")
     return True
 
 

@@ -252,9 +252,7 @@ RULES: tuple[ScreeningRule, ...] = (
         Category.BOUNCE,
         _has_header("x-failed-recipients"),
     ),
-    ScreeningRule(
-        "bounce-subject", "subject starts like a non-delivery report", Category.BOUNCE, _bounce_subject
-    ),
+    ScreeningRule("bounce-subject", "subject starts like a non-delivery report", Category.BOUNCE, _bounce_subject),
     ScreeningRule(
         "auto-submitted",
         "Auto-Submitted header other than 'no' (RFC 3834)",
@@ -292,18 +290,14 @@ RULES: tuple[ScreeningRule, ...] = (
         _null_return_path,
         "return-path",
     ),
-    ScreeningRule(
-        "list-id", "List-Id header (RFC 2919)", Category.MAILING_LIST, _has_header("list-id"), "list-id"
-    ),
+    ScreeningRule("list-id", "List-Id header (RFC 2919)", Category.MAILING_LIST, _has_header("list-id"), "list-id"),
     ScreeningRule(
         "list-unsubscribe",
         "List-Unsubscribe header (RFC 2369, also newsletters)",
         Category.MAILING_LIST,
         _has_header("list-unsubscribe"),
     ),
-    ScreeningRule(
-        "list-post", "List-Post header (RFC 2369)", Category.MAILING_LIST, _has_header("list-post")
-    ),
+    ScreeningRule("list-post", "List-Post header (RFC 2369)", Category.MAILING_LIST, _has_header("list-post")),
     ScreeningRule(
         "list-manager-headers",
         "other RFC 2369 List-* or list-manager (ezmlm, fml, Mailman) header",
@@ -317,9 +311,7 @@ RULES: tuple[ScreeningRule, ...] = (
         _precedence_list,
         "precedence",
     ),
-    ScreeningRule(
-        "own-address", "From is one of the agency's own addresses", Category.OWN_ADDRESS, _from_own_address
-    ),
+    ScreeningRule("own-address", "From is one of the agency's own addresses", Category.OWN_ADDRESS, _from_own_address),
     ScreeningRule(
         "x-loop-own-address",
         "X-Loop names one of the agency's own addresses",
@@ -348,21 +340,14 @@ def screen(
     try:
         return _screen(message, context, rules)
     except Exception:
-        return ScreeningResult(
-            Category.SUBMISSION, False, (), "screening failed; no reply sent, staff review"
-        )
+        return ScreeningResult(Category.SUBMISSION, False, (), "screening failed; no reply sent, staff review")
 
 
-def _screen(
-    message: ParsedMessage, context: ScreeningContext, rules: tuple[ScreeningRule, ...]
-) -> ScreeningResult:
+def _screen(message: ParsedMessage, context: ScreeningContext, rules: tuple[ScreeningRule, ...]) -> ScreeningResult:
     matched = tuple(rule for rule in rules if _safe_check(rule, message, context))
     if matched:
         first = matched[0]
-        reason = (
-            f"{CATEGORY_WORDS.get(first.category, first.category)} ({_evidence(first, message)}); "
-            "no reply sent"
-        )
+        reason = f"{CATEGORY_WORDS.get(first.category, first.category)} ({_evidence(first, message)}); no reply sent"
         return ScreeningResult(first.category, False, tuple(r.name for r in matched), reason)
     return _submission(message, context)
 

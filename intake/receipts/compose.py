@@ -55,9 +55,7 @@ def format_received(moment: datetime, timezone: str) -> str:
     return f"{local(moment, timezone):%d.%m.%Y, ora %H:%M:%S} (ora României)"
 
 
-def build_acknowledgement(
-    who: Correspondent, original: Original, *, message_id: str, now: datetime
-) -> EmailMessage:
+def build_acknowledgement(who: Correspondent, original: Original, *, message_id: str, now: datetime) -> EmailMessage:
     body = wording.ACK_BODY.format(
         received=format_received(original.received_at, who.timezone),
         notice=wording.AUTOMATIC_NOTICE,

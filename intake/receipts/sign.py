@@ -17,6 +17,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ class SigningKeyError(ValueError):
     """The PKCS#12 file cannot be used for signing (missing, unreadable, wrong password, expired)."""
 
 
+class TimestampError(OSError):
+    """The time-stamping authority did not answer (B-T only). Transient: retry the receipt later."""
+
+
 class ReceiptSigner:
     def __init__(self, pkcs12_path: Path, pkcs12_password: str | None, timestamp_url: str | None = None,
                  signer_name: str | None = None) -> None:
@@ -45,6 +50,7 @@ class ReceiptSigner:
         self._signer = _load_signer(self._path, pkcs12_password)
         self._certificate = x509.load_der_x509_certificate(self._signer.signing_cert.dump())
         _check_validity(self._path, self._certificate)
+        self._timestamp_url = timestamp_url
         self._timestamper = (
             HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
         )
@@ -66,15 +72,23 @@ class ReceiptSigner:
 
     def sign(self, pdf: bytes, *, reason: str = "Recipisă de înregistrare",
              location: str = "Cluj-Napoca") -> bytes:
-        """Return `pdf` with an incremental update holding the PAdES signature."""
+        """Return `pdf` with an incremental update holding the PAdES signature.
+
+        Raises TimestampError when the configured TSA cannot be reached.
+        """
         try:
-            return self._sign(pdf, reason, location, self._bytes_reserved)
-        except SigningError as exc:
-            if "larger than expected" not in str(exc):
-                raise
-            # Our estimate was short (an unusually large TSA response): let pyhanko measure instead.
-            log.info("receipt signature larger than reserved (%d bytes); signing again", self._bytes_reserved)
-            return self._sign(pdf, reason, location, None)
+            try:
+                return self._sign(pdf, reason, location, self._bytes_reserved)
+            except SigningError as exc:
+                if "larger than expected" not in str(exc):
+                    raise
+                # Our estimate was short (an unusually large TSA response): let pyhanko measure it.
+                log.info("receipt signature larger than the %d bytes reserved; signing again",
+                         self._bytes_reserved)
+                return self._sign(pdf, reason, location, None)
+        except TimestampRequestError as exc:
+            cause = exc.__cause__ or exc
+            raise TimestampError(f"time-stamping authority {self._timestamp_url} failed: {cause}") from exc
 
     def _metadata(self, reason: str, location: str) -> signers.PdfSignatureMetadata:
         return signers.PdfSignatureMetadata(

@@ -20,4 +20,6 @@ def signing_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def intake(tmp_path: Path, dovecot, smtp_sink, signing_key: tuple[Path, Path]) -> Intake:  # type: ignore[no-untyped-def]
-    return intake_for(tmp_path / "intake", dovecot=dovecot, smtp_sink=smtp_sink, pkcs12=signing_key[0], password=KEY_PASSWORD)
+    return intake_for(
+        tmp_path / "intake", dovecot=dovecot, smtp_sink=smtp_sink, pkcs12=signing_key[0], password=KEY_PASSWORD
+    )

@@ -29,7 +29,9 @@ class Intake:
         environment["PYTHONPATH"] = str(REPO)
         return environment
 
-    def run(self, *args: str, check: bool = True, timeout: float = 300, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 300, **extra_env: str
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             self.command(*args),
             cwd=self.workdir,
@@ -41,7 +43,8 @@ class Intake:
         )
         if check and result.returncode != 0:
             raise AssertionError(
-                f"intake {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+                f"intake {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
             )
         return result
 
@@ -85,10 +88,10 @@ port = {smtp_sink.port}
 security = "none"
 
 [database]
-url = "sqlite:///{workdir / 'intake.db'}"
+url = "sqlite:///{workdir / "intake.db"}"
 
 [storage]
-path = "{workdir / 'storage'}"
+path = "{workdir / "storage"}"
 
 [signing]
 pkcs12_path = "{pkcs12}"

@@ -23,7 +23,9 @@ SENDERS = ["a@example.ro", "b@example.ro", "c@example.ro"]
 )
 def test_restart_after_kill_registers_and_sends_exactly_once(intake, dovecot, smtp_sink, point: str) -> None:  # type: ignore[no-untyped-def]
     for index, sender in enumerate(SENDERS):
-        dovecot.append(mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index))
+        dovecot.append(
+            mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index)
+        )
 
     intake.crash(point, "poll", "--once")
     intake.poll()

@@ -28,7 +28,9 @@ def _signer_sha256(signing_key) -> str:  # type: ignore[no-untyped-def]
 def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp_sink, signing_key) -> None:  # type: ignore[no-untyped-def]
     senders = ["ana.pop@example.ro", "ion.popescu@example.ro", "vasile.muresan@example.com"]
     for index, sender in enumerate(senders):
-        dovecot.append(mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index))
+        dovecot.append(
+            mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index)
+        )
     dovecot.append(mailfactory.auto_reply().as_bytes(), internaldate=T0 + timedelta(minutes=5))
     dovecot.append(mailfactory.bounce(), internaldate=T0 + timedelta(minutes=6))
 
@@ -103,10 +105,18 @@ def test_reused_message_id_with_other_content_is_another_submission(intake, dove
 
 
 def test_year_boundary_restarts_numbering(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=datetime(2026, 12, 31, 22, 0, tzinfo=BUCHAREST))
+    dovecot.append(
+        mailfactory.good_submission().as_bytes(), internaldate=datetime(2026, 12, 31, 22, 0, tzinfo=BUCHAREST)
+    )
     intake.poll(now="2026-12-31T22:05:00+02:00")
-    dovecot.append(mailfactory.good_submission(sender="a@example.ro").as_bytes(), internaldate=datetime(2027, 1, 1, 0, 30, tzinfo=BUCHAREST))
-    dovecot.append(mailfactory.good_submission(sender="b@example.ro").as_bytes(), internaldate=datetime(2027, 1, 1, 0, 40, tzinfo=BUCHAREST))
+    dovecot.append(
+        mailfactory.good_submission(sender="a@example.ro").as_bytes(),
+        internaldate=datetime(2027, 1, 1, 0, 30, tzinfo=BUCHAREST),
+    )
+    dovecot.append(
+        mailfactory.good_submission(sender="b@example.ro").as_bytes(),
+        internaldate=datetime(2027, 1, 1, 0, 40, tzinfo=BUCHAREST),
+    )
     intake.poll(now="2027-01-01T00:45:00+02:00")
     labels = sorted(s["registration_number"] for s in intake.json("submissions"))
     assert labels == ["1/01.01.2027", "1/31.12.2026", "2/01.01.2027"]

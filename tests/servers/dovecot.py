@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -146,6 +146,10 @@ class DovecotServer:
                 client.logout()
 
 
+# What the `dovecot_factory` fixture yields: (base: Path | None = None, **start_dovecot_kwargs).
+DovecotFactory = Callable[..., DovecotServer]
+
+
 def make_dovecot_base(prefix: str = "intake-dovecot-") -> Path:
     """A fresh base dir that Dovecot's unprivileged processes can reach.
 
@@ -254,9 +258,7 @@ def _process_users() -> _Users:
     login = _first_user(("dovenull", "nobody"))
     internal = _first_user(("dovecot", "nobody"))
     internal_group = _first_group(("dovecot", nogroup.gr_name))
-    return _Users(
-        "nobody", nogroup.gr_name, nobody.pw_uid, nogroup.gr_gid, login, internal, internal_group.gr_name
-    )
+    return _Users("nobody", nogroup.gr_name, nobody.pw_uid, nogroup.gr_gid, login, internal, internal_group.gr_name)
 
 
 def _first_user(names: Sequence[str]) -> str:
@@ -383,9 +385,7 @@ def _wait_ready(server: DovecotServer, process: subprocess.Popen[bytes], timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             time.sleep(0.05)  # let the log process flush the fatal error
-            raise RuntimeError(
-                f"dovecot exited with status {process.returncode} during startup:\n{server.log_tail()}"
-            )
+            raise RuntimeError(f"dovecot exited with status {process.returncode} during startup:\n{server.log_tail()}")
         try:
             with socket.create_connection((server.host, server.port), timeout=1):
                 pass

@@ -34,8 +34,7 @@ def _message_files() -> list[Path]:
     return sorted(
         path
         for path in MAIL.rglob("*")
-        if path.is_file() and path.name not in NOT_MESSAGES and TNEF_DIR not in path.parents
-        and path.suffix != ".yml"
+        if path.is_file() and path.name not in NOT_MESSAGES and TNEF_DIR not in path.parents and path.suffix != ".yml"
     )
 
 
@@ -63,8 +62,14 @@ def test_corpus_is_there() -> None:
 def test_parse_and_screen_never_raise(path: Path) -> None:
     parsed, result = _result(path)
     assert isinstance(parsed, ParsedMessage)
-    for value in (parsed.message_id, parsed.from_address, parsed.from_name, parsed.return_path,
-                  parsed.in_reply_to, parsed.html_body):
+    for value in (
+        parsed.message_id,
+        parsed.from_address,
+        parsed.from_name,
+        parsed.return_path,
+        parsed.in_reply_to,
+        parsed.html_body,
+    ):
         assert value is None or isinstance(value, str)
     assert parsed.date is None or (isinstance(parsed.date, datetime) and parsed.date.tzinfo is not None)
     assert all(isinstance(x, str) for x in (*parsed.to, *parsed.references, *parsed.defects))
@@ -110,7 +115,8 @@ def test_sisimai_bounces_are_bounces() -> None:
     print(f"sisimai bounce set: {len(bounces)} files, {dict(categories)}, bounce ratio {ratio:.3f}")
     # The misses (15 of 704 when written) are an ARF complaint sent as multipart/mixed, Amazon SNS JSON
     # notifications, a Japanese KDDI error notice from no-reply@, two fml list-manager errors (classified
-    # as mailing list) and two bounces a person forwarded with "Fwd:" — none carries a standard signal.
+    # as mailing list), an auto-generated unsubscribe request (auto-reply) and two bounces a person
+    # forwarded with "Fwd:". None of the submissions among them carries a standard machine-mail signal.
     assert ratio >= 0.97
     assert categories[Category.SUBMISSION] / len(bounces) <= 0.02
     assert all(not _result(p)[1].reply_allowed for p in bounces if _result(p)[1].category is not Category.SUBMISSION)
@@ -144,7 +150,9 @@ def test_corpus_summary() -> None:
     by_category = Counter(_result(p)[1].category.value for p in MESSAGE_FILES)
     with_defects = sum(1 for p in MESSAGE_FILES if _result(p)[0].defects)
     defects = Counter(d for p in MESSAGE_FILES for d in _result(p)[0].defects)
-    unparseable = [p.name for p in MESSAGE_FILES if any(d.startswith("message could not") for d in _result(p)[0].defects)]
+    unparseable = [
+        p.name for p in MESSAGE_FILES if any(d.startswith("message could not") for d in _result(p)[0].defects)
+    ]
     print(f"categories: {dict(by_category)}; files with defects: {with_defects}; top defects: {defects.most_common(8)}")
     assert sum(by_category.values()) == len(MESSAGE_FILES)
     assert unparseable == []  # the fallback path exists for safety, not for any known mail

@@ -149,15 +149,20 @@ def test_nested_mixed_alternative_related_with_inline_image() -> None:
     image, pdf = parsed.attachments
     assert (image.declared_type, image.origin, image.data) == ("image/png", "inline", PNG)
     assert image.filename == "atasament-1.png" and image.original_filename is None
-    assert (pdf.filename, pdf.declared_type, pdf.origin, pdf.data) == ("cerere.pdf", "application/pdf",
-                                                                       "attachment", PDF)
+    assert (pdf.filename, pdf.declared_type, pdf.origin, pdf.data) == (
+        "cerere.pdf",
+        "application/pdf",
+        "attachment",
+        PDF,
+    )
 
 
 def test_html_only_message_gets_plain_text_rendering() -> None:
     msg = _message()
     msg.set_content(
         "<html><head><style>p{color:red}</style><script>alert(1)</script></head>"
-        "<body><p>Bun&#259; ziua,</p><p>v&#259; rog &icirc;nregistra&#539;i cererea &amp; actele.</p></body></html>",
+        "<body><p>Bun&#259; ziua,</p>"
+        "<p>v&#259; rog &icirc;nregistra&#539;i cererea &amp; actele.</p></body></html>",
         subtype="html",
     )
     parsed = parse_message(_raw(msg))
@@ -175,9 +180,7 @@ def test_forwarded_message_contributes_only_its_attachments() -> None:
     parsed = parse_message(_raw(outer))
 
     assert parsed.text_body.strip() == "Vă trimit mesajul de mai jos."
-    assert [(a.filename, a.origin, a.data) for a in parsed.attachments] == [
-        ("adeverinta.pdf", "forwarded", PDF)
-    ]
+    assert [(a.filename, a.origin, a.data) for a in parsed.attachments] == [("adeverinta.pdf", "forwarded", PDF)]
 
 
 def test_zero_byte_attachment_is_kept() -> None:
@@ -248,7 +251,9 @@ def test_rfc2047_filename_as_outlook_sends_it() -> None:
 
 
 def test_name_parameter_used_when_no_disposition() -> None:
-    raw = _with_filename_header(b"inline", ctype=b'image/jpeg; name="=?utf-8?Q?buletin_=C4=83=C3=A2=C3=AE=C8=99=C8=9B.jpg?="')
+    raw = _with_filename_header(
+        b"inline", ctype=b'image/jpeg; name="=?utf-8?Q?buletin_=C4=83=C3=A2=C3=AE=C8=99=C8=9B.jpg?="'
+    )
     (att,) = parse_message(raw).attachments
     assert (att.filename, att.origin) == ("buletin ăâîșț.jpg", "inline")
 
@@ -259,7 +264,12 @@ def test_emailmessage_generated_names_round_trip() -> None:
     for name in ("cerere șomaj.pdf", "declarație.pdf", "buletin ăâîșț.jpg", "Ştampilă ţesătorie.pdf"):
         msg.add_attachment(PDF, maintype="application", subtype="pdf", filename=name)
     parsed = parse_message(_raw(msg))
-    assert _names(parsed) == ["cerere șomaj.pdf", "declarație.pdf", "buletin ăâîșț.jpg", "Ştampilă ţesătorie.pdf"]
+    assert _names(parsed) == [
+        "cerere șomaj.pdf",
+        "declarație.pdf",
+        "buletin ăâîșț.jpg",
+        "Ştampilă ţesătorie.pdf",
+    ]
 
 
 def test_path_traversal_is_stripped() -> None:
@@ -379,16 +389,18 @@ def test_tnef_files_become_attachments() -> None:
 
 
 def test_tnef_recognised_by_name_only() -> None:
-    parsed = parse_message(
-        _tnef_message((TNEF_BLOBS / "one-file.tnef").read_bytes(), ("application", "octet-stream"))
-    )
+    parsed = parse_message(_tnef_message((TNEF_BLOBS / "one-file.tnef").read_bytes(), ("application", "octet-stream")))
     assert [a.filename for a in parsed.attachments] == ["AUTHORS"]
 
 
 def test_broken_tnef_stays_one_attachment_with_defect() -> None:
     parsed = parse_message(_tnef_message(b"this is not TNEF at all"))
     (att,) = parsed.attachments
-    assert (att.filename, att.declared_type, att.origin) == ("winmail.dat", "application/ms-tnef", "attachment")
+    assert (att.filename, att.declared_type, att.origin) == (
+        "winmail.dat",
+        "application/ms-tnef",
+        "attachment",
+    )
     assert "undecodable TNEF (winmail.dat) attachment" in parsed.defects
 
 
@@ -404,3 +416,18 @@ def test_unpack_tnef_body_only_and_garbage() -> None:
     files, body = unpack_tnef((TNEF_BLOBS / "body.tnef").read_bytes())
     assert files == [] and body
     assert unpack_tnef(b"\x00" * 50) == (None, None)
+
+
+def test_base64_encoded_forwarded_message_is_unpacked() -> None:
+    inner = _message("Documente")
+    inner.set_content("x")
+    inner.add_attachment(PDF, maintype="application", subtype="pdf", filename="carte-munca.pdf")
+    raw = (
+        b"From: a@b.ro\r\nContent-Type: multipart/mixed; boundary=F\r\n\r\n--F\r\nContent-Type: text/plain\r\n\r\n"
+        b"vezi mai jos\r\n--F\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(_raw(inner))
+        + b"--F--\r\n"
+    )
+    parsed = parse_message(raw)
+    assert [(a.filename, a.origin) for a in parsed.attachments] == [("carte-munca.pdf", "forwarded")]
+    assert parsed.text_body.strip() == "vezi mai jos"

@@ -59,7 +59,11 @@ CASES: dict[str, tuple[tuple[str, ...], str, Category]] = {
     "list-id": (("List-Id: <anunturi.lists.example.ro>",), "x", Category.MAILING_LIST),
     "list-unsubscribe": (("List-Unsubscribe: <mailto:leave@example.ro>",), "x", Category.MAILING_LIST),
     "list-post": (("List-Post: <mailto:list@example.ro>",), "x", Category.MAILING_LIST),
-    "list-manager-headers": (("Mailing-List: contact help@example.ro; run by ezmlm",), "x", Category.MAILING_LIST),
+    "list-manager-headers": (
+        ("Mailing-List: contact help@example.ro; run by ezmlm",),
+        "x",
+        Category.MAILING_LIST,
+    ),
     "precedence-bulk": (("Precedence: bulk",), "x", Category.MAILING_LIST),
     "own-address": ((f"From: AJOFM Cluj <{OWN.upper()}>",), "x", Category.OWN_ADDRESS),
     "x-loop-own-address": ((f"X-Loop: {OWN}",), "x", Category.OWN_ADDRESS),
@@ -82,7 +86,13 @@ def test_each_rule_fires_alone(rule_name: str) -> None:
 
 
 def test_rules_are_ordered_bounce_auto_reply_list_own() -> None:
-    order = [Category.BOUNCE, Category.AUTO_REPLY, Category.BOUNCE, Category.MAILING_LIST, Category.OWN_ADDRESS]
+    order = [
+        Category.BOUNCE,
+        Category.AUTO_REPLY,
+        Category.BOUNCE,
+        Category.MAILING_LIST,
+        Category.OWN_ADDRESS,
+    ]
     blocks = [rule.category for i, rule in enumerate(RULES) if i == 0 or RULES[i - 1].category != rule.category]
     # The null sender comes after the auto-reply rules on purpose: RFC 3834 auto-replies use it too.
     assert blocks == order
@@ -164,8 +174,15 @@ def test_ordinary_signals_that_are_not_machine_mail(headers: tuple[str, ...]) ->
 
 @pytest.mark.parametrize(
     "subject",
-    ["Automatic reply: Cerere", "Out of Office: x", "Răspuns automat: x", "Raspuns automat: x",
-     "Absent de la birou: x", "Automatikus válasz: x", "AUTO-REPLY x"],
+    [
+        "Automatic reply: Cerere",
+        "Out of Office: x",
+        "Răspuns automat: x",
+        "Raspuns automat: x",
+        "Absent de la birou: x",
+        "Automatikus válasz: x",
+        "AUTO-REPLY x",
+    ],
 )
 def test_out_of_office_subjects(subject: str) -> None:
     assert screen(_parsed(f"Subject: {subject}"), CONTEXT).category is Category.AUTO_REPLY
@@ -173,8 +190,12 @@ def test_out_of_office_subjects(subject: str) -> None:
 
 @pytest.mark.parametrize(
     "from_header",
-    ["From: MAILER-DAEMON", "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
-     "From: postmaster@example.ro", "From: MAILER-DAEMON <>"],
+    [
+        "From: MAILER-DAEMON",
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+        "From: postmaster@example.ro",
+        "From: MAILER-DAEMON <>",
+    ],
 )
 def test_daemon_senders(from_header: str) -> None:
     assert screen(_parsed(from_header), CONTEXT).category is Category.BOUNCE

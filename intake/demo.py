@@ -1,0 +1,459 @@
+"""`intake demo`: the whole flow on embedded servers, with nothing installed or configured.
+
+An in-process IMAP server (pymap, in-memory backend) plays the agency mailbox and an in-process SMTP sink
+(aiosmtpd) catches the replies. Sample mail goes in by IMAP APPEND, then the real pipeline runs
+(`run_cycle`) exactly as `intake poll --once` would: the demo exercises the production code, not a copy.
+Both servers listen on 127.0.0.1 only, on free ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import logging
+import re
+import shutil
+import socket
+import sys
+import threading
+import time
+from argparse import Namespace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+
+from intake.demo_samples import Sample, build_samples
+from intake.settings import (
+    DatabaseSettings,
+    ImapSettings,
+    OfficeSettings,
+    RepliesSettings,
+    Settings,
+    SigningSettings,
+    SmtpSettings,
+    StorageSettings,
+)
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+DEMO_USER = "cluj@anofm.gov.ro"
+DEMO_PASSWORD = "demo-parola"
+SIGNING_PASSWORD = "demo"
+OUTPUT_MARKER = ".intake-demo"
+START_TIMEOUT = 10.0
+# aiosmtpd and pymap both ask socket.getfqdn() for their greeting, which can stall for seconds on a
+# machine without DNS; the demo must never wait on the network.
+SERVER_NAME = "localhost"
+
+
+class OutputInUse(Exception):
+    """The --output directory holds something the demo must not delete."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Embedded IMAP server (pymap, dict backend)
+
+
+class EmbeddedImap:
+    """pymap's in-memory IMAP server on its own event loop in a background thread."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user = user
+        self.password = password
+        self.port = 0
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="demo-imap", daemon=True)
+
+    def start(self) -> EmbeddedImap:
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError("embedded IMAP server did not start in time")
+        if self._error is not None:
+            raise RuntimeError(f"embedded IMAP server failed to start: {self._error!r}") from self._error
+        return self
+
+    def stop(self) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop may have finished already
+                loop.call_soon_threadsafe(stop.set)
+        self._thread.join(START_TIMEOUT)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to the starting thread, which raises it
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        from proxyprotocol.reader import ProxyProtocolReader
+        from pymap.imap import IMAPServer
+
+        backend, config = await _dict_backend(self.user, self.password)
+        config.apply_context()
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        callback = ProxyProtocolReader(config.proxy_protocol).get_callback(IMAPServer(backend.login, config))
+        # Port 0 here (rather than pymap's own service) lets the kernel pick a free port without a race.
+        server = await asyncio.start_server(callback, host=HOST, port=0)
+        async with server:
+            self.port = int(server.sockets[0].getsockname()[1])
+            self._ready.set()
+            await self._stop.wait()
+            server.close()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), timeout=2)
+
+
+async def _dict_backend(user: str, password: str) -> tuple[Any, Any]:
+    from pymap.backend.dict import Config, DictBackend, Login
+    from pymap.user import Passwords, UserMetadata
+
+    class DemoConfig(Config):
+        @property
+        def greeting(self) -> bytes:
+            return b"Server ready " + SERVER_NAME.encode("ascii")
+
+    args = Namespace(passlib_cfg=None, proxy_protocol=None, inherited_sockets=None, debug=False)
+    config = DemoConfig(
+        args,
+        host=HOST,
+        port=0,
+        tls_enabled=False,  # plain LOGIN on loopback, like `imap.security = "none"`
+        invalid_user_sleep=0.0,
+        demo_data=False,  # pymap's sample mailboxes stay out: the INBOX holds only our samples
+        demo_user=user,
+        demo_password=password,
+    )
+    login = Login(config)
+    # What pymap's own start-up does to create its one user (demo_user / demo_password).
+    hashed = await Passwords(config).hash_password(password)
+    await login.demo_user_identity.set(UserMetadata(config, user, password=hashed))
+    return DictBackend(login, config), config
+
+
+# --------------------------------------------------------------------------------------------------
+# SMTP sink (aiosmtpd)
+
+
+@dataclass(frozen=True)
+class CapturedMail:
+    mail_from: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    def message(self) -> EmailMessage:
+        return cast(EmailMessage, email.message_from_bytes(self.data, policy=policy.default))
+
+
+@dataclass
+class SmtpSink:
+    """Accepts every message and keeps it in memory, in arrival order."""
+
+    messages: list[CapturedMail] = field(default_factory=list)
+    port: int = 0
+    _controller: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # The name aiosmtpd looks up on its handler.
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.content
+        data = content if isinstance(content, bytes) else str(content).encode()
+        with self._lock:
+            self.messages.append(CapturedMail(envelope.mail_from, tuple(envelope.rcpt_tos), data))
+        return "250 2.0.0 OK: kept by the demo sink"
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        last_error: OSError | None = None
+        for _attempt in range(5):  # another process may take the free port between probe and bind
+            port = _free_port()
+            controller = Controller(
+                self, hostname=HOST, port=port, server_hostname=SERVER_NAME, ready_timeout=START_TIMEOUT
+            )
+            try:
+                controller.start()
+            except OSError as exc:
+                last_error = exc
+                with contextlib.suppress(Exception):
+                    controller.stop(no_assert=True)
+                continue
+            self._controller, self.port = controller, port
+            return self
+        raise RuntimeError(f"SMTP sink could not start: {last_error!r}")
+
+    def stop(self) -> None:
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
+
+    def snapshot(self) -> list[CapturedMail]:
+        with self._lock:
+            return list(self.messages)
+
+
+def _free_port() -> int:
+    # aiosmtpd's Controller cannot listen on port 0: its readiness probe connects to the given port.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def embedded_servers() -> Iterator[tuple[EmbeddedImap, SmtpSink]]:
+    imap = EmbeddedImap(DEMO_USER, DEMO_PASSWORD).start()
+    try:
+        sink = SmtpSink().start()
+        try:
+            yield imap, sink
+        finally:
+            sink.stop()
+    finally:
+        imap.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# The demo
+
+
+def demo_settings(output: Path, imap_port: int, smtp_port: int) -> Settings:
+    # Every section the demo depends on is given in full, so config/intake.toml and INTAKE_* cannot
+    # point it at a real mailbox or database.
+    return Settings(
+        imap=ImapSettings(
+            host=HOST,
+            port=imap_port,
+            security="none",
+            username=DEMO_USER,
+            password=SecretStr(DEMO_PASSWORD),
+            idle=False,  # pymap's IDLE is unreliable, and one poll is all the demo needs
+            timeout_seconds=10,
+        ),
+        smtp=SmtpSettings(host=HOST, port=smtp_port, security="none", timeout_seconds=10),
+        database=DatabaseSettings(url=f"sqlite:///{(output / 'intake.db').as_posix()}"),
+        storage=StorageSettings(path=output / "storage"),
+        office=OfficeSettings(),
+        signing=SigningSettings(pkcs12_path=output / "demo-signing.p12", pkcs12_password=SecretStr(SIGNING_PASSWORD)),
+        replies=RepliesSettings(acknowledgement=True),
+    )
+
+
+def prepare_output(output: Path) -> None:
+    """A fresh directory each run: numbering starts at 1 and old receipts cannot be mistaken for new.
+
+    Only an empty directory or an earlier demo's output (it carries OUTPUT_MARKER) is ever wiped: a
+    mistyped --output must not delete someone's files.
+    """
+    if output.exists():
+        if not output.is_dir():
+            raise OutputInUse(f"{output} exists and is not a directory")
+        if any(output.iterdir()) and not (output / OUTPUT_MARKER).is_file():
+            raise OutputInUse(f"{output} is not empty and was not made by `intake demo`: choose another --output")
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+    (output / OUTPUT_MARKER).write_text("made by `intake demo`; the next run deletes this directory\n")
+
+
+def deliver(imap_port: int, samples: list[Sample]) -> None:
+    """APPEND the samples as a mail server would deliver them: exact bytes, CRLF, INTERNALDATE set."""
+    from imapclient import IMAPClient
+
+    with IMAPClient(HOST, port=imap_port, ssl=False, timeout=10) as client:
+        client.login(DEMO_USER, DEMO_PASSWORD)
+        for sample in samples:
+            client.append("INBOX", sample.message.as_bytes(policy=policy.SMTP), msg_time=sample.received_at)
+
+
+def folder_counts(imap_port: int, folders: tuple[str, ...]) -> dict[str, int]:
+    from imapclient import IMAPClient
+
+    with IMAPClient(HOST, port=imap_port, ssl=False, timeout=10) as client:
+        client.login(DEMO_USER, DEMO_PASSWORD)
+        counts = {
+            name: int(client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"])
+            for name in folders
+            if client.folder_exists(name)
+        }
+    return counts
+
+
+def run_demo(output: str) -> int:
+    started = time.monotonic()
+    out = Path(output).resolve()
+    try:
+        prepare_output(out)
+    except OutputInUse as exc:
+        print(f"intake demo: {exc}", file=sys.stderr)
+        return 2
+
+    from intake.receipts.keys import generate_pkcs12
+
+    generate_pkcs12(out / "demo-signing.p12", SIGNING_PASSWORD, common_name="Registratura AJOFM Cluj (demo)")
+    with embedded_servers() as (imap, sink):
+        settings = demo_settings(out, imap.port, sink.port)
+        timezone = ZoneInfo(settings.office.timezone)
+        samples = build_samples(datetime.now(timezone))
+        deliver(imap.port, samples)
+        print(f"intake demo: output in {out}")
+        print(f"  IMAP {HOST}:{imap.port} (pymap, in memory), user {DEMO_USER}, password {DEMO_PASSWORD}")
+        print(f"  SMTP {HOST}:{sink.port} (sink: keeps every reply, delivers none)")
+        print(f"{len(samples)} messages delivered to INBOX (IMAP APPEND):")
+        for sample in samples:
+            print(f"  {sample.received_at:%H:%M:%S}  {sample.key:<10} {sample.description}")
+        ok = _run_pipeline(settings, sink, out, imap.port)
+    print(f"\ndone in {time.monotonic() - started:.1f} s")
+    return 0 if ok else 1
+
+
+def _run_pipeline(settings: Settings, sink: SmtpSink, out: Path, imap_port: int) -> bool:
+    from intake.runtime import Runtime
+    from intake.scheduler import run_cycle
+
+    rt = Runtime.from_settings(settings)
+    try:
+        first = run_cycle(rt)
+        _print_cycle(1, first)
+        second = run_cycle(rt)  # shows idempotence: nothing is claimed, processed or sent twice
+        _print_cycle(2, second)
+        imap = settings.imap
+        counts = folder_counts(imap_port, (imap.folder, imap.processed_folder, imap.quarantine_folder))
+        print("mailbox after the cycles: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+        mails = sink.snapshot()
+        _report(rt, mails, out)
+    finally:
+        rt.engine.dispose()
+    return first.imap_error is None and second.imap_error is None
+
+
+def _print_cycle(index: int, report: Any) -> None:
+    line = (
+        f"cycle {index}: claimed {report.fetched.claimed}, processed {report.processed}, "
+        f"moved {report.moved}, sent {report.sent.sent}, deferred {report.sent.deferred}, "
+        f"failed {report.sent.failed}"
+    )
+    if report.imap_error:
+        line += f"  IMAP ERROR: {report.imap_error}"
+    print(line)
+
+
+# --------------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str
+    subject: str
+    eml: Path
+
+
+REASON_WIDTH = 90
+
+
+def _report(rt: Any, mails: list[CapturedMail], out: Path) -> None:
+    from intake.db import transaction
+    from intake.views import all_submissions
+
+    with transaction(rt.engine) as session:
+        rows = list(reversed(all_submissions(session, rt)))  # oldest first, as numbers were given
+        kinds = _outbox_kinds(session)
+    replies = _write_outbox(mails, kinds, out / "outbox")
+    receipts = _copy_receipts(rt, rows, out / "receipts")
+
+    print()
+    print(f"{'registration':<17} {'sender':<30} {'state':<10} {'documents':<23} replies sent")
+    for row in rows:
+        _print_row(row, replies.get(row["message_id"] or "", []))
+    print()
+    print(f"signed receipts ({len(receipts)}):")
+    for path in receipts:
+        print(f"  {path}")
+    print(f"mail captured by the SMTP sink ({len(mails)}), saved in {out / 'outbox'}:")
+    for reply_list in replies.values():
+        for reply in reply_list:
+            print(f"  {reply.eml.name}  {reply.subject}")
+
+
+def _print_row(row: dict[str, Any], replies: list[Reply]) -> None:
+    # Machine mail stops at screening: its parts are stored but never checked, so they are not listed.
+    checked = [doc for doc in row["documents"] if doc["accepted"] is not None]
+    accepted = sum(1 for doc in checked if doc["accepted"])
+    docs = f"{accepted} accepted, {len(checked) - accepted} rejected" if checked else "-"
+    sent = ", ".join(reply.kind for reply in replies) or "none"
+    number, sender = row["registration_number"] or "-", (row["sender"] or "-")[:30]
+    print(f"{number:<17} {sender:<30} {row['state']:<10} {docs:<23} {sent}")
+    if row.get("category") and row["category"] != "submission":
+        print(f"    {row['category']}: {_short(row.get('screening') or '')}")
+    if row.get("quarantine_reason"):
+        print(f"    quarantined: {_short(row['quarantine_reason'])}")
+    for doc in checked:
+        print(_document_line(doc))
+
+
+def _document_line(doc: dict[str, Any]) -> str:
+    kind = (doc["detected_type"] or "?").upper()
+    pages = f", {doc['pages']} p." if kind == "PDF" and doc["pages"] else ""
+    if doc["accepted"]:
+        notes = " ".join(doc["notes"] or [])
+        return f"    ✓ {doc['filename']} ({kind}{pages})" + (f": {_short(notes)}" if notes else "")
+    return f"    ✗ {doc['filename']} ({kind}{pages}): {_short(doc['reason'] or doc['code'] or '')}"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
+
+
+def _outbox_kinds(session: Any) -> dict[str, str]:
+    from sqlmodel import select
+
+    from intake.models import OutboxMessage
+
+    return {message_id: kind for message_id, kind in session.exec(select(OutboxMessage.message_id, OutboxMessage.kind))}
+
+
+def _write_outbox(mails: list[CapturedMail], kinds: dict[str, str], folder: Path) -> dict[str, list[Reply]]:
+    """Every captured mail as an .eml file; returns the replies grouped by the Message-ID they answer."""
+    folder.mkdir(parents=True, exist_ok=True)
+    grouped: dict[str, list[Reply]] = {}
+    for index, mail in enumerate(mails, start=1):
+        message = mail.message()
+        message_id = str(message.get("Message-ID", "")).strip()
+        kind = kinds.get(message_id, "mail")
+        recipient = _safe(mail.recipients[0] if mail.recipients else "unknown")
+        path = folder / f"{index:02d}-{kind}-{recipient}.eml"
+        path.write_bytes(mail.data)
+        answered = str(message.get("In-Reply-To", "")).strip()
+        grouped.setdefault(answered, []).append(Reply(kind, str(message.get("Subject", "")), path))
+    return grouped
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.@_-]+", "_", text)[:60]
+
+
+def _copy_receipts(rt: Any, rows: list[dict[str, Any]], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for row in rows:
+        receipt = row["receipt"]
+        if not receipt or not receipt.get("pdf_sha256"):
+            continue
+        target = folder / f"recipisa-{row['number']}-{row['year']}.pdf"
+        shutil.copyfile(rt.store.path_for(receipt["pdf_sha256"]), target)
+        copied.append(target)
+    return copied

@@ -1,0 +1,179 @@
+"""`intake demo` for real: a subprocess with embedded IMAP and SMTP servers, checked from the outside."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import cast
+
+import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader
+
+from intake.demo import OUTPUT_MARKER
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_TIMEOUT = 120  # seconds; the demo itself takes a few, this only stops a hung run
+SIGNING_PASSWORD = b"demo"  # intake.demo.SIGNING_PASSWORD, read from outside as an operator would
+REGISTRATION = r"\d+/\d{2}\.\d{2}\.\d{4}"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    output: Path
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def _run_demo(workdir: Path, output: Path) -> DemoRun:
+    # The demo must not depend on (or be redirected by) the caller's configuration.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("INTAKE_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "intake.cli", "demo", "--output", str(output)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=DEMO_TIMEOUT,
+        check=False,
+    )
+    return DemoRun(output, result.returncode, result.stdout, result.stderr, time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    workdir = tmp_path_factory.mktemp("demo")
+    output = workdir / "demo-output"
+    # What an earlier run left behind: the demo must start from scratch.
+    output.mkdir()
+    (output / OUTPUT_MARKER).write_text("earlier run\n")
+    (output / "stale.txt").write_text("left over from an earlier run\n")
+    return _run_demo(workdir, output)
+
+
+def _row(stdout: str, sender: str) -> str:
+    rows = [line for line in stdout.splitlines() if re.search(rf"\s{re.escape(sender)}\s", line)]
+    assert len(rows) == 1, f"expected one table row for {sender}, got {rows}\n{stdout}"
+    return rows[0]
+
+
+def _outbox(demo: DemoRun) -> list[EmailMessage]:
+    files = sorted((demo.output / "outbox").glob("*.eml"))
+    return [cast(EmailMessage, email.message_from_bytes(f.read_bytes(), policy=policy.default)) for f in files]
+
+
+def test_demo_exits_zero_quickly(demo: DemoRun) -> None:
+    assert demo.returncode == 0, f"stdout:\n{demo.stdout}\nstderr:\n{demo.stderr}"
+    assert demo.seconds < 60, f"the demo took {demo.seconds:.1f} s"
+    assert not (demo.output / "stale.txt").exists(), "the output directory must start fresh"
+    assert "Traceback" not in demo.stderr, demo.stderr
+
+
+def test_demo_refuses_to_wipe_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "notes.txt"
+    precious.write_text("not the demo's\n")
+    run = _run_demo(tmp_path, tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert "was not made by `intake demo`" in run.stderr
+    assert precious.read_text() == "not the demo's\n"
+
+
+def test_first_cycle_handles_everything_and_second_does_nothing(demo: DemoRun) -> None:
+    assert re.search(r"^cycle 1: claimed 5, processed 5, moved 5, sent 6, deferred 0, failed 0$", demo.stdout, re.M)
+    assert re.search(r"^cycle 2: claimed 0, processed 0, moved 0, sent 0, deferred 0, failed 0$", demo.stdout, re.M)
+    assert "mailbox after the cycles: INBOX 0, Processed 5, Quarantine 0" in demo.stdout
+
+
+def test_outcome_table(demo: DemoRun) -> None:
+    out = demo.stdout
+    good = _row(out, "ion.popescu@example.ro")
+    assert re.match(
+        rf"{REGISTRATION}\s+ion\.popescu@example\.ro\s+receipted\s+3 accepted, 0 rejected\s+"
+        r"acknowledgement, receipt$",
+        good,
+    ), good
+    forbidden = _row(out, "maria.ionescu@example.com")
+    assert re.search(r"receipted\s+1 accepted, 2 rejected\s+acknowledgement, receipt$", forbidden), forbidden
+    corrupt = _row(out, "andrei.muresan@example.net")
+    assert re.search(r"receipted\s+1 accepted, 1 rejected\s+acknowledgement, receipt$", corrupt), corrupt
+    for machine in ("elena.pop@example.org", "MAILER-DAEMON@mx.example.ro"):
+        row = _row(out, machine)
+        assert re.match(rf"-\s+{re.escape(machine)}\s+ignored\s+-\s+none$", row), row
+    # The reasons are the Romanian text shown to the sender: diacritics must survive the whole way.
+    assert "✗ CV Maria Ionescu.docx (DOCX): Fișierul „CV Maria Ionescu.docx” are formatul DOCX" in out
+    assert "✗ IMG_4032.HEIC (HEIC):" in out
+    assert "✗ buletin.jpg (JPEG): Fișierul „buletin.jpg”" in out
+    assert "auto_reply: auto-reply (Auto-Submitted: auto-replied)" in out
+    numbers = re.findall(rf"^({REGISTRATION})\s", out, re.M)
+    assert [n.split("/")[0] for n in numbers] == ["1", "2", "3"], "numbers follow the order of receipt"
+
+
+def _signing_certificate(output: Path) -> asn1_x509.Certificate:
+    bundle = pkcs12.load_pkcs12((output / "demo-signing.p12").read_bytes(), SIGNING_PASSWORD)
+    assert bundle.cert is not None
+    return asn1_x509.Certificate.load(bundle.cert.certificate.public_bytes(Encoding.DER))
+
+
+def test_receipts_are_signed_pdfs(demo: DemoRun) -> None:
+    receipts = sorted((demo.output / "receipts").glob("recipisa-*.pdf"))
+    year = re.search(r"^\d+/\d{2}\.\d{2}\.(\d{4})\s", demo.stdout, re.M)
+    assert year is not None
+    assert [p.name for p in receipts] == [f"recipisa-{n}-{year.group(1)}.pdf" for n in (1, 2, 3)]
+    trust = ValidationContext(trust_roots=[_signing_certificate(demo.output)])
+    for path in receipts:
+        assert str(path) in demo.stdout
+        reader = PdfReader(path)
+        fields = reader.get_fields() or {}
+        signatures = [f for f in fields.values() if f.get("/FT") == "/Sig" and f.get("/V") is not None]
+        assert len(signatures) == 1, f"{path.name}: {fields}"
+        number = path.name.split("-")[1]
+        assert f"Nr. de înregistrare: {number}/" in reader.pages[0].extract_text()
+        with path.open("rb") as handle:
+            embedded = PdfFileReader(handle).embedded_signatures
+            assert len(embedded) == 1
+            status = validate_pdf_signature(embedded[0], trust)
+        assert status.intact and status.valid and status.trusted, f"{path.name}: {status.pretty_print_details()}"
+        assert status.coverage.name == "ENTIRE_FILE"
+
+
+def test_replies_captured_only_for_citizens(demo: DemoRun) -> None:
+    messages = _outbox(demo)
+    recipients = sorted(str(m["To"]) for m in messages)
+    assert recipients == sorted(
+        [
+            addr
+            for addr in ("ion.popescu@example.ro", "maria.ionescu@example.com", "andrei.muresan@example.net")
+            for _ in range(2)
+        ]
+    )
+    receipts = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (demo.output / "receipts").glob("*.pdf")}
+    attached = set()
+    for message in messages:
+        assert message["Auto-Submitted"] == "auto-replied"
+        assert message["In-Reply-To"], "replies are threaded to the citizen's message"
+        for part in message.iter_attachments():
+            if part.get_content_type() == "application/pdf":
+                attached.add(hashlib.sha256(part.get_content()).hexdigest())
+    assert attached == receipts, "each reply carries exactly the receipt saved under receipts/"
+    subjects = [str(m["Subject"]) for m in messages]
+    assert sum(s.startswith("Confirmare de primire: ") for s in subjects) == 3
+    assert sum(s.startswith("Recipisă nr. ") for s in subjects) == 3
