@@ -315,7 +315,11 @@ def run_demo(output: str) -> int:
         for sample in samples:
             print(f"  {sample.received_at:%H:%M:%S}  {sample.key:<10} {sample.description}")
         ok = _run_pipeline(settings, sink, out, imap.port)
-    print(f"\ndone in {time.monotonic() - started:.1f} s")
+    print(f"\ndone in {time.monotonic() - started:.1f} s; to look around:")
+    print(
+        f"  INTAKE_DATABASE__URL=sqlite:///{(out / 'intake.db').as_posix()} "
+        f"INTAKE_STORAGE__PATH={out / 'storage'} intake submissions"
+    )
     return 0 if ok else 1
 
 

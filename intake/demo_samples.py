@@ -202,7 +202,7 @@ def corrupt_images(received_at: datetime) -> Sample:
     )
     _attach(message, truncated_jpeg(name), "buletin.jpg", "image/jpeg")
     _attach(message, application_pdf(name), "adeverinta.jpg", "image/jpeg")
-    return Sample("corrupt", "a truncated JPEG and a PDF renamed .jpg", message, received_at, True)
+    return Sample("corrupt", "a truncated JPEG and a PDF disguised as .jpg", message, received_at, True)
 
 
 def out_of_office(received_at: datetime) -> Sample:

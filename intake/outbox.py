@@ -160,4 +160,6 @@ def _client(smtp: SmtpSettings) -> aiosmtplib.SMTP:
         start_tls=smtp.security == "starttls",
         tls_context=context,
         timeout=smtp.timeout_seconds,
+        # Without it aiosmtplib asks DNS for our own name, which can stall on a machine without DNS.
+        local_hostname=smtp.from_address.rpartition("@")[2] or "localhost",
     )

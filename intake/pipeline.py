@@ -9,6 +9,7 @@ with the stage and the error, never looped.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,8 @@ STAGES: tuple[Stage, ...] = (
 )
 
 STAGE_NAMES = ("claimed", *(stage.name for stage in STAGES))
+# The stage that queues the acknowledgement: the cycle sends acknowledgements before running the rest.
+ACKNOWLEDGE_AFTER = "screen"
 ACTIVE_STATES = (SubmissionState.RECEIVED, SubmissionState.REGISTERED)
 
 
@@ -53,39 +56,55 @@ def pending_ids(rt: Runtime) -> list[int]:
     return [row for row in rows if row is not None]
 
 
-def process_pending(rt: Runtime) -> int:
+def process_pending(rt: Runtime, through: str | None = None) -> int:
+    """Run every pending submission through the stages (all of them, or up to and including `through`)."""
     done = 0
     for submission_id in pending_ids(rt):
-        process(rt, submission_id)
+        process(rt, submission_id, through)
         done += 1
     return done
 
 
-def process(rt: Runtime, submission_id: int) -> None:
-    if not _begin_attempt(rt, submission_id):
+def process(rt: Runtime, submission_id: int, through: str | None = None) -> None:
+    stages_to_run = _remaining(rt, submission_id, through)
+    if not stages_to_run or not _begin_attempt(rt, submission_id):
         return
-    for stage in _remaining(rt, submission_id):
+    for stage in stages_to_run:
+        started = time.perf_counter()
         try:
             with transaction(rt.engine) as session:
                 submission = session.get_one(Submission, submission_id)
                 stage.run(rt, session, submission)
                 submission.stage = stage.name
-                session.add(Event(submission_id=submission_id, at=rt.clock.now(), action=f"stage:{stage.name}"))
+                duration_ms = round((time.perf_counter() - started) * 1000, 1)
+                session.add(
+                    Event(
+                        submission_id=submission_id,
+                        at=rt.clock.now(),
+                        action=f"stage:{stage.name}",
+                        detail={"duration_ms": duration_ms},
+                    )
+                )
                 terminal = submission.state in TERMINAL_STATES
         except Exception as exc:
             _record_failure(rt, submission_id, stage.name, exc)
             return
         if terminal:
             break
+    # Only consecutive failed or killed runs count towards quarantine.
     with transaction(rt.engine) as session:
         session.get_one(Submission, submission_id).attempts = 0
 
 
-def _remaining(rt: Runtime, submission_id: int) -> list[Stage]:
+def _remaining(rt: Runtime, submission_id: int, through: str | None) -> list[Stage]:
     with transaction(rt.engine) as session:
-        done_stage = session.get_one(Submission, submission_id).stage
-    position = STAGE_NAMES.index(done_stage) if done_stage in STAGE_NAMES else 0
-    return list(STAGES[position:])
+        submission = session.get_one(Submission, submission_id)
+        if submission.state not in ACTIVE_STATES:
+            return []
+        done_stage = submission.stage
+    start = STAGE_NAMES.index(done_stage) if done_stage in STAGE_NAMES else 0
+    end = STAGE_NAMES.index(through) if through in STAGE_NAMES else len(STAGES)
+    return list(STAGES[start:end])
 
 
 def _begin_attempt(rt: Runtime, submission_id: int) -> bool:

@@ -43,16 +43,31 @@ def run_cycle(rt: Runtime) -> CycleReport:
         with imap.connect(rt.settings.imap) as client:
             imap.ensure_folders(client, rt.settings.imap)
             report.fetched = imap.fetch_new(rt, client)
-            report.processed = pipeline.process_pending(rt)
+            report.processed = _process_and_send(rt, report)
             report.moved = imap.settle(rt, client)
         imap.record_poll(rt, error=None)
     except imap.IMAP_ERRORS as exc:
         report.imap_error = redact(f"{type(exc).__name__}: {exc}")
         log.error("mailbox %s unreachable: %s", rt.settings.imap.account, report.imap_error)
         imap.record_poll(rt, error=report.imap_error)
-        report.processed += pipeline.process_pending(rt)
-    report.sent = outbox.send_due(rt)
+        report.processed += _process_and_send(rt, report)
+    _add(report.sent, outbox.send_due(rt))
     return report
+
+
+def _process_and_send(rt: Runtime, report: CycleReport) -> int:
+    """Screen everything first and send the acknowledgements (procedure step 5) before the slower checks,
+    registration and receipts of the whole batch."""
+    pending = pipeline.process_pending(rt, through=pipeline.ACKNOWLEDGE_AFTER)
+    _add(report.sent, outbox.send_due(rt))
+    pipeline.process_pending(rt)
+    return pending
+
+
+def _add(total: outbox.SendReport, more: outbox.SendReport) -> None:
+    total.sent += more.sent
+    total.deferred += more.deferred
+    total.failed += more.failed
 
 
 class Daemon:

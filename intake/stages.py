@@ -270,6 +270,11 @@ def _reject(document: Document, code: str, reason: str) -> None:
     document.reason = reason
 
 
+def _pages(document: Document) -> int | None:
+    # A page count means something for a PDF; for a picture it would only read oddly.
+    return document.pages if document.detected_type == "pdf" else None
+
+
 def _display_type(document: Document) -> str:
     return (document.detected_type or "necunoscut").upper()
 
@@ -278,7 +283,7 @@ def _receipt_document(document: Document) -> ReceiptDocument:
     return ReceiptDocument(
         filename=document.filename,
         detected_type=_display_type(document),
-        pages=document.pages,
+        pages=_pages(document),
         size=document.size,
         sha256=document.sha256,
         accepted=bool(document.accepted),
@@ -291,7 +296,7 @@ def _document_line(document: Document) -> compose.DocumentLine:
     return compose.DocumentLine(
         filename=document.filename,
         detected_type=_display_type(document),
-        pages=document.pages,
+        pages=_pages(document),
         accepted=bool(document.accepted),
         reason=_document_remark(document),
     )

@@ -477,14 +477,18 @@ def _origin(ctype: str, disposition: str | None) -> str:
 
 
 def _take_as_body(part: Message, ctype: str, out: _Collector, main: bool) -> bool:
-    """Use the part as the main text or HTML body if that slot is still free."""
+    """Use the part as (a piece of) the main text or HTML body."""
     if not main:
         return False
-    if ctype == "text/plain" and out.text_body is None:
-        out.text_body = _decode_text(part, out)
+    # Apple Mail and phones split one body around inline pictures into several unnamed text parts: they are
+    # all the sender's text, not attachments to be rejected as a forbidden file type.
+    if ctype == "text/plain":
+        text = _decode_text(part, out)
+        out.text_body = text if out.text_body is None else f"{out.text_body}\n\n{text}"
         return True
-    if ctype == "text/html" and out.html_body is None:
-        out.html_body = _decode_text(part, out)
+    if ctype == "text/html":
+        markup = _decode_text(part, out)
+        out.html_body = markup if out.html_body is None else f"{out.html_body}\n{markup}"
         return True
     return False
 

@@ -62,7 +62,7 @@ def build_acknowledgement(who: Correspondent, original: Original, *, message_id:
         signature=wording.SIGNATURE,
     )
     subject = wording.ACK_SUBJECT.format(subject=_subject(original))
-    return _reply(who, original, subject=subject, text=body, message_id=message_id, now=now)
+    return _reply(who, original, subject=subject, text=body, message_id=message_id, now=now, html=False)
 
 
 def build_receipt_reply(
@@ -117,7 +117,14 @@ def _subject(original: Original) -> str:
 
 
 def _reply(
-    who: Correspondent, original: Original, *, subject: str, text: str, message_id: str, now: datetime
+    who: Correspondent,
+    original: Original,
+    *,
+    subject: str,
+    text: str,
+    message_id: str,
+    now: datetime,
+    html: bool = True,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = Address(display_name=who.from_name, addr_spec=who.from_address)
@@ -132,7 +139,8 @@ def _reply(
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(text)
-    message.add_alternative(_html(text), subtype="html")
+    if html:
+        message.add_alternative(_html(text), subtype="html")
     return message
 
 

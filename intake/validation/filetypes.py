@@ -241,7 +241,9 @@ def _check(filename: object, data: object, max_bytes: int, max_pixels: int) -> F
 
     mismatch = _name_mismatch(name, kind)
     notes = outcome.notes
-    if mismatch:
+    if outcome.accepted and _disguised(name, kind):
+        outcome = _Outcome(False, CODE_FORBIDDEN, _disguised_reason(shown, name, kind), pages=outcome.pages)
+    elif mismatch:
         label = FORMATS[kind].label
         notes = (f"Numele fișierului „{shown}” indică alt format decât conținutul ({label}).", *notes)
     return FileCheck(
@@ -502,8 +504,32 @@ def _name_mismatch(filename: str, kind: str) -> bool:
     return promised is not None and kind not in promised
 
 
+# A document dressed as a picture, or a picture dressed as a document, is refused: whoever opens it by its
+# name gets the wrong viewer, and it is the classic disguise. Between the two picture formats the mix-up is
+# common (phones save PNG screenshots as .jpg) and harmless, so it only earns a note.
+_FAMILY: dict[str, str] = {"pdf": "document", "jpeg": "image", "png": "image"}
+
+
+def _disguised(filename: str, kind: str) -> bool:
+    promised = _EXTENSION_TABLE.get(_extension(filename))
+    if not promised or kind not in _FAMILY:
+        return False
+    families = {_FAMILY.get(promised_kind) for promised_kind in promised}
+    return None not in families and _FAMILY[kind] not in families
+
+
 # --------------------------------------------------------------------------------------------------
 # Romanian messages
+
+
+def _disguised_reason(shown: str, filename: str, kind: str) -> str:
+    extension = _extension(filename)
+    correct = {"pdf": "pdf", "jpeg": "jpg", "png": "png"}[kind]
+    actual = {"pdf": "un document PDF", "jpeg": "o imagine JPEG", "png": "o imagine PNG"}[kind]
+    return (
+        f"Fișierul „{shown}” este de fapt {actual}, deși numele lui (.{extension}) indică alt format. "
+        f"Vă rugăm să îl trimiteți din nou cu extensia corectă (.{correct})."
+    )
 
 
 def _forbidden_reason(shown: str, kind: str) -> str:

@@ -38,10 +38,22 @@ def _stage(name: str) -> Callable[[], None]:
     return patch
 
 
-def _before_send() -> None:
-    from intake import outbox
+def _before_send(call: int) -> Callable[[], None]:
+    def patch() -> None:
+        from intake import outbox
 
-    outbox.send_due = _die  # type: ignore[assignment]
+        original = outbox.send_due
+        calls = {"n": 0}
+
+        def send_or_die(*args: Any, **kwargs: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == call:
+                _die()
+            return original(*args, **kwargs)
+
+        outbox.send_due = send_or_die  # type: ignore[assignment]
+
+    return patch
 
 
 def _after_first_send() -> None:
@@ -63,7 +75,8 @@ CRASH_POINTS: dict[str, Callable[[], None]] = {
     "after-claim": _after_claim,
     "during-validate": _stage("validate"),
     "before-receipt": _stage("receipt"),  # registration committed, receipt not yet made
-    "before-send": _before_send,  # receipts queued in the outbox, nothing sent
+    "before-sending-acknowledgements": _before_send(1),  # acknowledgements queued, nothing sent
+    "before-sending-receipts": _before_send(2),  # registered, receipts queued in the outbox, none sent
     "after-first-send": _after_first_send,
 }
 

@@ -54,8 +54,10 @@ def test_bad_messages_are_answered_or_quarantined(intake, dovecot, smtp_sink) ->
     assert set(documents) == {"gol.pdf", "passwd", "contract.docx", "scan.jpg", "buletin.jpg"}
     assert documents["gol.pdf"]["accepted"] is False and "gol.pdf" in documents["gol.pdf"]["reason"]
     assert documents["passwd"]["accepted"] is False
-    assert documents["contract.docx"]["accepted"] is False and "nu este acceptat" in documents["contract.docx"]["reason"]
-    assert documents["scan.jpg"]["accepted"] is True and documents["scan.jpg"]["detected_type"] == "pdf"
+    assert (
+        documents["contract.docx"]["accepted"] is False and "nu este acceptat" in documents["contract.docx"]["reason"]
+    )
+    assert documents["scan.jpg"]["accepted"] is False and documents["scan.jpg"]["detected_type"] == "pdf"
     assert documents["buletin.jpg"]["accepted"] is False
     codes = {f["code"] for f in answered["findings"]}
     assert {"corrupt_attachment", "forbidden_attachment"} <= codes

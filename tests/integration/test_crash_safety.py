@@ -19,7 +19,15 @@ SENDERS = ["a@example.ro", "b@example.ro", "c@example.ro"]
 
 
 @pytest.mark.parametrize(
-    "point", ["after-claim", "during-validate", "before-receipt", "before-send", "after-first-send"]
+    "point",
+    [
+        "after-claim",
+        "before-sending-acknowledgements",
+        "during-validate",
+        "before-receipt",
+        "before-sending-receipts",
+        "after-first-send",
+    ],
 )
 def test_restart_after_kill_registers_and_sends_exactly_once(intake, dovecot, smtp_sink, point: str) -> None:  # type: ignore[no-untyped-def]
     for index, sender in enumerate(SENDERS):

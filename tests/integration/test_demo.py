@@ -23,11 +23,10 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from intake.demo import OUTPUT_MARKER
+from intake.demo import OUTPUT_MARKER, SIGNING_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_TIMEOUT = 120  # seconds; the demo itself takes a few, this only stops a hung run
-SIGNING_PASSWORD = b"demo"  # intake.demo.SIGNING_PASSWORD, read from outside as an operator would
 REGISTRATION = r"\d+/\d{2}\.\d{2}\.\d{4}"
 
 
@@ -114,7 +113,7 @@ def test_outcome_table(demo: DemoRun) -> None:
     forbidden = _row(out, "maria.ionescu@example.com")
     assert re.search(r"receipted\s+1 accepted, 2 rejected\s+acknowledgement, receipt$", forbidden), forbidden
     corrupt = _row(out, "andrei.muresan@example.net")
-    assert re.search(r"receipted\s+1 accepted, 1 rejected\s+acknowledgement, receipt$", corrupt), corrupt
+    assert re.search(r"receipted\s+0 accepted, 2 rejected\s+acknowledgement, receipt$", corrupt), corrupt
     for machine in ("elena.pop@example.org", "MAILER-DAEMON@mx.example.ro"):
         row = _row(out, machine)
         assert re.match(rf"-\s+{re.escape(machine)}\s+ignored\s+-\s+none$", row), row
@@ -122,13 +121,14 @@ def test_outcome_table(demo: DemoRun) -> None:
     assert "✗ CV Maria Ionescu.docx (DOCX): Fișierul „CV Maria Ionescu.docx” are formatul DOCX" in out
     assert "✗ IMG_4032.HEIC (HEIC):" in out
     assert "✗ buletin.jpg (JPEG): Fișierul „buletin.jpg”" in out
+    assert "✗ adeverinta.jpg (PDF" in out
     assert "auto_reply: auto-reply (Auto-Submitted: auto-replied)" in out
     numbers = re.findall(rf"^({REGISTRATION})\s", out, re.M)
     assert [n.split("/")[0] for n in numbers] == ["1", "2", "3"], "numbers follow the order of receipt"
 
 
 def _signing_certificate(output: Path) -> asn1_x509.Certificate:
-    bundle = pkcs12.load_pkcs12((output / "demo-signing.p12").read_bytes(), SIGNING_PASSWORD)
+    bundle = pkcs12.load_pkcs12((output / "demo-signing.p12").read_bytes(), SIGNING_PASSWORD.encode())
     assert bundle.cert is not None
     return asn1_x509.Certificate.load(bundle.cert.certificate.public_bytes(Encoding.DER))
 

@@ -13,6 +13,7 @@ import ctypes
 import grp
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -22,17 +23,20 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import imapclient
+from imapclient import imap_utf7
 
 DOVECOT_MISSING = "dovecot not installed: apt-get install -y dovecot-imapd"
 DEFAULT_AUTO_FOLDERS: tuple[str, ...] = ("Processed", "Quarantine")
 
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
+# dovecot-uidlist v3 record: "<uid> [<ext> ...] :<maildir base filename>"
+_UIDLIST_LINE = re.compile(r"^(\d+)(?: [^:\s]\S*)* :(\S+)$", re.MULTILINE)
 _PR_SET_PDEATHSIG = 1
 _PORT_ATTEMPTS = 5
 _FALLBACK_BINARIES: tuple[str, ...] = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
@@ -51,13 +55,13 @@ class DovecotServer:
 
     # -- IMAP helpers (each opens its own connection so tests never share client state) --
 
-    def client(self) -> imapclient.IMAPClient:
+    def client(self, timeout: float = 10.0) -> imapclient.IMAPClient:
         """A logged-in plain-text client; the caller must call logout().
 
         imapclient's default `normalise_times=True` turns INTERNALDATE into a naive local time;
-        set `client.normalise_times = False` to compare time zones.
+        set `client.normalise_times = False` to get aware datetimes.
         """
-        client = imapclient.IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client = imapclient.IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout)
         try:
             client.login(self.username, self.password)
         except BaseException:
@@ -74,6 +78,11 @@ class DovecotServer:
     ) -> int:
         """APPEND a message and return its UID (from the UIDPLUS APPENDUID response code).
 
+        `internaldate` may lie in the future: Dovecot's APPEND silently replaces dates more than 2 h
+        ahead of its clock with "now", so we also set the Maildir file's mtime, which is where
+        Dovecot keeps INTERNALDATE (never cached: see mail_never_cache_fields). A client fetching the
+        message within the ~1 ms between the two steps could still see "now".
+        Maildir keeps no UTC offset: INTERNALDATE comes back in the server's `timezone`.
         A naive `internaldate` is interpreted by imapclient as local machine time: pass an aware one.
         """
         with self._session() as client:
@@ -81,7 +90,10 @@ class DovecotServer:
         match = _APPENDUID.search(response if isinstance(response, bytes) else response.encode())
         if match is None:
             raise RuntimeError(f"APPEND response without APPENDUID: {response!r}")
-        return int(match.group(2))
+        uid = int(match.group(2))
+        if internaldate is not None:
+            self._set_internaldate(folder, uid, internaldate.timestamp())
+        return uid
 
     def uids(self, folder: str = "INBOX") -> list[int]:
         with self._session() as client:
@@ -103,12 +115,12 @@ class DovecotServer:
             if not client.folder_exists(name):
                 client.create_folder(name)
 
-    def add_user(self, username: str, password: str) -> None:
-        """Add a login to the passwd-file; Dovecot notices the changed mtime on the next login."""
-        _check_user_fields(username, password)
-        passwd = self.base / "passwd"
-        with self._lock, passwd.open("a", encoding="utf-8") as fh:
-            fh.write(_passwd_line(username, password))
+    def folder_path(self, folder: str) -> Path:
+        """The Maildir++ directory of `folder` (modified UTF-7 name, "/" stored as ".")."""
+        root = self.base / "mail" / self.username
+        if folder.upper() == "INBOX":
+            return root
+        return root / ("." + imap_utf7.encode(folder).decode("ascii").replace("/", "."))
 
     def log_tail(self, lines: int = 40) -> str:
         return _log_tail(self.base, lines)
@@ -136,8 +148,26 @@ class DovecotServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _set_internaldate(self, folder: str, uid: int, stamp: float) -> None:
+        directory = self.folder_path(folder)
+        uidlist = (directory / "dovecot-uidlist").read_text(encoding="utf-8", errors="replace")
+        names = [m.group(2) for m in _UIDLIST_LINE.finditer(uidlist) if int(m.group(1)) == uid]
+        if not names:
+            raise RuntimeError(f"UID {uid} not in {directory / 'dovecot-uidlist'}")
+        name = names[-1]
+        # Another session may be renaming the file from new/ to cur/ (adding ":2,flags") meanwhile.
+        for _attempt in range(50):
+            for sub in ("cur", "new"):
+                for path in (directory / sub).iterdir():
+                    if path.name == name or path.name.startswith(name + ":"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.utime(path, (stamp, stamp))
+                            return
+            time.sleep(0.01)
+        raise RuntimeError(f"Maildir file {name} of UID {uid} not found under {directory}")
+
     @contextlib.contextmanager
-    def _session(self):  # type: ignore[no-untyped-def]
+    def _session(self) -> Iterator[imapclient.IMAPClient]:
         client = self.client()
         try:
             yield client
@@ -167,9 +197,13 @@ def start_dovecot(
     username: str = "intake",
     password: str = "secret",
     auto_folders: Sequence[str] = DEFAULT_AUTO_FOLDERS,
+    timezone: str = "UTC",
     timeout: float = 15.0,
 ) -> DovecotServer:
     """Start (or restart, if `base` holds an earlier instance's mail) a private Dovecot.
+
+    `auto_folders` are created for every user at login. `timezone` is the server's TZ, in which
+    INTERNALDATE is reported (fixed, so results do not depend on the developer's TZ variable).
 
     Raises RuntimeError (never skips) when dovecot is missing or does not come up.
     """
@@ -178,6 +212,11 @@ def start_dovecot(
     if binary is None:
         raise RuntimeError(DOVECOT_MISSING)
     _check_user_fields(username, password)
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", timezone):
+        raise ValueError(f"invalid timezone {timezone!r}")
+    if timezone != "UTC" and not (Path("/usr/share/zoneinfo") / timezone).is_file():
+        # glibc silently falls back to UTC for an unknown TZ: fail instead of reporting wrong offsets.
+        raise RuntimeError(f"time zone {timezone} unknown to the system: apt-get install -y tzdata")
 
     base = Path(base).resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -206,10 +245,7 @@ def start_dovecot(
         run_dir = Path(tempfile.mkdtemp(prefix="dcv-"))
         run_dir.chmod(0o755)
         conf = base / "dovecot.conf"
-        conf.write_text(_config(base, run_dir / "b", port, users, auto_folders), encoding="utf-8")
-        log = base / "dovecot.log"
-        with contextlib.suppress(FileNotFoundError):
-            log.unlink()  # so the failure message shows this attempt's errors only
+        conf.write_text(_config(base, run_dir / "b", port, users, auto_folders, timezone), encoding="utf-8")
         with (base / "dovecot.stderr").open("wb") as stderr:
             process = subprocess.Popen(
                 [binary, "-F", "-c", str(conf)],
@@ -307,7 +343,7 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _config(base: Path, base_dir: Path, port: int, users: _Users, auto_folders: Sequence[str]) -> str:
+def _config(base: Path, base_dir: Path, port: int, users: _Users, auto_folders: Sequence[str], timezone: str) -> str:
     mailboxes = "\n".join(f"  mailbox {_quote(name)} {{\n    auto = create\n  }}" for name in auto_folders)
     # Dovecot 2.3 option names (Debian 12); 2.4 renamed many of them.
     return f"""\
@@ -320,6 +356,7 @@ instance_name = intake-test-{port}
 log_path = {base / "dovecot.log"}
 info_log_path = {base / "dovecot.log"}
 auth_verbose = yes
+import_environment = TZ={timezone}
 
 default_login_user = {users.login_user}
 default_internal_user = {users.internal_user}
@@ -346,6 +383,8 @@ userdb {{
 mail_location = maildir:{base / "mail"}/%u
 # Test data is disposable; fsync only slows the suite down.
 mail_fsync = never
+# INTERNALDATE must always be read from the file's mtime, so that append() can set future dates.
+mail_never_cache_fields = imap.envelope date.received
 mail_max_userip_connections = 100
 
 namespace inbox {{
@@ -373,10 +412,24 @@ service anvil {{
 
 
 def _free_port() -> int:
-    # Race-prone by nature (the port is released before Dovecot binds it): callers retry on EADDRINUSE.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port that is free now; Dovecot binds it a few ms later, so callers retry on EADDRINUSE.
+
+    Chosen below the kernel's ephemeral range, so that outgoing connections made in between (which get
+    ephemeral source ports) cannot take it; only another test process picking the same number can.
+    """
+    low = 32768
+    with contextlib.suppress(OSError, ValueError):
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.SystemRandom()
+    candidates = [rng.randrange(10000, low) for _ in range(50)] if low > 11000 else []
+    for port in [*candidates, 0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError("no free TCP port on 127.0.0.1")
 
 
 def _wait_ready(server: DovecotServer, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -387,9 +440,8 @@ def _wait_ready(server: DovecotServer, process: subprocess.Popen[bytes], timeout
             time.sleep(0.05)  # let the log process flush the fatal error
             raise RuntimeError(f"dovecot exited with status {process.returncode} during startup:\n{server.log_tail()}")
         try:
-            with socket.create_connection((server.host, server.port), timeout=1):
-                pass
-            client = server.client()
+            # Short timeout: if another process holds the port, it accepts but never greets us.
+            client = server.client(timeout=1.0)
         except (OSError, imapclient.exceptions.IMAPClientError) as exc:
             last_exc = exc  # not listening yet, or auth not ready: keep polling until the deadline
             time.sleep(0.02)
@@ -410,12 +462,21 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
         # exiting, only so that its log process can drain. The log process drains by itself once the
         # master is gone, so we cut that sleep short: a function-scoped server then costs ~0.2 s, not ~1.3 s.
         deadline = time.monotonic() + 10
+        settled_since: float | None = None
         while process.poll() is None and time.monotonic() < deadline:
-            # Wait until the master has reaped the others: killing it earlier would leave zombies to
-            # init, which in many containers never reaps them.
-            if _group_members(process.pid, include_zombies=True) <= {"log"}:
-                process.kill()
-                break
+            members = _group_members(process.pid)
+            if members <= {"log"}:
+                # Prefer the moment the master has reaped all other children: killing it earlier
+                # hands their zombies to init, which some container inits never reap. A child that
+                # exited after the master's last reap stays a zombie until it exits, so do not wait
+                # forever for that.
+                settled_since = settled_since or time.monotonic()
+                reaped = _group_members(process.pid, include_zombies=True) <= {"log"}
+                if reaped or time.monotonic() - settled_since > 0.15:
+                    process.kill()
+                    break
+            else:
+                settled_since = None
             time.sleep(0.01)
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))

@@ -186,12 +186,26 @@ def test_encrypt_null_in_trailer_means_not_encrypted() -> None:
 # Name versus content
 
 
-def test_pdf_named_jpg_is_accepted_as_pdf_with_a_note() -> None:
+def test_pdf_named_jpg_is_rejected_as_a_disguise() -> None:
     result = check_attachment("scan.jpg", pdf_bytes(1))
-    assert result.accepted
+    assert_rejected(result, "forbidden_attachment")
     assert result.detected_type == "pdf"
     assert result.name_mismatch
-    assert result.notes == ("Numele fișierului „scan.jpg” indică alt format decât conținutul (PDF).",)
+    assert result.reason == (
+        "Fișierul „scan.jpg” este de fapt un document PDF, deși numele lui (.jpg) indică alt format. "
+        "Vă rugăm să îl trimiteți din nou cu extensia corectă (.pdf)."
+    )
+
+
+def test_jpeg_named_pdf_is_rejected_as_a_disguise() -> None:
+    result = check_attachment("cerere.pdf", image_bytes("JPEG"))
+    assert_rejected(result, "forbidden_attachment")
+    assert result.detected_type == "jpeg"
+
+
+def test_jpeg_named_gif_is_accepted_with_a_note() -> None:
+    result = check_attachment("poza.gif", image_bytes("JPEG"))
+    assert result.accepted and result.name_mismatch
 
 
 def test_png_named_jpg_is_accepted_as_png_with_a_note() -> None:

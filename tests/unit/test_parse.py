@@ -431,3 +431,19 @@ def test_base64_encoded_forwarded_message_is_unpacked() -> None:
     parsed = parse_message(raw)
     assert [(a.filename, a.origin) for a in parsed.attachments] == [("carte-munca.pdf", "forwarded")]
     assert parsed.text_body.strip() == "vezi mai jos"
+
+
+def test_body_split_around_an_inline_picture_stays_body() -> None:
+    """Apple Mail and phones send one body as several unnamed text parts around a picture."""
+    raw = (
+        b"From: Ana <ana@example.ro>\r\nTo: cluj@anofm.gov.ro\r\nSubject: acte\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="s"\r\n\r\n'
+        b"--s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBun\xc4\x83 ziua, v\xc4\x83 trimit buletinul:\r\n"
+        b"--s\r\nContent-Type: image/png\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"iVBORw0KGgo=\r\n"
+        b"--s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSunt de acord cu procedura prin e-mail.\r\n"
+        b"--s--\r\n"
+    )
+    message = parse_message(raw)
+    assert [attachment.declared_type for attachment in message.attachments] == ["image/png"]
+    assert "Bună ziua" in message.text_body and "Sunt de acord" in message.text_body
