@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -82,7 +83,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     rt = _runtime(args)
     _ = rt.signer  # a missing or unreadable signing key is a configuration error: fail now, not per message
     log.info("intake started for office %s, mailbox %s", rt.office, rt.settings.imap.account)
-    Daemon(rt).start()
+    daemon = Daemon(rt)
+
+    def stop(signum: int, _frame: object) -> None:
+        # Work in progress is safe to abandon (every stage is a transaction); just stop taking more.
+        log.info("signal %s received: stopping", signum)
+        daemon.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    daemon.start()
+    log.info("intake stopped")
     return EXIT_OK
 
 

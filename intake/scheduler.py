@@ -7,12 +7,14 @@ at most one interval.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from intake import outbox, pipeline
@@ -135,7 +137,8 @@ class Daemon:
 
     def stop(self) -> None:
         self._stop.set()
-        self.scheduler.shutdown(wait=False)
+        with contextlib.suppress(SchedulerNotRunningError):
+            self.scheduler.shutdown(wait=False)
 
     def _idle_loop(self) -> None:
         """Hold an IDLE connection; on any new message wake the poll job. Reconnect on every error

@@ -44,8 +44,8 @@ class ImapSettings(Section):
 
     @property
     def account(self) -> str:
-        """The name that keys claims: one mailbox = one account."""
-        return f"{self.username}@{self.host}:{self.port}"
+        """The name that keys claims: one mailbox = one account (a port or TLS change keeps the same key)."""
+        return f"{self.username}@{self.host}"
 
 
 class SmtpSettings(Section):

@@ -15,7 +15,7 @@ from intake.clock import local
 from intake.mailbox.parse import ParsedMessage, parse_message
 from intake.mailbox.screening import Category, ScreeningContext
 from intake.mailbox.screening import screen as screen_message
-from intake.models import Document, Event, Finding, OutboxMessage, Receipt, Submission, SubmissionState
+from intake.models import Document, Event, Finding, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
 from intake.receipts import compose, wording
 from intake.receipts.render import ReceiptData, ReceiptDocument, render_receipt
@@ -194,18 +194,22 @@ def _queue_acknowledgement(rt: Runtime, session: Session, submission: Submission
 
 
 def _recent_replies(rt: Runtime, session: Session, submission: Submission) -> int:
-    """How many of this sender's earlier messages we answered automatically within the cap window."""
+    """How many of this sender's earlier messages we decided to answer automatically within the cap window.
+
+    Counted from the decisions, not from the outbox, so a batch screened before any receipt is queued is
+    capped all the same."""
     if not submission.sender:
         return 0
     since = submission.claimed_at - timedelta(hours=rt.settings.limits.reply_cap_window_hours)
     count = session.exec(
         select(func.count())
-        .select_from(OutboxMessage)
+        .select_from(Submission)
         .where(
-            OutboxMessage.recipient == submission.sender,
-            OutboxMessage.kind == "receipt",
-            col(OutboxMessage.created_at) >= since,
-            OutboxMessage.submission_id != submission.id,
+            Submission.office == submission.office,
+            Submission.sender == submission.sender,
+            col(Submission.reply_allowed).is_(True),
+            col(Submission.claimed_at) >= since,
+            Submission.id != submission.id,
         )
     ).one()
     return int(count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -136,3 +137,39 @@ def test_show_and_status(intake, dovecot, smtp_sink) -> None:  # type: ignore[no
     assert status["last_successful_poll"] is not None
     missing = intake.run("show", "99", "--json", check=False)
     assert missing.returncode == 1 and "99" in missing.stderr
+
+
+def test_reply_cap_per_sender_stops_automatic_replies(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    for index in range(3):
+        dovecot.append(
+            mailfactory.good_submission(subject=f"Cerere {index}").as_bytes(),
+            internaldate=T0 + timedelta(minutes=index),
+        )
+    intake.poll(INTAKE_LIMITS__REPLY_CAP_PER_SENDER="2")
+    submissions = intake.json("submissions")
+    assert sorted(s["number"] for s in submissions) == [1, 2, 3]  # every one is still registered
+    receipts = [reply for reply in replies(smtp_sink.wait_for(4)) if reply.is_receipt]
+    assert len(receipts) == 2
+    (capped,) = [s for s in submissions if s["receipt"]["state"] == "not_sent"]
+    assert capped["number"] == 3
+
+
+def test_oversized_message_is_registered_with_a_reason(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=T0)
+    intake.poll(INTAKE_LIMITS__MAX_MESSAGE_BYTES="2000", INTAKE_LIMITS__MAX_ATTACHMENTS="2")
+    (submission,) = intake.json("submissions")
+    assert submission["flagged"] is True
+    codes = [finding["code"] for finding in submission["findings"]]
+    assert codes.count("oversized") == 2  # the whole message, and the third attachment left unchecked
+    assert "peste limita" in submission["findings"][0]["message"]
+    assert submission["documents"][2]["accepted"] is False
+    (receipt,) = [reply for reply in replies(smtp_sink.wait_for(2)) if reply.is_receipt]
+    assert "peste limita" in receipt.message.get_body(("plain",)).get_content()
+
+
+def test_acknowledgement_can_be_switched_off(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=T0)
+    intake.poll(INTAKE_REPLIES__ACKNOWLEDGEMENT="false")
+    sent = replies(smtp_sink.wait_for(1))
+    time.sleep(0.3)
+    assert len(smtp_sink.messages) == 1 and sent[0].is_receipt

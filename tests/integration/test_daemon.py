@@ -1,0 +1,117 @@
+"""The daemon (`intake run`) and outages: IDLE push, polling fallback, IMAP down, SMTP down."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests import mailfactory
+from tests.integration.harness import Intake
+from tests.integration.receipts import replies
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Bucharest"))
+
+
+@contextmanager
+def running_daemon(intake: Intake, **env: str) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        intake.command("run"),
+        cwd=intake.workdir,
+        env=intake.environment(**env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_polled(intake: Intake, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if intake.json("status")["last_successful_poll"]:
+            return
+        time.sleep(0.3)
+    raise AssertionError("the daemon never completed a poll")
+
+
+def test_idle_push_delivers_without_waiting_for_the_interval(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    # A 10-minute interval: within the test only IDLE can bring the new message in.
+    with running_daemon(intake, INTAKE_IMAP__POLL_INTERVAL_SECONDS="600", INTAKE_IMAP__IDLE="true") as daemon:
+        _wait_until_polled(intake)
+        time.sleep(1.0)  # let the IDLE connection settle
+        dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=T0)
+        sent = replies(smtp_sink.wait_for(2, timeout=45))
+        assert [reply.recipient for reply in sent if reply.is_receipt] == ["ion.popescu@example.ro"]
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=20) == 0
+    assert dovecot.uids("INBOX") == []
+
+
+def test_polling_fallback_without_idle(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    with running_daemon(intake, INTAKE_IMAP__POLL_INTERVAL_SECONDS="1", INTAKE_IMAP__IDLE="false"):
+        _wait_until_polled(intake)
+        dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=T0)
+        sent = replies(smtp_sink.wait_for(2, timeout=45))
+        assert len([reply for reply in sent if reply.is_receipt]) == 1
+
+
+def test_mailbox_down_is_a_clear_error_and_nothing_is_lost(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=T0)
+    failed = intake.run("poll", "--once", check=False, INTAKE_IMAP__PORT="1")
+    assert failed.returncode == 1
+    assert "mailbox unreachable" in failed.stderr
+    status = intake.json("status")
+    assert status["mailboxes"][0]["consecutive_failures"] == 1 and status["mailboxes"][0]["last_error"]
+
+    intake.poll()
+    assert [s["number"] for s in intake.json("submissions")] == [1]
+    assert intake.json("status")["mailboxes"][0]["consecutive_failures"] == 0
+
+
+def test_smtp_down_defers_and_retries_without_duplicates(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    for index, sender in enumerate(["a@example.ro", "b@example.ro"]):
+        dovecot.append(
+            mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index)
+        )
+
+    intake.poll(
+        INTAKE_SMTP__PORT="1", INTAKE_WORKER__OUTBOX_BACKOFF_SECONDS="0.01"
+    )  # the mail server is unreachable: processing still completes
+    status = intake.json("status")
+    assert status["queues"] == {"receipted": 2}
+    assert status["outbox"]["pending"] == 4 and status["outbox"]["sent"] == 0
+    assert smtp_sink.messages == []
+
+    smtp_sink.fail_next = 1  # then a temporary 451 on the first message
+    intake.poll(INTAKE_WORKER__OUTBOX_BACKOFF_SECONDS="0.01")
+    time.sleep(0.1)
+    intake.poll(INTAKE_WORKER__OUTBOX_BACKOFF_SECONDS="0.01")
+
+    sent = replies(smtp_sink.wait_for(4))
+    assert len(sent) == 4
+    assert len({str(reply.message["Message-ID"]) for reply in sent}) == 4
+    assert intake.json("status")["outbox"] == {
+        "pending": 0,
+        "sent": 4,
+        "failed": 0,
+        "oldest_pending_age_seconds": None,
+    }
