@@ -33,15 +33,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 class SubmissionState(StrEnum):
     RECEIVED = "received"  # claimed: raw bytes stored, waiting for the pipeline
     IGNORED = "ignored"  # auto-reply, bounce, mailing list, our own mail: stored, never answered
-    DUPLICATE = "duplicate"  # the same bytes were claimed before (another UID or folder)
     REGISTERED = "registered"  # has a registration number
     RECEIPTED = "receipted"  # the signed recipisă is in the outbox
     QUARANTINED = "quarantined"  # could not be processed; staff see the reason and can replay it
 
 
-TERMINAL_STATES = frozenset(
-    {SubmissionState.IGNORED, SubmissionState.DUPLICATE, SubmissionState.RECEIPTED, SubmissionState.QUARANTINED}
-)
+TERMINAL_STATES = frozenset({SubmissionState.IGNORED, SubmissionState.RECEIPTED, SubmissionState.QUARANTINED})
 
 
 class MailboxItem(SQLModel, table=True):
@@ -61,7 +58,6 @@ class MailboxItem(SQLModel, table=True):
     claimed_at: datetime = Field(sa_type=UtcDateTime)
     imap_done: bool = Field(default=False, index=True)  # moved to Processed/Quarantine after commit
     imap_target: str | None = None
-    imap_error: str | None = None
 
 
 class Submission(SQLModel, table=True):
@@ -84,7 +80,6 @@ class Submission(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     quarantine_reason: str | None = None
-    duplicate_of: int | None = Field(default=None, foreign_key="submission.id")
 
     # From the parse and screening stages.
     sender: str | None = Field(default=None, index=True)
@@ -188,7 +183,6 @@ class PollState(SQLModel, table=True):
     folder: str = Field(primary_key=True)
     office: str
     uidvalidity: int | None = None
-    last_uid: int = 0
     last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = None
     last_error_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from intake.clock import utcnow
 from intake.db import transaction
-from intake.models import MailboxItem, PollState, Submission, SubmissionState
+from intake.models import TERMINAL_STATES, MailboxItem, PollState, Submission, SubmissionState
 from intake.runtime import Runtime
 from intake.settings import ImapSettings
 
@@ -37,6 +37,7 @@ class FetchReport:
     seen: int = 0
     claimed: int = 0
     already_known: int = 0
+    uidvalidity: int | None = None
 
 
 @contextmanager
@@ -74,9 +75,10 @@ def fetch_new(rt: Runtime, client: IMAPClient) -> FetchReport:
     imap = rt.settings.imap
     info = client.select_folder(imap.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
+    _note_uidvalidity(rt, imap, uidvalidity)
     known = _known_uids(rt, imap, uidvalidity)
     candidates = [uid for uid in client.search("ALL") if uid not in known]
-    report = FetchReport(seen=len(candidates) + len(known))
+    report = FetchReport(seen=len(candidates) + len(known), uidvalidity=uidvalidity)
     if not candidates:
         return report
     sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in client.fetch(candidates, ["RFC822.SIZE"]).items()}
@@ -140,35 +142,27 @@ def claim(rt: Runtime, *, uidvalidity: int, uid: int, raw: bytes, internaldate: 
 
 
 def settle(rt: Runtime, client: IMAPClient) -> int:
-    """Move handled messages out of the watched folder: Processed, or Quarantine for the ones we could not
-    process. Runs only for submissions whose outcome is committed."""
+    """Move handled messages out of the watched folder: to Processed, or to Quarantine for the ones we could
+    not process. Only submissions whose outcome is committed are moved."""
     imap = rt.settings.imap
     info = client.select_folder(imap.folder)
-    uidvalidity = int(info[b"UIDVALIDITY"])
-    moved = 0
     with transaction(rt.engine) as session:
-        items = _settleable(session, rt, imap, uidvalidity)
-    by_target: dict[str, list[int]] = {}
-    for item_id, uid, state in items:
-        target = imap.quarantine_folder if state == SubmissionState.QUARANTINED else imap.processed_folder
-        by_target.setdefault(target, []).append(uid)
-        del item_id
-    for target, uids in by_target.items():
-        _move(client, uids, target)
-        moved += len(uids)
-    if items:
-        with transaction(rt.engine) as session:
-            for item_id, _uid, state in items:
-                item = session.get_one(MailboxItem, item_id)
-                item.imap_done = True
-                item.imap_target = (
-                    imap.quarantine_folder if state == SubmissionState.QUARANTINED else imap.processed_folder
-                )
-    return moved
+        items = _settleable(session, rt, imap, int(info[b"UIDVALIDITY"]))
+    targets = {
+        item_id: imap.quarantine_folder if state == SubmissionState.QUARANTINED else imap.processed_folder
+        for item_id, _uid, state in items
+    }
+    for target in set(targets.values()):
+        _move(client, [uid for item_id, uid, _state in items if targets[item_id] == target], target)
+    with transaction(rt.engine) as session:
+        for item_id, target in targets.items():
+            item = session.get_one(MailboxItem, item_id)
+            item.imap_done = True
+            item.imap_target = target
+    return len(items)
 
 
 def _settleable(session: Session, rt: Runtime, imap: ImapSettings, uidvalidity: int) -> list[tuple[int, int, str]]:
-    from intake.models import TERMINAL_STATES
 
     rows = session.exec(
         select(MailboxItem.id, MailboxItem.uid, Submission.state)
@@ -225,6 +219,25 @@ def _aware(moment: datetime | None) -> datetime:
     if moment is None:
         return utcnow()
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _note_uidvalidity(rt: Runtime, imap: ImapSettings, uidvalidity: int) -> None:
+    """A new UIDVALIDITY means the folder was recreated and every UID is new: the messages are claimed again,
+    and the content hash makes each one join the submission it already is."""
+    with transaction(rt.engine) as session:
+        state = session.get(PollState, (imap.account, imap.folder))
+        if state is None:
+            state = PollState(account=imap.account, folder=imap.folder, office=rt.office)
+        elif state.uidvalidity not in (None, uidvalidity):
+            log.warning(
+                "UIDVALIDITY of %s/%s changed (%s -> %s): re-checking every message",
+                imap.account,
+                imap.folder,
+                state.uidvalidity,
+                uidvalidity,
+            )
+        state.uidvalidity = uidvalidity
+        session.add(state)
 
 
 def record_poll(rt: Runtime, *, error: str | None) -> None:
