@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("submissions", "all submissions, newest first"), ("status", "queues and health")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--json", action="store_true")
+    verify = commands.add_parser("verify", help="verify the signatures of PDF / .p7s / .p7m files")
+    verify.add_argument("files", nargs="+", help="files to verify (a .p7s signs the file of the same name)")
+    verify.add_argument("--json", action="store_true")
     show = commands.add_parser("show", help="one submission by registration number")
     show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
     show.add_argument("--json", action="store_true")
@@ -163,6 +166,30 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from intake.signatures.qualification import TrustStore
+    from intake.signatures.verify import VerificationPolicy, verify_files
+
+    paths = [Path(name) for name in args.files]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    settings = load_settings(args.config)
+    trust = TrustStore.from_settings(settings.trust, settings.storage.path / "trust-cache")
+    results = verify_files(paths, VerificationPolicy(trust=trust, revocation=settings.trust.revocation))
+    if args.json:
+        _print_json(results)
+        return EXIT_OK
+    for result in results:
+        signature = result["signature"]
+        print(f"{result['file']}: {signature['label']}  {signature.get('summary') or ''}")
+        for entry in result["signatures"]:
+            print(f"    {entry['label']:<14} {entry.get('signer') or '-'}  {', '.join(entry.get('reasons') or [])}")
+    return EXIT_OK
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from intake.db import transaction
     from intake.views import status_view
@@ -198,6 +225,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "submissions": cmd_submissions,
     "show": cmd_show,
     "status": cmd_status,
+    "verify": cmd_verify,
 }
 
 

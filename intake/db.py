@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,13 +40,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+_open = threading.local()
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed on success, rolled back on any exception."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One unit of work: committed on success, rolled back on any exception.
+
+    Transactions never nest: with SQLite every transaction takes the write lock, so a second one opened
+    inside the first on the same thread would wait for itself until the busy timeout. Fail at once instead.
+    """
+    if getattr(_open, "depth", 0):
+        raise RuntimeError("nested transaction: pass the open session down instead")
+    _open.depth = 1
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        _open.depth = 0

@@ -134,8 +134,38 @@ class Finding(SQLModel, table=True):
     code: str
     message: str  # Romanian, shown to the sender and to staff
     document_id: int | None = Field(default=None, foreign_key="document.id")
+    # Values behind the finding, for staff only (e.g. the two names or CNPs that differ); never logged.
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(sa_type=UtcDateTime)
     cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SignatureCheck(SQLModel, table=True):
+    """The evidence behind a document's signature verdict: what was decided, when, and on what basis."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    label: str
+    verdict: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # the JSON summary
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))  # per signature
+    report_xml: str | None = None  # ETSI TS 119 102-2 validation report, where the library produced one
+    trusted_lists: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))  # source + sequence
+    decided_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class TrustListState(SQLModel, table=True):
+    """The trusted lists as last loaded by a worker, so `status` can show their age without fetching them."""
+
+    source: str = Field(primary_key=True)
+    office: str
+    territory: str | None = None
+    sequence_number: int | None = None
+    issued_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    next_update: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    loaded_at: datetime = Field(sa_type=UtcDateTime)
+    signature_verified: bool = False
+    from_cache: bool = False
+    error: str | None = None
 
 
 class RegistryCounter(SQLModel, table=True):

@@ -20,6 +20,7 @@ from intake.db import transaction
 from intake.models import TERMINAL_STATES, Event, Submission, SubmissionState
 from intake.privacy import redact
 from intake.runtime import Runtime
+from intake.signatures.stage import verify
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("parse", "read headers, text and attachments from the stored raw e-mail", stages.parse),
     Stage("screen", "recognise auto-replies, bounces, lists and loops; size limits; acknowledge", stages.screen),
     Stage("validate", "check every attachment by content: only JPEG, PNG and PDF that fully decode", stages.validate),
+    Stage("verify", "recognise each document; verify signatures; the law's qualified-signature rule", verify),
     Stage("register", "give the next registration number of the office and year", stages.register),
     Stage("receipt", "render and sign the recipisă, queue the reply", stages.receipt),
 )

@@ -48,3 +48,21 @@ class Runtime:
             )
         except SigningKeyError as exc:
             raise ConfigError(f"configuration error: signing.pkcs12_path: {exc}") from None
+
+    @cached_property
+    def trust_store(self):  # type: ignore[no-untyped-def]  # TrustStore; loaded once per process
+        from intake.signatures.qualification import TrustStore
+
+        return TrustStore.from_settings(self.settings.trust, self.settings.storage.path / "trust-cache")
+
+    @cached_property
+    def verification_policy(self):  # type: ignore[no-untyped-def]
+        from intake.signatures.verify import VerificationPolicy
+
+        return VerificationPolicy(trust=self.trust_store, revocation=self.settings.trust.revocation)
+
+    @cached_property
+    def signature_policy(self):  # type: ignore[no-untyped-def]
+        from intake.signatures.policy import SignaturePolicy
+
+        return SignaturePolicy(accept_ades_qc=self.settings.trust.accept_ades_qc)

@@ -21,6 +21,7 @@ from intake import outbox, pipeline
 from intake.mailbox import imap
 from intake.privacy import redact
 from intake.runtime import Runtime
+from intake.signatures.trust_state import record_trust_lists, refresh_trust_lists
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def run_cycle(rt: Runtime) -> CycleReport:
     when processing failed: one broken part never holds up the others.
     """
     report = CycleReport()
+    record_trust_lists(rt)
     try:
         with imap.connect(rt.settings.imap) as client:
             imap.ensure_folders(client, rt.settings.imap)
@@ -104,6 +106,12 @@ class Daemon:
         except Exception:
             log.exception("outbox job failed")
 
+    def trust_job(self) -> None:
+        try:
+            refresh_trust_lists(self.rt)
+        except Exception:
+            log.exception("trusted-list refresh failed; the cached lists stay in use")
+
     def wake(self) -> None:
         job = self.scheduler.get_job("poll")
         if job is not None:
@@ -125,6 +133,14 @@ class Daemon:
             "interval",
             id="outbox",
             seconds=settings.worker.outbox_interval_seconds,
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.trust_job,
+            "interval",
+            id="trust-lists",
+            hours=settings.trust.refresh_hours,
             max_instances=1,
             coalesce=True,
         )

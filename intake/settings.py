@@ -101,6 +101,8 @@ class TrustSettings(Section):
     lotl: str = ""
     anchors: list[Path] = []
     revocation: Literal["require", "soft-fail", "off"] = "require"
+    accept_ades_qc: bool = False  # also accept a qualified certificate without QSCD evidence (AdES-QC)
+    refresh_hours: int = Field(24, ge=1)  # how often the daemon re-fetches URL lists and the LOTL
 
 
 class LimitsSettings(Section):

@@ -15,10 +15,11 @@ from intake.clock import local
 from intake.mailbox.parse import ParsedMessage, parse_message
 from intake.mailbox.screening import Category, ScreeningContext
 from intake.mailbox.screening import screen as screen_message
-from intake.models import Document, Event, Finding, Receipt, Submission, SubmissionState
+from intake.models import Document, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
 from intake.receipts import compose, wording
 from intake.receipts.render import ReceiptData, ReceiptDocument, render_receipt
+from intake.records import add_finding, documents_of, open_findings
 from intake.registry import format_registration, next_number
 from intake.runtime import Runtime
 from intake.validation.filetypes import check_attachment, display_name
@@ -81,7 +82,7 @@ def screen(rt: Runtime, session: Session, submission: Submission) -> None:
         submission.quarantine_reason = NO_SENDER_REASON
         return
     if submission.size > limits.max_message_bytes:
-        _add_finding(
+        add_finding(
             session,
             rt,
             submission,
@@ -94,7 +95,7 @@ def screen(rt: Runtime, session: Session, submission: Submission) -> None:
 
 def validate(rt: Runtime, session: Session, submission: Submission) -> None:
     limits = rt.settings.limits
-    for document in _documents(session, submission):
+    for document in documents_of(session, submission):
         if document.position > limits.max_attachments:
             _reject(
                 document,
@@ -118,7 +119,7 @@ def validate(rt: Runtime, session: Session, submission: Submission) -> None:
             document.notes = list(check.notes)
         session.add(document)
         if not document.accepted and document.code and document.reason:
-            _add_finding(session, rt, submission, document.code, document.reason, document_id=document.id)
+            add_finding(session, rt, submission, document.code, document.reason, document_id=document.id)
 
 
 def register(rt: Runtime, session: Session, submission: Submission) -> None:
@@ -131,8 +132,8 @@ def register(rt: Runtime, session: Session, submission: Submission) -> None:
 
 
 def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
-    documents = _documents(session, submission)
-    findings = _open_findings(session, submission)
+    documents = documents_of(session, submission)
+    findings = open_findings(session, submission)
     registration = registration_label(rt, submission)
     office = rt.settings.office
     pdf = rt.signer.sign(
@@ -234,40 +235,6 @@ def _original(rt: Runtime, submission: Submission) -> compose.Original:
     )
 
 
-def _documents(session: Session, submission: Submission) -> list[Document]:
-    return list(
-        session.exec(
-            select(Document).where(Document.submission_id == submission.id).order_by(col(Document.position))
-        ).all()
-    )
-
-
-def _open_findings(session: Session, submission: Submission) -> list[Finding]:
-    return list(
-        session.exec(
-            select(Finding)
-            .where(Finding.submission_id == submission.id, col(Finding.cleared_at).is_(None))
-            .order_by(col(Finding.id))
-        ).all()
-    )
-
-
-def _add_finding(
-    session: Session, rt: Runtime, submission: Submission, code: str, message: str, document_id: int | None = None
-) -> None:
-    session.add(
-        Finding(
-            submission_id=submission.id,
-            code=code,
-            message=message,
-            document_id=document_id,
-            created_at=rt.clock.now(),
-        )
-    )
-    submission.flagged = True
-    session.add(Event(submission_id=submission.id, at=rt.clock.now(), action="finding", detail={"code": code}))
-
-
 def _reject(document: Document, code: str, reason: str) -> None:
     document.accepted = False
     document.code = code
@@ -292,7 +259,7 @@ def _receipt_document(document: Document) -> ReceiptDocument:
         sha256=document.sha256,
         accepted=bool(document.accepted),
         reason=_document_remark(document),
-        signature_summary=None,
+        signature_summary=_signature_summary(document),
     )
 
 
@@ -302,7 +269,7 @@ def _document_line(document: Document) -> compose.DocumentLine:
         detected_type=_display_type(document),
         pages=_pages(document),
         accepted=bool(document.accepted),
-        reason=_document_remark(document),
+        reason=" ".join(part for part in (_document_remark(document), _signature_summary(document)) if part) or None,
     )
 
 
@@ -310,6 +277,10 @@ def _document_remark(document: Document) -> str | None:
     parts = [document.reason] if document.reason else []
     parts.extend(document.notes)
     return " ".join(parts) or None
+
+
+def _signature_summary(document: Document) -> str | None:
+    return (document.signature or {}).get("summary")
 
 
 def _megabytes(size: int) -> str:

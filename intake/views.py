@@ -8,9 +8,19 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from intake.clock import local, utcnow
-from intake.models import Document, Finding, OutboxMessage, OutboxState, PollState, Receipt, Submission
+from intake.models import (
+    Document,
+    Finding,
+    OutboxMessage,
+    OutboxState,
+    PollState,
+    Receipt,
+    Submission,
+    TrustListState,
+)
 from intake.registry import format_registration
 from intake.runtime import Runtime
+from intake.signatures.trust_state import trusted_list_age_seconds
 
 
 def submission_view(session: Session, rt: Runtime, submission: Submission) -> dict[str, Any]:
@@ -148,7 +158,21 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
             "failed": outbox_counts.get(OutboxState.FAILED, 0),
             "oldest_pending_age_seconds": _age(oldest_pending),
         },
-        "trusted_list_age_seconds": None,
+        "trusted_list_age_seconds": trusted_list_age_seconds(session, rt.office),
+        "trusted_lists": [
+            {
+                "source": row.source,
+                "territory": row.territory,
+                "sequence_number": row.sequence_number,
+                "issued_at": _iso(row.issued_at, timezone),
+                "next_update": _iso(row.next_update, timezone),
+                "loaded_at": _iso(row.loaded_at, timezone),
+                "signature_verified": row.signature_verified,
+                "from_cache": row.from_cache,
+                "error": row.error,
+            }
+            for row in session.exec(select(TrustListState).where(TrustListState.office == rt.office)).all()
+        ],
     }
 
 

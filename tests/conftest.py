@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-# tests/ has no __init__.py and pyproject sets no pythonpath, so `tests.servers` is importable only
-# when the repository root is on sys.path (it is not under `.venv/bin/pytest`).
+# pyproject sets no pythonpath: make `tests.servers` importable however pytest is invoked
+# (`.venv/bin/pytest` does not put the repository root on sys.path by itself).
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
@@ -105,3 +105,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # =============================================================================================
 # (append further fixture sections below)
 # =============================================================================================
+
+# =============================================================================================
+# Test PKI (tests/pki): CAs, a signed trusted list, OCSP/CRL/TSA on 127.0.0.1, signed documents
+# =============================================================================================
+
+from tests.pki.fixtures import test_pki  # noqa: E402, F401

@@ -10,6 +10,8 @@ every rejection, because its result is shown to the sender on the receipt and to
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import logging
 import re
@@ -17,6 +19,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
+from asn1crypto import cms
 from PIL import Image, ImageFile
 from pypdf import PdfReader
 from pypdf.constants import TrailerKeys
@@ -64,6 +67,10 @@ _FORMAT_TABLE: tuple[Format, ...] = (
     Format("pdf", "application/pdf", "PDF"),
     Format("jpeg", "image/jpeg", "JPEG"),
     Format("png", "image/png", "PNG"),
+    # CAdES signature containers (procedure §7 item 4): a qualified signature may come as .p7s or .p7m; the
+    # signature stage checks them, and the document inside a .p7m is checked like any attachment.
+    Format("p7s", "application/pkcs7-signature", "semnătură CAdES detașată (.p7s)"),
+    Format("p7m", "application/pkcs7-mime", "document semnat CAdES (.p7m)"),
     # Recognised only so that the rejection can name them.
     Format("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "DOCX"),
     Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLSX"),
@@ -95,8 +102,9 @@ _FORMAT_TABLE: tuple[Format, ...] = (
 )
 FORMATS: dict[str, Format] = {f.name: f for f in _FORMAT_TABLE}
 
-ACCEPTED_TYPES: frozenset[str] = frozenset({"pdf", "jpeg", "png"})
-_ACCEPTED_PHRASE = "Se acceptă doar fișiere PDF, JPEG sau PNG."
+ACCEPTED_TYPES: frozenset[str] = frozenset({"pdf", "jpeg", "png", "p7s", "p7m"})
+SIGNATURE_CONTAINERS: frozenset[str] = frozenset({"p7s", "p7m"})
+_ACCEPTED_PHRASE = "Se acceptă doar fișiere PDF, JPEG sau PNG (și semnături electronice .p7s sau .p7m)."
 
 # What content each file-name extension promises. Only these extensions can produce a "mismatch":
 # an extension we do not know (".dat", none at all) promises nothing.
@@ -106,6 +114,8 @@ _EXTENSION_TABLE: dict[str, frozenset[str]] = {
         (("pdf",), {"pdf"}),
         (("jpg", "jpeg", "jpe", "jfif"), {"jpeg"}),
         (("png",), {"png"}),
+        (("p7s",), {"p7s"}),
+        (("p7m",), {"p7m"}),
         (("gif",), {"gif"}),
         (("bmp", "dib"), {"bmp"}),
         (("tif", "tiff"), {"tiff"}),
@@ -236,6 +246,8 @@ def _check(filename: object, data: object, max_bytes: int, max_pixels: int) -> F
         outcome = _check_pdf(content, shown)
     elif kind in _PILLOW_FORMATS:
         outcome = _check_image(content, kind, shown, max_pixels)
+    elif kind in SIGNATURE_CONTAINERS:
+        outcome = _check_cms(content, kind, shown)
     else:
         outcome = _Outcome(False, CODE_FORBIDDEN, _forbidden_reason(shown, kind))
 
@@ -309,6 +321,9 @@ def _is_headerless_pdf(data: bytes) -> bool:
 
 def _sniff_structured(data: bytes) -> str | None:
     """Formats whose short magic needs a second look to avoid claiming ordinary text or binary."""
+    cms = _cms_kind(data)
+    if cms:
+        return cms
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     if data[4:8] == b"ftyp":
@@ -367,6 +382,48 @@ def _sniff_text(sample: bytes) -> str:
     if b"<svg" in lowered:
         return "svg"
     return "text"
+
+
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")  # 1.2.840.113549.1.7.2, DER-encoded
+_PEM_PKCS7 = (b"-----BEGIN PKCS7-----", b"-----BEGIN CMS-----")
+
+
+def _cms_der(data: bytes) -> bytes | None:
+    """The DER of a CMS SignedData given as DER or PEM, else None."""
+    if data[:1] == b"\x30" and _SIGNED_DATA_OID in data[:32]:
+        return data
+    stripped = data.lstrip()
+    if stripped.startswith(_PEM_PKCS7):
+        try:
+            body = b"".join(line for line in stripped.splitlines() if line and not line.startswith(b"-----"))
+            der = base64.b64decode(body, validate=False)
+        except (ValueError, binascii.Error):
+            return None
+        return der if _SIGNED_DATA_OID in der[:32] else None
+    return None
+
+
+def _cms_kind(data: bytes) -> str | None:
+    der = _cms_der(data)
+    if der is None:
+        return None
+    try:
+        content = cms.ContentInfo.load(der)["content"]["encap_content_info"]["content"]
+        return "p7s" if content.native is None else "p7m"
+    except Exception:
+        return "p7s"  # a broken container: named, then rejected as corrupt by `_check_cms`
+
+
+def _check_cms(data: bytes, kind: str, shown: str) -> _Outcome:
+    der = _cms_der(data)
+    try:
+        signed_data = cms.ContentInfo.load(der or b"")["content"]
+        signer_count = len(signed_data["signer_infos"])
+    except Exception:
+        return _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, "o semnătură electronică CAdES"))
+    if signer_count == 0:
+        return _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, "o semnătură electronică CAdES"))
+    return _Outcome(True, notes=(f"Fișierul „{shown}” este o semnătură electronică CAdES; se verifică separat.",))
 
 
 # --------------------------------------------------------------------------------------------------

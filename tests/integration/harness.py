@@ -70,7 +70,9 @@ class Intake:
         return self.run(*args, **extra_env)
 
 
-def intake_for(workdir: Path, *, dovecot: Any, smtp_sink: Any, pkcs12: Path, password: str) -> Intake:
+def intake_for(
+    workdir: Path, *, dovecot: Any, smtp_sink: Any, pkcs12: Path, password: str, extra_config: str = ""
+) -> Intake:
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "intake.toml"
     config.write_text(
@@ -95,6 +97,7 @@ path = "{workdir / "storage"}"
 
 [signing]
 pkcs12_path = "{pkcs12}"
+{extra_config}
 """,
         encoding="utf-8",
     )

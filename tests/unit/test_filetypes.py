@@ -21,16 +21,14 @@ from intake.validation.filetypes import FileCheck, check_attachment
 # The corpus lives next to the repository (../shared/corpus) and is always present in CI.
 CORPUS_PDFS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "signed-pdfs"
 
-ACCEPTED_MESSAGE = "Se acceptă doar fișiere PDF, JPEG sau PNG."
+ACCEPTED_MESSAGE = "Se acceptă doar fișiere PDF, JPEG sau PNG (și semnături electronice .p7s sau .p7m)."
 
 
 # --------------------------------------------------------------------------------------------------
 # Input builders
 
 
-def image_bytes(
-    fmt: str, size: tuple[int, int] = (64, 48), *, noisy: bool = False, quality: int = 75
-) -> bytes:
+def image_bytes(fmt: str, size: tuple[int, int] = (64, 48), *, noisy: bool = False, quality: int = 75) -> bytes:
     if noisy:
         # Noise does not compress, so the encoded file is large and a cut lands inside pixel data.
         pixels = random.Random(7).randbytes(size[0] * size[1] * 3)
@@ -43,8 +41,9 @@ def image_bytes(
     return buf.getvalue()
 
 
-def pdf_bytes(pages: int = 1, *, user_password: str | None = None, owner_password: str | None = None,
-              algorithm: str = "RC4-128") -> bytes:
+def pdf_bytes(
+    pages: int = 1, *, user_password: str | None = None, owner_password: str | None = None, algorithm: str = "RC4-128"
+) -> bytes:
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
@@ -134,8 +133,17 @@ def assert_rejected(result: FileCheck, code: str) -> None:
 def test_valid_jpeg_is_accepted_with_its_size() -> None:
     result = check_attachment("poza.jpg", image_bytes("JPEG", (64, 48)))
     assert result == FileCheck(
-        detected_type="jpeg", content_type="image/jpeg", accepted=True, code=None, reason=None,
-        pages=1, width=64, height=48, encrypted=False, name_mismatch=False, notes=(),
+        detected_type="jpeg",
+        content_type="image/jpeg",
+        accepted=True,
+        code=None,
+        reason=None,
+        pages=1,
+        width=64,
+        height=48,
+        encrypted=False,
+        name_mismatch=False,
+        notes=(),
     )
 
 
@@ -221,9 +229,7 @@ def test_exe_named_pdf_is_rejected_as_exe() -> None:
     assert_rejected(result, "forbidden_attachment")
     assert result.detected_type == "exe"
     assert result.name_mismatch
-    assert result.reason == (
-        "Fișierul „factura.pdf” are formatul EXE, care nu este acceptat. " + ACCEPTED_MESSAGE
-    )
+    assert result.reason == ("Fișierul „factura.pdf” are formatul EXE, care nu este acceptat. " + ACCEPTED_MESSAGE)
 
 
 def test_bidi_override_cannot_disguise_the_name_in_messages() -> None:
@@ -289,8 +295,7 @@ def test_forbidden_formats_are_recognised_and_named(key: str) -> None:
 def test_reason_names_the_format() -> None:
     result = check_attachment("contract.docx", docx_bytes())
     assert result.reason == (
-        "Fișierul „contract.docx” are formatul DOCX, care nu este acceptat. "
-        "Se acceptă doar fișiere PDF, JPEG sau PNG."
+        "Fișierul „contract.docx” are formatul DOCX, care nu este acceptat. " + ACCEPTED_MESSAGE
     )
     assert result.content_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -518,3 +523,53 @@ def test_corpus_encrypt_null_pdf_is_accepted() -> None:
     result = check_attachment(path.name, path.read_bytes())
     assert result.accepted
     assert not result.encrypted
+
+
+# --------------------------------------------------------------------------------------------------
+# CAdES signature containers (.p7s / .p7m)
+
+
+def _cms(detached: bool, pem: bool = False) -> bytes:
+    import datetime as dt
+
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, "Ion Popescu")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        cx509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    options = [pkcs7.PKCS7Options.DetachedSignature] if detached else []
+    encoding = serialization.Encoding.PEM if pem else serialization.Encoding.DER
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(pdf_bytes(1))
+        .add_signer(cert, key, hashes.SHA256())
+        .sign(encoding, options)
+    )
+
+
+@pytest.mark.parametrize(
+    ("detached", "pem", "kind"), [(True, False, "p7s"), (False, False, "p7m"), (False, True, "p7m")]
+)
+def test_cades_containers_are_accepted_for_the_signature_stage(detached: bool, pem: bool, kind: str) -> None:
+    result = check_attachment(f"cerere.pdf.{kind}", _cms(detached, pem))
+    assert result.accepted and result.detected_type == kind and not result.name_mismatch
+    assert "CAdES" in result.notes[0]
+
+
+def test_broken_cades_container_is_corrupt() -> None:
+    data = _cms(detached=True)
+    assert_rejected(check_attachment("cerere.p7s", data[:40]), "corrupt_attachment")

@@ -1,0 +1,74 @@
+"""The law on signatures, as data: which documents need a qualified signature, and what a weaker one means.
+
+001 Art. 5(5): by e-mail, the benefit application (Anexa 3) and the declaration on medical restrictions
+(Anexa 1^1) are sent "în format electronic cu semnătură electronică extinsă, bazată pe un certificat
+calificat"; every other document is a copy certified by the applicant and needs no qualified signature.
+The same declaration also serves a job-seeker registration, where a scan is enough (procedure §7 item 1):
+the stricter rule applies when the application is part of the submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# Kinds that make the submission a benefit request, and the kinds that then need a qualified signature.
+TRIGGERING_KINDS = frozenset({"application"})
+QUALIFIED_SIGNATURE_REQUIRED = ("application", "declaration")
+
+KIND_NAMES_RO = {
+    "application": "cererea pentru acordarea indemnizației de șomaj",
+    "declaration": "declarația pe propria răspundere",
+    "registration_form": "fișa de înregistrare",
+    "id_document": "actul de identitate",
+    "diploma": "actul de studii",
+    "cv": "curriculum vitae",
+    "employment_record": "carnetul de muncă",
+    "employer_certificate": "adeverința de la angajator",
+    "other": "documentul",
+}
+
+# Strongest first: the order in which a label satisfies the rule.
+LABEL_STRENGTH = {"QES": 5, "AdES-QC": 4, "AdES": 3, "indeterminate": 2, "invalid": 1, "none": 0}
+
+LEGAL_BASIS_RO = (
+    "Conform Procedurii ANOFM (art. 5 alin. (5)), cererea și declarația pe propria răspundere trimise prin "
+    "e-mail trebuie semnate cu semnătură electronică extinsă, bazată pe un certificat calificat."
+)
+
+
+@dataclass(frozen=True)
+class SignaturePolicy:
+    accept_ades_qc: bool = False
+
+    def finding_code(self, label: str) -> str | None:
+        """The finding a required document's label leads to, or None when the label satisfies the law."""
+        if label == "QES" or (label == "AdES-QC" and self.accept_ades_qc):
+            return None
+        return {
+            "none": "signature_missing",
+            "invalid": "signature_invalid",
+            "indeterminate": "signature_indeterminate",
+        }.get(label, "signature_not_qualified")
+
+
+def requires_qualified_signatures(kinds: Iterable[str]) -> bool:
+    return bool(TRIGGERING_KINDS & set(kinds))
+
+
+def strongest(labels: Iterable[str]) -> str:
+    return max(labels, key=lambda label: LABEL_STRENGTH.get(label, 0), default="none")
+
+
+def finding_message(code: str, kind: str, filename: str, summary: str) -> str:
+    what = KIND_NAMES_RO.get(kind, "documentul").capitalize()
+    messages = {
+        "signature_missing": f"{what} („{filename}”) nu are semnătură electronică. {LEGAL_BASIS_RO}",
+        "signature_invalid": f"Semnătura electronică din {KIND_NAMES_RO.get(kind, 'document')} („{filename}”) "
+        f"nu este validă. {summary}",
+        "signature_not_qualified": f"{what} („{filename}”) este semnat(ă) electronic, dar nu cu o semnătură "
+        f"bazată pe un certificat calificat. {summary} {LEGAL_BASIS_RO}",
+        "signature_indeterminate": f"Semnătura electronică din {KIND_NAMES_RO.get(kind, 'document')} "
+        f"(„{filename}”) nu a putut fi verificată complet; un funcționar o va verifica. {summary}",
+    }
+    return messages[code].strip()

@@ -1,0 +1,260 @@
+"""The `verify` stage: what each document is, whose signature it carries, and whether the law is met.
+
+For every accepted attachment: recognise its kind (application, declaration, ...), verify the signatures of
+PDFs and CAdES containers, keep the evidence, and raise findings when the application or the declaration
+of a benefit request lacks a valid qualified signature or when the signers and the applicant differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from sqlmodel import Session
+
+from intake.models import Document, SignatureCheck, Submission
+from intake.privacy import mask_cnp
+from intake.records import add_finding, documents_of
+from intake.runtime import Runtime
+from intake.signatures import policy as law
+from intake.signatures.verify import DocumentVerdict, verify_document
+from intake.validation import documents as kinds
+from intake.validation import identity
+from intake.validation.filetypes import check_attachment
+
+VERIFIABLE_TYPES = frozenset({"pdf", "p7s", "p7m"})
+
+
+@dataclass
+class _Checked:
+    document: Document
+    verdict: DocumentVerdict | None
+    applicant: identity.Applicant
+
+
+def verify(rt: Runtime, session: Session, submission: Submission) -> None:
+    docs = documents_of(session, submission)
+    checked = [_check_document(rt, session, submission, doc) for doc in docs if doc.accepted]
+    checked += _unpack_enveloped(rt, session, submission, checked, next_position=len(docs) + 1)
+    _apply_detached_signatures(rt, checked)
+    for item in checked:
+        session.add(item.document)
+    _check_form_cnps(rt, session, submission, checked)
+    if law.requires_qualified_signatures(item.document.kind for item in checked):
+        _enforce_qualified_signatures(rt, session, submission, checked)
+        _check_identity(rt, session, submission, checked)
+
+
+CNP_PROBLEMS_RO = {
+    "format": "nu are 13 cifre",
+    "checksum": "cifra de control nu corespunde",
+    "date": "data nașterii nu este validă",
+    "county": "codul județului nu este valid",
+}
+
+
+def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
+    """A CNP written on a form must be a possible CNP (checksum, date of birth, county code)."""
+    today = rt.clock.now().date()
+    for item in checked:
+        cnp = item.applicant.cnp
+        if not cnp or item.document.kind not in law.KIND_NAMES_RO:
+            continue
+        check = identity.validate_cnp(cnp, today=today)
+        if check.valid:
+            continue
+        problem = CNP_PROBLEMS_RO.get(check.reason or "", "nu este valid")
+        add_finding(
+            session,
+            rt,
+            submission,
+            "invalid_cnp",
+            f"CNP-ul din {law.KIND_NAMES_RO[item.document.kind]} („{item.document.filename}”) nu este valid: "
+            f"{problem}.",
+            document_id=item.document.id,
+            detail={"form_cnp": cnp, "reason": check.reason},
+        )
+
+
+def _check_document(rt: Runtime, session: Session, submission: Submission, doc: Document) -> _Checked:
+    data = rt.store.get(doc.sha256)
+    text, fields = "", {}
+    if doc.detected_type == "pdf":
+        text, fields = kinds.extract_pdf_text(data), kinds.pdf_form_fields(data)
+    doc.kind = kinds.classify(_content_name(doc.filename), text, fields).kind
+    verdict = None
+    if doc.detected_type in VERIFIABLE_TYPES and doc.detected_type != "p7s":
+        verdict = verify_document(doc.filename, data, rt.verification_policy)
+        _record_verdict(rt, session, doc, verdict)
+    return _Checked(doc, verdict, identity.applicant_from_form(text, fields))
+
+
+def _unpack_enveloped(
+    rt: Runtime, session: Session, submission: Submission, checked: list[_Checked], next_position: int
+) -> list[_Checked]:
+    """The document inside a .p7m is checked like any attachment and carries the container's verdict."""
+    added = []
+    for item in checked:
+        if item.document.detected_type != "p7m" or not item.verdict or not item.verdict.enveloped_content:
+            continue
+        content = item.verdict.enveloped_content
+        name = _content_name(item.document.filename)
+        limits = rt.settings.limits
+        check = check_attachment(
+            name, content, max_bytes=limits.max_attachment_bytes, max_pixels=limits.max_image_pixels
+        )
+        inner = Document(
+            submission_id=submission.id or 0,
+            position=next_position + len(added),
+            filename=name,
+            declared_type=check.content_type,
+            origin="p7m",
+            sha256=rt.store.put(content),
+            size=len(content),
+            detected_type=check.detected_type,
+            content_type=check.content_type,
+            pages=check.pages,
+            accepted=check.accepted,
+            code=check.code,
+            reason=check.reason,
+            notes=[f"Conținutul fișierului semnat „{item.document.filename}”.", *check.notes],
+        )
+        session.add(inner)
+        session.flush()
+        text, fields = "", {}
+        if check.detected_type == "pdf":
+            text, fields = kinds.extract_pdf_text(content), kinds.pdf_form_fields(content)
+        inner.kind = item.document.kind = kinds.classify(name, text, fields).kind
+        inner.signature = item.verdict.as_json()
+        added.append(_Checked(inner, item.verdict, identity.applicant_from_form(text, fields)))
+    return added
+
+
+def _apply_detached_signatures(rt: Runtime, checked: list[_Checked]) -> None:
+    """A .p7s signs the attachment of the same name without `.p7s` (or the only PDF of the message)."""
+    by_name = {item.document.filename: item for item in checked if item.document.detected_type != "p7s"}
+    pdfs = [item for item in checked if item.document.detected_type == "pdf"]
+    for item in checked:
+        if item.document.detected_type != "p7s":
+            continue
+        target = by_name.get(_content_name(item.document.filename)) or (pdfs[0] if len(pdfs) == 1 else None)
+        if target is None:
+            item.document.notes = [*item.document.notes, "Nu s-a găsit documentul semnat de această semnătură."]
+            continue
+        content = rt.store.get(target.document.sha256)
+        verdict = verify_document(
+            item.document.filename, rt.store.get(item.document.sha256), rt.verification_policy, detached_content=content
+        )
+        item.verdict = verdict
+        item.document.kind = target.document.kind
+        item.document.signature = verdict.as_json()
+        if law.LABEL_STRENGTH.get(verdict.label, 0) > law.LABEL_STRENGTH.get(_label(target), 0):
+            target.verdict = verdict
+            target.document.signature = {**verdict.as_json(), "via": item.document.filename}
+
+
+def _enforce_qualified_signatures(
+    rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]
+) -> None:
+    rule = rt.signature_policy
+    for item in checked:
+        doc = item.document
+        if doc.kind not in law.QUALIFIED_SIGNATURE_REQUIRED or doc.detected_type in ("p7s", "p7m"):
+            continue
+        code = rule.finding_code(_label(item))
+        if code is None:
+            continue
+        summary = item.verdict.summary_ro if item.verdict else "Documentul nu are semnătură electronică."
+        message = law.finding_message(code, doc.kind, doc.filename, summary)
+        add_finding(session, rt, submission, code, message, document_id=doc.id, detail={"label": _label(item)})
+
+
+def _check_identity(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
+    """One person: the signer of the application = the signer of the declaration = the applicant on the form."""
+    signed = {
+        item.document.kind: item
+        for item in checked
+        if item.document.kind in law.QUALIFIED_SIGNATURE_REQUIRED and item.verdict and item.verdict.signer
+    }
+    application, declaration = signed.get("application"), signed.get("declaration")
+    if application and declaration and not _same_signer(application.verdict, declaration.verdict):
+        add_finding(
+            session,
+            rt,
+            submission,
+            "signer_mismatch",
+            f"Cererea este semnată de {application.verdict.signer}, iar declarația de {declaration.verdict.signer}: "  # type: ignore[union-attr]
+            "cele două documente trebuie semnate de aceeași persoană.",
+            detail={"application_signer": application.verdict.signer, "declaration_signer": declaration.verdict.signer},  # type: ignore[union-attr]
+        )
+    for item in signed.values():
+        _compare_with_form(rt, session, submission, item)
+
+
+def _compare_with_form(rt: Runtime, session: Session, submission: Submission, item: _Checked) -> None:
+    verdict, form = item.verdict, item.applicant
+    assert verdict is not None
+    doc = item.document
+    if form.name and verdict.signer and not identity.same_person(form.name, verdict.signer):
+        add_finding(
+            session,
+            rt,
+            submission,
+            "identity_mismatch",
+            f"Numele semnatarului ({verdict.signer}) nu corespunde cu numele din {law.KIND_NAMES_RO[doc.kind]} "
+            f"({form.name}).",
+            document_id=doc.id,
+            detail={"signer": verdict.signer, "form_name": form.name},
+        )
+    signer_cnp = identity.semantics_cnp(_signer_identifier(verdict))
+    if form.cnp and signer_cnp and form.cnp != signer_cnp:
+        add_finding(
+            session,
+            rt,
+            submission,
+            "identity_mismatch",
+            f"CNP-ul din certificatul semnatarului ({mask_cnp(signer_cnp)}) nu corespunde cu CNP-ul din "
+            f"{law.KIND_NAMES_RO[doc.kind]} ({mask_cnp(form.cnp)}).",
+            document_id=doc.id,
+            detail={"signer_cnp": signer_cnp, "form_cnp": form.cnp},
+        )
+
+
+def _record_verdict(rt: Runtime, session: Session, doc: Document, verdict: DocumentVerdict) -> None:
+    doc.signature = verdict.as_json()
+    session.flush()
+    session.add(
+        SignatureCheck(
+            document_id=doc.id or 0,
+            label=verdict.label,
+            verdict=verdict.as_json(),
+            evidence=[signature.evidence for signature in verdict.signatures],
+            report_xml=verdict.report_xml,
+            trusted_lists=[
+                {"source": tl.source, "sequence_number": tl.sequence_number, "territory": tl.territory}
+                for tl in rt.trust_store.lists
+            ],
+            decided_at=verdict.decided_at,
+        )
+    )
+
+
+def _same_signer(a: DocumentVerdict, b: DocumentVerdict) -> bool:
+    id_a, id_b = _signer_identifier(a), _signer_identifier(b)
+    if id_a and id_b:
+        return id_a == id_b
+    return identity.same_person(a.signer or "", b.signer or "")
+
+
+def _signer_identifier(verdict: DocumentVerdict) -> str | None:
+    return next((s.signer_identifier for s in verdict.signatures if s.signer_identifier), None)
+
+
+def _label(item: _Checked) -> str:
+    return item.verdict.label if item.verdict else "none"
+
+
+def _content_name(filename: str) -> str:
+    """`cerere.pdf.p7m` → `cerere.pdf`: the name of what a CAdES container signs."""
+    path = PurePath(filename)
+    return path.stem if path.suffix.lower() in (".p7m", ".p7s") else filename

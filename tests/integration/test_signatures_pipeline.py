@@ -1,0 +1,126 @@
+"""Issue 3 through the full pipeline: Dovecot → intake → recipisă, with a real test PKI, trusted list and
+OCSP/CRL/TSA on 127.0.0.1. Every scenario must come out with its label, in the JSON and on the receipt."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests import mailfactory
+from tests.integration.conftest import KEY_PASSWORD
+from tests.integration.harness import Intake, intake_for
+from tests.integration.receipts import pdf_text, replies
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Bucharest"))
+
+
+def _trusted_intake(tmp_path: Path, dovecot, smtp_sink, signing_key, test_pki) -> Intake:  # type: ignore[no-untyped-def]
+    trust = f"""
+[trust]
+lists = [{{source = "{test_pki.trusted_list}", signer = "{test_pki.tl_operator_cert}"}}]
+revocation = "require"
+"""
+    return intake_for(
+        tmp_path / "intake",
+        dovecot=dovecot,
+        smtp_sink=smtp_sink,
+        pkcs12=signing_key[0],
+        password=KEY_PASSWORD,
+        extra_config=trust,
+    )
+
+
+def _attachments(scenario) -> list[tuple[str, bytes, str]]:  # type: ignore[no-untyped-def]
+    mime = {".pdf": "application/pdf", ".p7s": "application/pkcs7-signature", ".p7m": "application/pkcs7-mime"}
+    files = [scenario.path] + ([scenario.detached_content] if scenario.detached_content else [])
+    return [(path.name, path.read_bytes(), mime.get(path.suffix, "application/octet-stream")) for path in files]
+
+
+def test_every_scenario_gets_its_label_through_the_pipeline(
+    tmp_path, dovecot, smtp_sink, signing_key, test_pki
+) -> None:  # type: ignore[no-untyped-def]
+    intake = _trusted_intake(tmp_path, dovecot, smtp_sink, signing_key, test_pki)
+    senders = {}
+    for index, (name, scenario) in enumerate(sorted(test_pki.scenarios.items())):
+        sender = f"{name.replace('_', '.')}@example.ro"
+        senders[sender] = scenario
+        message = mailfactory.submission(sender=sender, subject=f"Cerere {name}", attachments=_attachments(scenario))
+        dovecot.append(message.as_bytes(), internaldate=T0 + timedelta(minutes=index))
+
+    intake.poll()
+
+    submissions = {s["sender"]: s for s in intake.json("submissions")}
+    replies(smtp_sink.wait_for(2 * len(senders), timeout=60))
+    wrong = []
+    for sender, scenario in senders.items():
+        submission = submissions[sender]
+        (document,) = [d for d in submission["documents"] if d["filename"] == scenario.path.name]
+        signature = document["signature"] or {"label": "none", "reasons": ["no_signature"]}
+        missing = set(scenario.expected_reasons) - set(signature["reasons"])
+        if signature["label"] != scenario.expected_label or missing:
+            wrong.append(
+                (scenario.name, scenario.expected_label, signature["label"], sorted(missing), signature["reasons"])
+            )
+            continue
+    assert not wrong, "\n".join(map(str, wrong))
+
+    # The law: the application must be QES; anything weaker is a finding that flags the submission.
+    expected_codes = {
+        "QES": None,
+        "AdES-QC": "signature_not_qualified",
+        "AdES": "signature_not_qualified",
+        "invalid": "signature_invalid",
+        "indeterminate": "signature_indeterminate",
+        "none": "signature_missing",
+    }
+    for sender, scenario in senders.items():
+        if scenario.name in ("declaration_qes",):
+            continue  # a declaration alone is a job-seeker registration: a scan would do
+        codes = {f["code"] for f in submissions[sender]["findings"]}
+        expected = expected_codes[scenario.expected_label]
+        signature_codes = {c for c in codes if c.startswith("signature_")}
+        assert signature_codes == ({expected} if expected else set()), (scenario.name, codes)
+
+
+def test_complete_benefit_request_has_no_signature_findings(
+    tmp_path, dovecot, smtp_sink, signing_key, test_pki
+) -> None:  # type: ignore[no-untyped-def]
+    intake = _trusted_intake(tmp_path, dovecot, smtp_sink, signing_key, test_pki)
+    scenarios = test_pki.scenarios
+    attachments = [
+        ("cerere.pdf", scenarios["qes_bt"].path.read_bytes(), "application/pdf"),
+        ("declaratie.pdf", scenarios["declaration_qes"].path.read_bytes(), "application/pdf"),
+        ("buletin.jpg", mailfactory.jpeg_image(), "image/jpeg"),
+    ]
+    dovecot.append(mailfactory.submission(attachments=attachments).as_bytes(), internaldate=T0)
+    intake.poll()
+    (submission,) = intake.json("submissions")
+    kinds = {d["filename"]: d["kind"] for d in submission["documents"]}
+    assert kinds["cerere.pdf"] == "application" and kinds["declaratie.pdf"] == "declaration"
+    labels = {d["filename"]: (d["signature"] or {}).get("label") for d in submission["documents"]}
+    assert labels["cerere.pdf"] == labels["declaratie.pdf"] == "QES"
+    codes = {f["code"] for f in submission["findings"]}
+    assert not {c for c in codes if c.startswith("signature_") or c.endswith("_mismatch")}, codes
+    (receipt,) = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
+    text = pdf_text(receipt.pdf or b"").replace("\n", " ")
+    assert "calificat" in text
+
+
+def test_signers_must_be_the_same_person(tmp_path, dovecot, smtp_sink, signing_key, test_pki) -> None:  # type: ignore[no-untyped-def]
+    intake = _trusted_intake(tmp_path, dovecot, smtp_sink, signing_key, test_pki)
+    scenarios = test_pki.scenarios
+    attachments = [
+        ("cerere.pdf", scenarios["qes_bt"].path.read_bytes(), "application/pdf"),
+        # The declaration signed by someone else: the e-seal of a company.
+        ("declaratie.pdf", scenarios["eseal"].path.read_bytes(), "application/pdf"),
+    ]
+    dovecot.append(mailfactory.submission(attachments=attachments).as_bytes(), internaldate=T0)
+    intake.poll()
+    (submission,) = intake.json("submissions")
+    codes = {f["code"] for f in submission["findings"]}
+    assert "signer_mismatch" in codes or "signature_not_qualified" in codes
