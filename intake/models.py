@@ -103,6 +103,8 @@ class Submission(SQLModel, table=True):
     request_type: str | None = None
     consent: bool | None = None
     flagged: bool = False
+    # A follow-up (a reply to our message) joins the case of the submission that started it.
+    case_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
 
 
 class Document(SQLModel, table=True):
@@ -228,3 +230,42 @@ class Event(SQLModel, table=True):
     actor: str = "intake"
     action: str
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class AppointmentState(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"  # by the beneficiary (link) or staff
+    SUPERSEDED = "superseded"  # replaced by a later booking of the same case
+
+
+class Appointment(SQLModel, table=True):
+    """A visit to the office: clarification (within the legal deadline) or decision (identity + decision)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    purpose: str  # clarification | decision
+    start: datetime = Field(sa_type=UtcDateTime, index=True)
+    end: datetime = Field(sa_type=UtcDateTime)
+    overflow: bool = False  # booked into the extra capacity to keep the deadline
+    state: str = Field(default=AppointmentState.BOOKED, index=True)
+    deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)  # end of the last allowed day
+    sequence: int = 0  # ICS SEQUENCE: raised on every change
+    uid: str  # ICS UID, stable for the case
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON))  # Romanian, what to bring/fix
+    reminder_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Alert(SQLModel, table=True):
+    """An incident for ops: raised once, notified once, closed with a recovery notice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    kind: str  # poll_failing | outbox_undeliverable | booking_overflow | trusted_list_stale | ...
+    key: str  # what the incident is about (mailbox, submission, ...): one open alert per kind+key
+    message: str
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    notified: bool = False

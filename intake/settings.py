@@ -7,6 +7,7 @@ file, the defaults below. Every key is documented in config/intake.toml.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -126,6 +127,41 @@ class WorkerSettings(Section):
     outbox_interval_seconds: int = Field(15, ge=1)
 
 
+class ClosureSettings(Section):
+    start: date
+    end: date  # inclusive
+    reason: str = ""
+
+
+class AppointmentsSettings(Section):
+    """The office's calendar and booking rules (procedure 000 "Programarea prealabilă")."""
+
+    # Opening hours per ISO weekday name, as "HH:MM-HH:MM" intervals (a break is the gap between two).
+    hours: dict[str, list[str]] = {
+        "monday": ["08:30-12:30", "13:00-16:00"],
+        "tuesday": ["08:30-12:30", "13:00-16:00"],
+        "wednesday": ["08:30-12:30", "13:00-16:00"],
+        "thursday": ["08:30-12:30", "13:00-16:00"],
+        "friday": ["08:30-13:30"],
+    }
+    slot_minutes: int = Field(15, ge=5, le=240)
+    desks: int = Field(2, ge=1)  # appointments per slot
+    clarification_reserved_desks: int = Field(1, ge=0)  # of `desks`, never given to decision appointments
+    overflow_desks: int = Field(1, ge=0)  # extra capacity used only to keep the legal deadline
+    deadline_working_days: int = Field(5, ge=1)  # clarification: no later than this many working days
+    decision_horizon_working_days: int = Field(15, ge=1)  # decision appointments: no legal limit, a horizon
+    extra_closed_days: list[date] = []  # government bridge days and other one-off closures
+    closures: list[ClosureSettings] = []  # office closures (ranges)
+    reminder_hour: int = Field(9, ge=0, le=23)  # reminders go out the working day before, from this hour
+    link_validity_days: int = Field(10, ge=1)  # how long a reschedule/cancel link works
+    public_base_url: str = "http://127.0.0.1:8080"  # where beneficiaries open the reschedule link
+
+
+class AlertsSettings(Section):
+    ops_address: str = ""  # where alerts go (empty: alerts are only logged and shown in status)
+    poll_failure_minutes: int = Field(15, ge=1)
+
+
 class WebSettings(Section):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -150,6 +186,8 @@ class Settings(BaseSettings):
     trust: TrustSettings = TrustSettings()
     limits: LimitsSettings = LimitsSettings()
     replies: RepliesSettings = RepliesSettings()
+    appointments: AppointmentsSettings = AppointmentsSettings()
+    alerts: AlertsSettings = AlertsSettings()
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
 
