@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.signatures.qualification import TrustStore  # noqa: E402
-from intake.signatures.verify import VerificationPolicy, verify_document  # noqa: E402
-from tests.pki.build import build_test_pki  # noqa: E402
+from intake.signatures.qualification import TrustStore
+from intake.signatures.verify import VerificationPolicy, verify_document
+from tests.pki.build import build_test_pki
 
 
 def main() -> int:
