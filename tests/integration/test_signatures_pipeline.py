@@ -111,16 +111,18 @@ def test_complete_benefit_request_has_no_signature_findings(
     assert "calificat" in text
 
 
-def test_signers_must_be_the_same_person(tmp_path, dovecot, smtp_sink, signing_key, test_pki) -> None:  # type: ignore[no-untyped-def]
+def test_signer_must_be_the_applicant_on_the_form(tmp_path, dovecot, smtp_sink, signing_key, test_pki) -> None:  # type: ignore[no-untyped-def]
     intake = _trusted_intake(tmp_path, dovecot, smtp_sink, signing_key, test_pki)
     scenarios = test_pki.scenarios
     attachments = [
         ("cerere.pdf", scenarios["qes_bt"].path.read_bytes(), "application/pdf"),
-        # The declaration signed by someone else: the e-seal of a company.
+        # A second application sealed by a company: its signer is not the applicant named on the form.
         ("declaratie.pdf", scenarios["eseal"].path.read_bytes(), "application/pdf"),
     ]
     dovecot.append(mailfactory.submission(attachments=attachments).as_bytes(), internaldate=T0)
     intake.poll()
     (submission,) = intake.json("submissions")
     codes = {f["code"] for f in submission["findings"]}
-    assert "signer_mismatch" in codes or "signature_not_qualified" in codes
+    assert {"identity_mismatch", "signature_not_qualified"} <= codes
+    (mismatch,) = [f for f in submission["findings"] if f["code"] == "identity_mismatch"]
+    assert "Exemplu Consult SRL" in mismatch["message"] and test_pki.applicant_name in mismatch["message"]
