@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    commands.add_parser("run", help="the daemon: polling, IDLE, workers, outbox")
+    commands.add_parser("run", help="the daemon: polling, IDLE, workers, outbox (and the web interface if enabled)")
+    commands.add_parser("serve", help="the web interface alone")
     poll = commands.add_parser("poll", help="one full cycle, then exit")
     poll.add_argument("--once", action="store_true", required=True, help="run one cycle (the only mode)")
     poll.add_argument("--now", help="ISO-8601 instant used as 'now' for registration, deadlines and booking")
@@ -97,6 +98,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     daemon.start()
     log.info("intake stopped")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from intake.web.app import create_app
+
+    rt = _runtime(args)
+    web = rt.settings.web
+    log.info("web interface on http://%s:%s", web.host, web.port)
+    uvicorn.run(create_app(rt), host=web.host, port=web.port, log_level="warning")
     return EXIT_OK
 
 
@@ -220,6 +233,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
+    "serve": cmd_serve,
     "poll": cmd_poll,
     "demo": cmd_demo,
     "submissions": cmd_submissions,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from intake import stages
+from intake.appointments.service import book
+from intake.assessment import assess
 from intake.db import transaction
 from intake.models import TERMINAL_STATES, Event, Submission, SubmissionState
 from intake.privacy import redact
@@ -37,7 +39,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("screen", "recognise auto-replies, bounces, lists and loops; size limits; acknowledge", stages.screen),
     Stage("validate", "check every attachment by content: only JPEG, PNG and PDF that fully decode", stages.validate),
     Stage("verify", "recognise each document; verify signatures; the law's qualified-signature rule", verify),
+    Stage("assess", "request type, consent, checklist of documents, legibility: what is missing or wrong", assess),
     Stage("register", "give the next registration number of the office and year", stages.register),
+    Stage("book", "appointment: clarification within 5 working days if anything is wrong, else decision", book),
     Stage("receipt", "render and sign the recipisă, queue the reply", stages.receipt),
 )
 

@@ -66,3 +66,20 @@ class Runtime:
         from intake.signatures.policy import SignaturePolicy
 
         return SignaturePolicy(accept_ades_qc=self.settings.trust.accept_ades_qc)
+
+    @cached_property
+    def link_secret(self) -> str:
+        """The key that signs beneficiaries' appointment links: web.secret_key, or one made once and kept
+        beside the store (a fresh key per process would break every link sent before a restart)."""
+        configured = self.settings.web.secret_key.get_secret_value()
+        if configured:
+            return configured
+        path = self.settings.storage.path / "link-secret"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "x", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text(encoding="ascii").strip()

@@ -18,6 +18,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from intake import outbox, pipeline
+from intake.appointments.service import send_reminders
 from intake.mailbox import imap
 from intake.privacy import redact
 from intake.runtime import Runtime
@@ -33,6 +34,7 @@ class CycleReport:
     moved: int = 0
     sent: outbox.SendReport = field(default_factory=outbox.SendReport)
     imap_error: str | None = None
+    reminders: int = 0
 
 
 def run_cycle(rt: Runtime) -> CycleReport:
@@ -55,6 +57,7 @@ def run_cycle(rt: Runtime) -> CycleReport:
         log.error("mailbox %s unreachable: %s", rt.settings.imap.account, report.imap_error)
         imap.record_poll(rt, error=report.imap_error)
         report.processed += _process_and_send(rt, report)
+    report.reminders = send_reminders(rt)
     _add(report.sent, outbox.send_due(rt))
     return report
 
@@ -106,6 +109,14 @@ class Daemon:
         except Exception:
             log.exception("outbox job failed")
 
+    def _serve_web(self) -> None:
+        import uvicorn
+
+        from intake.web.app import create_app
+
+        web = self.rt.settings.web
+        uvicorn.run(create_app(self.rt), host=web.host, port=web.port, log_level="warning")
+
     def trust_job(self) -> None:
         try:
             refresh_trust_lists(self.rt)
@@ -144,6 +155,8 @@ class Daemon:
             max_instances=1,
             coalesce=True,
         )
+        if settings.web.enabled:
+            threading.Thread(target=self._serve_web, name="web", daemon=True).start()
         if settings.imap.idle:
             threading.Thread(target=self._idle_loop, name="imap-idle", daemon=True).start()
         try:

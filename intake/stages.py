@@ -11,7 +11,10 @@ from functools import lru_cache
 
 from sqlmodel import Session, col, func, select
 
+from intake.appointments.notices import attach_invite
+from intake.appointments.service import appointment_text
 from intake.clock import local
+from intake.followups import find_case
 from intake.mailbox.parse import ParsedMessage, parse_message
 from intake.mailbox.screening import Category, ScreeningContext
 from intake.mailbox.screening import screen as screen_message
@@ -47,6 +50,9 @@ def parse(rt: Runtime, session: Session, submission: Submission) -> None:
     submission.text_body = message.text_body
     submission.has_html = message.html_body is not None
     submission.defects = list(message.defects)
+    case = find_case(session, submission)
+    if case is not None:
+        submission.case_id = case.id
     for position, attachment in enumerate(message.attachments, start=1):
         session.add(
             Document(
@@ -136,6 +142,7 @@ def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
     findings = open_findings(session, submission)
     registration = registration_label(rt, submission)
     office = rt.settings.office
+    appointment = appointment_text(rt, session, submission, submission.sender or "")
     pdf = rt.signer.sign(
         render_receipt(
             ReceiptData(
@@ -148,6 +155,7 @@ def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
                 subject=submission.subject or "",
                 documents=tuple(_receipt_document(doc) for doc in documents),
                 findings=tuple(finding.message for finding in findings),
+                appointment=appointment.paragraph if appointment else None,
                 timezone=office.timezone,
             )
         )
@@ -171,7 +179,10 @@ def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
         pdf_filename=wording.RECEIPT_FILENAME.format(number=submission.number, year=submission.year),
         message_id=message_id,
         now=rt.clock.now(),
+        appointment=appointment.paragraph if appointment else None,
     )
+    if appointment and appointment.invite:
+        attach_invite(reply, appointment.invite, "REQUEST")
     outbox = enqueue(session, rt, submission, kind="receipt", message=reply)
     session.flush()
     receipt_row.outbox_id = outbox.id

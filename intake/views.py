@@ -7,8 +7,11 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from intake.alerts import open_alerts
 from intake.clock import local, utcnow
 from intake.models import (
+    Appointment,
+    AppointmentState,
     Document,
     Finding,
     OutboxMessage,
@@ -50,13 +53,34 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         "flagged": submission.flagged,
         "documents": [_document_view(document) for document in documents],
         "findings": [{"code": finding.code, "message": finding.message} for finding in findings],
-        "appointment": None,
+        "appointment": _appointment_view(session, submission, timezone),
+        "case": submission.case_id,
         "receipt": _receipt_view(session, submission),
         "screening": submission.screening_reason,
         "quarantine_reason": submission.quarantine_reason,
         "last_error": submission.last_error,
         "defects": submission.defects,
         "id": submission.id,
+    }
+
+
+def _appointment_view(session: Session, submission: Submission, timezone: str) -> dict[str, Any] | None:
+    root_id = submission.case_id or submission.id
+    appointment = session.exec(
+        select(Appointment)
+        .where(Appointment.submission_id == root_id, Appointment.state == AppointmentState.BOOKED)
+        .order_by(col(Appointment.id).desc())
+    ).first()
+    if appointment is None:
+        return None
+    return {
+        "start": _iso(appointment.start, timezone),
+        "end": _iso(appointment.end, timezone),
+        "purpose": appointment.purpose,
+        "deadline": _iso(appointment.deadline, timezone),
+        "overflow": appointment.overflow,
+        "sequence": appointment.sequence,
+        "reminder_sent": appointment.reminder_sent_at is not None,
     }
 
 
@@ -159,6 +183,15 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
             "oldest_pending_age_seconds": _age(oldest_pending),
         },
         "trusted_list_age_seconds": trusted_list_age_seconds(session, rt.office),
+        "alerts": [
+            {
+                "kind": alert.kind,
+                "key": alert.key,
+                "message": alert.message,
+                "opened_at": _iso(alert.opened_at, timezone),
+            }
+            for alert in open_alerts(session, rt.office)
+        ],
         "trusted_lists": [
             {
                 "source": row.source,

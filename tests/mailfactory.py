@@ -28,15 +28,32 @@ def pdf_document(title: str = "CERERE pentru acordarea indemnizației de șomaj"
     return bytes(pdf.output())
 
 
-def jpeg_image(width: int = 1240, height: int = 1754, color: tuple[int, int, int] = (230, 230, 220)) -> bytes:
+def scanned_page(width: int = 1240, height: int = 1754, color: tuple[int, int, int] = (245, 245, 240)) -> Image.Image:
+    """A legible 'scan': an A4 page at 150 dpi with lines of dark text, as a phone or scanner would send."""
+    from PIL import ImageDraw, ImageFont
+
+    page = Image.new("RGB", (width, height), color)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(FONT), 28)
+    for line in range(40):
+        draw.text(
+            (90, 90 + line * 40),
+            f"Rândul {line + 1}: ROMÂNIA · CARTE DE IDENTITATE · Ion Popescu",
+            fill=(20, 20, 20),
+            font=font,
+        )
+    return page
+
+
+def jpeg_image(width: int = 1240, height: int = 1754, color: tuple[int, int, int] = (245, 245, 240)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, "JPEG", quality=80)
+    scanned_page(width, height, color).save(buffer, "JPEG", quality=80)
     return buffer.getvalue()
 
 
 def png_image(width: int = 1240, height: int = 1754) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (250, 250, 250)).save(buffer, "PNG")
+    scanned_page(width, height).save(buffer, "PNG")
     return buffer.getvalue()
 
 

@@ -77,6 +77,7 @@ def build_receipt_reply(
     pdf_filename: str,
     message_id: str,
     now: datetime,
+    appointment: str | None = None,
 ) -> EmailMessage:
     findings_text = ""
     if findings:
@@ -87,6 +88,7 @@ def build_receipt_reply(
         registration=registration,
         documents=_document_lines(documents),
         findings=findings_text,
+        appointment=f"\n{appointment}\n" if appointment else "",
         attachment=pdf_filename,
         notice=wording.AUTOMATIC_NOTICE,
         signature=wording.SIGNATURE,

@@ -30,7 +30,7 @@ cu numărul {registration}.
 
 Documente primite:
 {documents}
-{findings}
+{findings}{appointment}
 Recipisa semnată electronic, cu lista documentelor primite, este atașată acestui mesaj ({attachment}).
 
 {notice}

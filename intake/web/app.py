@@ -1,0 +1,30 @@
+"""The web application: the beneficiaries' appointment pages (public, by signed link) and, for staff and
+ops, the pages of the staff interface. Server-rendered, no external assets: everything ships with the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from intake.runtime import Runtime
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    from intake.web import public
+
+    app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.rt = rt
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(public.router)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,119 @@
+"""The beneficiary's appointment page, reached by the signed link in our e-mails: no login, no account.
+
+The link names the appointment and the version (ICS SEQUENCE) it was sent for; once the appointment changes,
+older links stop working, so a forwarded old e-mail cannot move someone's new appointment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from intake.appointments import service
+from intake.appointments.notices import day_in_words
+from intake.appointments.tokens import TokenExpired, TokenInvalid, read_token
+from intake.clock import local
+from intake.db import transaction
+from intake.models import Appointment, AppointmentState, Submission
+from intake.runtime import Runtime
+from intake.web.app import templates
+
+router = APIRouter()
+
+PURPOSE_RO = {
+    "clarification": "clarificarea dosarului",
+    "decision": "verificarea identității și înmânarea deciziei",
+}
+
+
+def _rt(request: Request) -> Runtime:
+    return request.app.state.rt  # type: ignore[no-any-return]
+
+
+def _problem(request: Request, status: int, title: str, text: str) -> Response:
+    return templates.TemplateResponse(
+        request, "message.html", {"title": title, "text": text}, status_code=status
+    )
+
+
+def _load(request: Request, token: str, session) -> Appointment | Response:  # type: ignore[no-untyped-def]
+    rt = _rt(request)
+    try:
+        appointment_id, sequence = read_token(token, rt.link_secret, rt.clock.now())
+    except TokenExpired:
+        return _problem(request, 410, "Link expirat", "Acest link nu mai este valabil. Răspundeți la e-mailul "
+                        "nostru dacă doriți să schimbați programarea.")
+    except TokenInvalid:
+        return _problem(request, 404, "Link invalid", "Linkul nu este valid. Verificați că l-ați copiat complet.")
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or appointment.office != rt.office:
+        return _problem(request, 404, "Link invalid", "Linkul nu este valid.")
+    if appointment.state != AppointmentState.BOOKED or appointment.sequence != sequence:
+        return _problem(request, 410, "Programare modificată", "Programarea a fost între timp modificată sau "
+                        "anulată. Folosiți linkul din cel mai recent e-mail primit de la noi.")
+    return appointment
+
+
+@router.get("/programare/{token}", response_class=HTMLResponse)
+def show(request: Request, token: str, ok: str | None = None) -> Response:
+    rt = _rt(request)
+    timezone = rt.settings.office.timezone
+    with transaction(rt.engine) as session:
+        found = _load(request, token, session)
+        if isinstance(found, Response):
+            return found
+        root = session.get_one(Submission, found.submission_id)
+        slots = service.booker_for(rt).free_slots(
+            session, purpose=found.purpose, now=rt.clock.now(), received_at=root.received_at,
+            exclude_appointment_id=found.id,
+        )
+        days: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for slot in slots:
+            start = local(slot.start, timezone)
+            days[day_in_words(start.date())].append({"value": start.isoformat(), "label": f"{start:%H:%M}"})
+        start = local(found.start, timezone)
+        context = {
+            "when": f"{day_in_words(start.date())}, ora {start:%H:%M}",
+            "purpose": PURPOSE_RO.get(found.purpose, found.purpose),
+            "deadline": day_in_words(local(found.deadline, timezone).date()) if found.deadline else None,
+            "office": rt.settings.office,
+            "days": dict(days),
+            "token": token,
+            "ok": ok,
+        }
+    return templates.TemplateResponse(request, "appointment.html", context)
+
+
+@router.post("/programare/{token}/muta")
+def move(request: Request, token: str, start: str = Form(...)) -> Response:
+    rt = _rt(request)
+    try:
+        wanted = datetime.fromisoformat(start)
+    except ValueError:
+        return _problem(request, 400, "Oră invalidă", "Ora aleasă nu este validă.")
+    with transaction(rt.engine) as session:
+        found = _load(request, token, session)
+        if isinstance(found, Response):
+            return found
+        try:
+            service.reschedule(rt, session, found, wanted, actor="beneficiary")
+        except ValueError:
+            return _problem(request, 409, "Ora nu mai este liberă", "Ora aleasă nu mai este disponibilă. "
+                            "Reveniți la pagina anterioară și alegeți alta.")
+        new_token, _ = service.manage_token(rt, found)
+    return RedirectResponse(f"/programare/{new_token}?ok=mutat", status_code=303)
+
+
+@router.post("/programare/{token}/anuleaza")
+def cancel(request: Request, token: str) -> Response:
+    rt = _rt(request)
+    with transaction(rt.engine) as session:
+        found = _load(request, token, session)
+        if isinstance(found, Response):
+            return found
+        service.cancel(rt, session, found, actor="beneficiary")
+    return _problem(request, 200, "Programare anulată", "Programarea a fost anulată. Veți primi o confirmare "
+                    "prin e-mail. Pentru o nouă programare, răspundeți la e-mailul nostru.")
