@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("submissions", "all submissions, newest first"), ("status", "queues and health")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--json", action="store_true")
+    user = commands.add_parser("user", help="staff accounts of the web interface")
+    user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    user_add = user_commands.add_parser("add", help="create a staff account (password read from standard input)")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=("registry", "ops", "admin"))
     verify = commands.add_parser("verify", help="verify the signatures of PDF / .p7s / .p7m files")
     verify.add_argument("files", nargs="+", help="files to verify (a .p7s signs the file of the same name)")
     verify.add_argument("--json", action="store_true")
@@ -203,6 +208,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    from intake.db import transaction
+    from intake.web.auth import create_user
+
+    password = _read_password()
+    rt = _runtime(args)
+    try:
+        with transaction(rt.engine) as session:
+            create_user(session, rt.office, args.name, args.role, password)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"user {args.name} ({args.role}) created")
+    return EXIT_OK
+
+
+def _read_password() -> str:
+    """From the terminal without echo, or the first line of standard input (scripts, CI)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Parolă: ")
+        if getpass.getpass("Parola din nou: ") != password:
+            raise UsageError("the two passwords differ")
+        return password
+    line = sys.stdin.readline()
+    if not line:
+        raise UsageError("no password on standard input")
+    return line.rstrip("\r\n")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from intake.db import transaction
     from intake.views import status_view
@@ -240,6 +275,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "show": cmd_show,
     "status": cmd_status,
     "verify": cmd_verify,
+    "user": cmd_user,
 }
 
 

@@ -406,6 +406,11 @@ def _print_row(row: dict[str, Any], replies: list[Reply]) -> None:
         print(f"    quarantined: {_short(row['quarantine_reason'])}")
     for doc in checked:
         print(_document_line(doc))
+    if row.get("findings"):
+        print(f"    findings: {', '.join(sorted({f['code'] for f in row['findings']}))}")
+    if row.get("appointment"):
+        appointment = row["appointment"]
+        print(f"    appointment: {appointment['purpose']} on {appointment['start'][:16].replace('T', ' ')}")
 
 
 def _document_line(doc: dict[str, Any]) -> str:

@@ -103,6 +103,8 @@ class Submission(SQLModel, table=True):
     request_type: str | None = None
     consent: bool | None = None
     flagged: bool = False
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # a person closed the case
+    resolved_by: str | None = None
     # A follow-up (a reply to our message) joins the case of the submission that started it.
     case_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
 
@@ -269,3 +271,30 @@ class Alert(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UtcDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     notified: bool = False
+
+
+class StaffUser(SQLModel, table=True):
+    """A registry clerk, an ops engineer or an administrator of the web interface."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    name: str = Field(unique=True)
+    role: str  # registry | ops | admin
+    password_hash: str  # argon2
+    active: bool = True
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every action a person takes in the web interface: who, when, what, before and after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    at: datetime = Field(sa_type=UtcDateTime, index=True)
+    actor: str  # the staff user's name
+    action: str  # resolve | add_finding | clear_finding | move_appointment | ... | login | login_failed
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    note: str | None = None

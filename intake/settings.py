@@ -159,14 +159,18 @@ class AppointmentsSettings(Section):
 
 class AlertsSettings(Section):
     ops_address: str = ""  # where alerts go (empty: alerts are only logged and shown in status)
-    poll_failure_minutes: int = Field(15, ge=1)
+    poll_failure_minutes: int = Field(15, ge=1)  # alert when polling has failed for longer than this
+    trusted_list_stale_hours: int = Field(48, ge=1)  # alert when the oldest trusted list is older than this
 
 
 class WebSettings(Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
-    secret_key: SecretStr = SecretStr("")
+    secret_key: SecretStr = SecretStr("")  # signs session cookies and links; empty: one is made and kept
+    secure_cookies: bool = False  # true behind HTTPS (the production setup): cookies only over TLS
+    session_hours: int = Field(10, ge=1)
+    report_secret: SecretStr = SecretStr("")  # keys the pseudonymous CNP identifier of reports (art. 12, 17)
 
 
 class Settings(BaseSettings):
