@@ -7,8 +7,8 @@ recovery notice via `resolve_alert` once the condition is gone.
 Rules (kind, key):
 - poll_failing, "<account>/<folder>": the mailbox has failed for longer than `alerts.poll_failure_minutes`.
 - outbox_undeliverable, "outbox": at least one e-mail (other than alerts themselves) gave up (FAILED).
-- trusted_list_stale, "<source>": a trusted list is older than `alerts.trusted_list_stale_hours` (since it
-  was issued), past its next update, or could not be loaded.
+- trusted_list_stale, "<source>": our copy of a trusted list was not refreshed for longer than
+  `alerts.trusted_list_stale_hours`, the list is past its next-update date, or it could not be loaded.
 Booking overflows are raised by the booking code itself.
 
 Poll and outbox times come from the real clock (see intake/clock.py: technical timing never follows a
@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -101,11 +101,11 @@ def _check_outbox(session: Session, rt: Runtime) -> list[str]:
     if not failed:
         resolve_alert(session, rt, OUTBOX_UNDELIVERABLE, OUTBOX_KEY, "Nu mai există e-mailuri netrimise în outbox.")
         return []
-    lines = [f"- nr. {m.id} ({m.kind}) către {m.recipient}: {m.last_error or 'eroare necunoscută'}" for m in failed[:10]]
-    more = f"\n… și încă {len(failed) - 10}." if len(failed) > 10 else ""
+    lines = [f"- nr. {m.id} ({m.kind}, dosar {m.submission_id or '—'}): {m.last_error or '—'}" for m in failed]
+    more = f"\n… și încă {len(lines) - 10}." if len(lines) > 10 else ""
     message = (
         f"{len(failed)} e-mail(uri) nu au putut fi trimise după toate încercările; personalul le poate retrimite "
-        "după remedierea cauzei.\n" + "\n".join(lines) + more
+        "după remedierea cauzei.\n" + "\n".join(lines[:10]) + more
     )
     # One incident while any undeliverable mail exists (it closes when none is left), so an SMTP outage
     # gives one e-mail, not one per message.
@@ -120,9 +120,11 @@ def trusted_list_problem(row: TrustListState, now: datetime, stale_hours: int) -
         return f"nu a putut fi încărcată: {row.error}"
     if row.next_update is not None and row.next_update < now:
         return f"a depășit data următoarei actualizări ({row.next_update:%d.%m.%Y %H:%M} UTC)"
-    if row.issued_at is not None and now - row.issued_at > timedelta(hours=stale_hours):
-        hours = int((now - row.issued_at).total_seconds() // 3600)
-        return f"are {hours} ore (limita este {stale_hours} ore)"
+    # National lists are reissued every few months, so age since issue says nothing; what matters is that
+    # our copy is refreshed (loaded) regularly and that the operator's next-update date has not passed.
+    if row.loaded_at is not None and now - row.loaded_at > timedelta(hours=stale_hours):
+        hours = int((now - row.loaded_at).total_seconds() // 3600)
+        return f"nu a mai fost reîmprospătată de {hours} ore (limita este {stale_hours} ore)"
     return None
 
 
@@ -148,16 +150,12 @@ def readiness(rt: Runtime, started_at: datetime, now: datetime | None = None) ->
     now = now or utcnow()
     try:
         with transaction(rt.engine) as session:
-            last = session.exec(
-                select(func.max(PollState.last_success_at)).where(PollState.office == rt.office)
-            ).one()
+            last = session.exec(select(func.max(PollState.last_success_at)).where(PollState.office == rt.office)).one()
     except Exception as exc:  # any driver error means "not ready"; the reason names the type only
         return False, {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}
     if isinstance(last, str):  # an aggregate bypasses the column type on SQLite
         last = datetime.fromisoformat(last)
     if last is not None and last.tzinfo is None:
-        from datetime import UTC
-
         last = last.replace(tzinfo=UTC)
     limit = timedelta(seconds=3 * rt.settings.imap.poll_interval_seconds)
     if last is None:

@@ -20,6 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from intake import outbox, pipeline
 from intake.appointments.service import send_reminders
 from intake.mailbox import imap
+from intake.monitoring import check_health
 from intake.privacy import redact
 from intake.runtime import Runtime
 from intake.signatures.trust_state import record_trust_lists, refresh_trust_lists
@@ -58,6 +59,7 @@ def run_cycle(rt: Runtime) -> CycleReport:
         imap.record_poll(rt, error=report.imap_error)
         report.processed += _process_and_send(rt, report)
     report.reminders = send_reminders(rt)
+    check_health(rt)  # raises or resolves ops alerts; its e-mails go out with the send below
     _add(report.sent, outbox.send_due(rt))
     return report
 

@@ -16,12 +16,16 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from intake.web import public
+    from intake.web import auth, cases, ops, public, reports
 
     app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.rt = rt
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(public.router)
+    app.include_router(cases.router)
+    app.include_router(ops.router)
+    app.include_router(reports.router)
+    auth.install(app, rt)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,119 @@
+"""A registry clerk's day in a real browser: log in, open the queue, open the case whose application has a bad
+signature, move its appointment, resolve it, log out. Every step leaves a screenshot in test-artifacts/e2e/."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import BUCHAREST, TAMPERED_SENDER, Site
+
+pytestmark = pytest.mark.e2e
+
+
+def shot(page: Any, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Any, site: Site, password: str | None = None) -> None:
+    page.get_by_label("Utilizator").fill(site.clerk)
+    page.get_by_label("Parolă").fill(password or site.password)
+    page.get_by_role("button", name="Intră în cont").click()
+
+
+def test_clerk_moves_the_appointment_of_a_badly_signed_case_and_resolves_it(
+    page: Any, site: Site, artifacts: Path
+) -> None:
+    # 1. Without a session the queue sends the browser to the login form, which remembers where it was going.
+    page.goto(site.url("/cazuri"))
+    assert re.search(r"/login\?next=%2Fcazuri$", page.url), page.url
+    assert page.get_by_role("heading", name="Autentificare").is_visible()
+    shot(page, artifacts, "01-login")
+
+    # 2. Logged in: the queue, with the flagged case and its findings.
+    log_in(page, site)
+    page.wait_for_url(re.compile(r"/cazuri$"))
+    assert page.locator(".user-name").inner_text() == site.clerk
+    row = page.locator("table.queue tbody tr", has_text=TAMPERED_SENDER)
+    assert row.count() == 1
+    assert "signature_invalid" in row.inner_text() and "consent_missing" in row.inner_text()
+    shot(page, artifacts, "02-queue")
+
+    # 3. The case page: the application's signature verdict and its reason.
+    row.locator("a.case-link").click()
+    page.wait_for_url(re.compile(rf"/cazuri/{site.flagged_id}$"))
+    application = page.locator("article.document", has_text="cerere.pdf")
+    verdict = application.locator(".signature")
+    assert verdict.is_visible()
+    assert "invalid" in verdict.inner_text()
+    assert "tampered" in verdict.inner_text()
+    shot(page, artifacts, "03-case")
+
+    # 4. Move the appointment to another free slot.
+    appointment = page.locator("#programare p.appointment")
+    before = appointment.inner_text()
+    options = page.locator('#programare select[name="start"] option')
+    assert options.count() >= 1, "no other free slot offered"
+    target = options.nth(options.count() - 1).get_attribute("value")
+    assert target
+    page.locator('#programare select[name="start"]').select_option(target)
+    page.get_by_role("button", name="Mută programarea").click()
+    page.wait_for_url(re.compile(rf"/cazuri/{site.flagged_id}(\?.*)?(#.*)?$"))
+    assert "Programarea a fost mutată" in page.locator("p.ok").inner_text()
+    moved_to = datetime.fromisoformat(target).astimezone(BUCHAREST)
+    after = page.locator("#programare p.appointment").inner_text()
+    assert after != before
+    assert moved_to.strftime("%d.%m.%Y, ora %H:%M") in after
+    shot(page, artifacts, "04-appointment-moved")
+    (flagged,) = [s for s in site.intake.json("submissions") if s["id"] == site.flagged_id]
+    assert datetime.fromisoformat(flagged["appointment"]["start"]) == moved_to
+
+    # 5. Resolve with a note: the case says so and the history shows who did it.
+    note = "Beneficiarul aduce cererea semnată la programare."
+    page.get_by_label("Notă de rezolvare").fill(note)
+    page.get_by_role("button", name="Rezolvă cazul").click()
+    page.wait_for_url(re.compile(rf"/cazuri/{site.flagged_id}(\?.*)?(#.*)?$"))
+    assert page.locator("h1 .badge-resolved").is_visible()
+    assert "Cazul a fost marcat ca rezolvat" in page.locator("p.ok").inner_text()
+    history = page.locator("#istoric").inner_text()
+    assert site.clerk in history and note in history
+    shot(page, artifacts, "05-resolved")
+
+    # The audit trail has both actions, by this clerk, on this case.
+    with sqlite3.connect(site.intake.workdir / "intake.db") as db:
+        actions = db.execute(
+            "SELECT action FROM auditevent WHERE actor = ? AND submission_id = ?", (site.clerk, site.flagged_id)
+        ).fetchall()
+    assert len(actions) >= 2, actions
+
+    # 6. Log out: the queue is closed again.
+    page.get_by_role("button", name="Ieșire").click()
+    page.wait_for_url(re.compile(r"/login$"))
+    page.goto(site.url("/cazuri"))
+    assert "/login" in page.url
+    shot(page, artifacts, "06-logged-out")
+
+
+def test_wrong_password_is_refused_in_romanian(page: Any, site: Site, artifacts: Path) -> None:
+    page.goto(site.url("/login"))
+    log_in(page, site, password="nu-este-parola")
+    alert = page.get_by_role("alert")
+    assert alert.inner_text() == "Nume de utilizator sau parolă greșită."
+    assert page.get_by_label("Utilizator").input_value() == site.clerk
+    shot(page, artifacts, "10-wrong-password")
+
+
+def test_registry_clerk_cannot_open_the_user_admin(page: Any, site: Site, artifacts: Path) -> None:
+    page.goto(site.url("/login"))
+    log_in(page, site)
+    page.wait_for_url(re.compile(r"/cazuri$"))
+    assert page.get_by_role("link", name="Utilizatori").count() == 0  # not in the menu either
+    response = page.goto(site.url("/admin/utilizatori"))
+    assert response is not None and response.status == 403
+    assert page.get_by_role("heading", name="Acces interzis").is_visible()
+    shot(page, artifacts, "11-forbidden")
