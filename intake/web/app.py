@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from intake.clock import utcnow
 from intake.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
@@ -20,6 +21,7 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.rt = rt
+    app.state.started_at = utcnow()  # /readyz allows a short start-up grace before the first poll
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(public.router)
     app.include_router(cases.router)
