@@ -13,8 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from intake.signatures.qualification import TrustStore
 
+from intake.signatures.qualification import TrustStore
 from intake.signatures.verify import DocumentVerdict, VerificationPolicy, verify_document
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"

@@ -14,12 +14,12 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from intake.signatures.qualification import Qualification, TrustStore
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import pdf_embedded
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from intake.signatures import report
+from intake.signatures.qualification import Qualification, TrustStore
 from intake.signatures.verify import (
     DocumentVerdict,
     VerificationPolicy,
