@@ -280,6 +280,21 @@ def reschedule(rt: Runtime, session: Session, appointment: Appointment, start: d
     _notify(rt, session, appointment, root, "rescheduled")
 
 
+def confirm_in_order(rt: Runtime, session: Session, submission: Submission, actor: str) -> bool:
+    """Staff cleared what was wrong: the clarification visit becomes the decision visit (procedure step 8),
+    at the same time, and the beneficiary gets the updated invite. True when it changed."""
+    root = case_root(session, submission)
+    if open_findings(session, root) or open_findings(session, submission):
+        return False
+    appointment = active_appointment(session, root.id or 0)
+    if appointment is None or appointment.purpose != "clarification":
+        return False
+    _change(rt, session, appointment, purpose="decision", reasons=[])
+    session.add(Event(submission_id=root.id, at=rt.clock.now(), actor=actor, action="appointment_now_decision"))
+    _notify(rt, session, appointment, root, "rescheduled")
+    return True
+
+
 def cancel(rt: Runtime, session: Session, appointment: Appointment, actor: str) -> None:
     root = session.get_one(Submission, appointment.submission_id)
     appointment.state = AppointmentState.CANCELLED

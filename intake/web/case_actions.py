@@ -605,6 +605,7 @@ def clear_finding(session: Session, rt: Runtime, user: CurrentUser, submission: 
         after={"finding_id": finding.id, "cleared_at": finding.cleared_at.isoformat(),
                "flagged": submission.flagged, "open_findings": [f.code for f in remaining]},
     )
+    service.confirm_in_order(rt, session, submission, actor=user.name)
 
 
 def book(session: Session, rt: Runtime, user: CurrentUser, submission: Submission) -> bool:
@@ -734,6 +735,7 @@ def mark_consent(session: Session, rt: Runtime, user: CurrentUser, submission: S
         session, rt.office, user, "mark_consent", submission_id=submission.id, before=before,
         after={"consent": True, "flagged": submission.flagged, "cleared_findings": cleared},
     )
+    service.confirm_in_order(rt, session, submission, actor=user.name)
 
 
 def reprocess(rt: Runtime, user: CurrentUser, submission_id: int) -> None:

@@ -643,3 +643,20 @@ def test_mark_consent_received(client: TestClient, rt: Runtime, seeded: dict[str
     assert seeded["new"] not in case_ids_in(client.get("/cazuri").text)
     again = post(client, f"/cazuri/{seeded['new']}/consimtamant")
     assert again.headers["location"].endswith("eroare=consimtamant_deja")
+
+
+def test_consent_received_turns_the_clarification_visit_into_the_decision_visit(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    case = seeded["new"]  # flagged only for missing consent
+    post(client, f"/cazuri/{case}/programare/rezerva")
+    with transaction(rt.engine) as session:
+        booked = service.active_appointment(session, case)
+        assert booked is not None and booked.purpose == "clarification"
+        start, sequence = booked.start, booked.sequence
+    post(client, f"/cazuri/{case}/consimtamant")
+    with transaction(rt.engine) as session:
+        appointment = service.active_appointment(session, case)
+        assert appointment is not None and appointment.purpose == "decision"
+        assert appointment.start == start and appointment.sequence == sequence + 1  # same time, new invite
+    assert outbox_kinds(rt, case).count("appointment_rescheduled") == 2  # booked, then changed
