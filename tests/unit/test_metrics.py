@@ -13,16 +13,12 @@ from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import Alert, Event, MailboxItem, OutboxMessage, PollState, Submission, TrustListState
 from intake.runtime import Runtime
-from intake.settings import DatabaseSettings, ImapSettings, Settings, StorageSettings
+from intake.settings import ImapSettings
+from tests.unit import runtimes
 
 
 def make_runtime(tmp_path: Path) -> Runtime:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'intake.db'}"),
-        storage=StorageSettings(path=tmp_path / "store"),
-        imap=ImapSettings(username="intake", host="mail.example"),
-    )
-    return Runtime.from_settings(settings)
+    return runtimes.make_runtime(tmp_path, imap=ImapSettings(username="intake", host="mail.example"))
 
 
 def scrape(rt: Runtime) -> dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:

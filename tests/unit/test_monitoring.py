@@ -16,18 +16,17 @@ from intake.db import transaction
 from intake.models import Alert, Event, OutboxMessage, PollState, Submission, TrustListState
 from intake.runtime import Runtime
 from intake.settings import AlertsSettings, DatabaseSettings, ImapSettings, Settings, StorageSettings
+from tests.unit import runtimes
 
 OPS = "ops@ajofm.example"
 
 
 def make_runtime(tmp_path: Path) -> Runtime:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'intake.db'}"),
-        storage=StorageSettings(path=tmp_path / "store"),
+    return runtimes.make_runtime(
+        tmp_path,
         alerts=AlertsSettings(ops_address=OPS, poll_failure_minutes=15, trusted_list_stale_hours=48),
         imap=ImapSettings(username="intake", host="mail.example", poll_interval_seconds=60),
     )
-    return Runtime.from_settings(settings)
 
 
 @pytest.fixture

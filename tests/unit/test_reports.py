@@ -17,8 +17,9 @@ from intake.clock import Clock
 from intake.db import transaction
 from intake.models import Document, Finding, Submission
 from intake.runtime import Runtime
-from intake.settings import DatabaseSettings, Settings, StorageSettings, WebSettings
+from intake.settings import WebSettings
 from intake.validation.identity import cnp_check_digit
+from tests.unit import runtimes
 
 FONTS = Path(reports.__file__).resolve().parent / "receipts" / "fonts"
 
@@ -33,12 +34,11 @@ CNP_C = cnp("192010112345")  # only on the stored PDF form
 
 
 def make_runtime(tmp_path: Path, secret: str = "cheia-rapoartelor") -> Runtime:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'intake.db'}"),
-        storage=StorageSettings(path=tmp_path / "store"),
+    return runtimes.make_runtime(
+        tmp_path,
+        clock=Clock(datetime(2026, 4, 2, 9, 0, tzinfo=UTC)),
         web=WebSettings(report_secret=secret),  # type: ignore[arg-type]
     )
-    return Runtime.from_settings(settings, clock=Clock(datetime(2026, 4, 2, 9, 0, tzinfo=UTC)))
 
 
 def form_pdf(text: str) -> bytes:

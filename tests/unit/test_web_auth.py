@@ -24,21 +24,17 @@ from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import AuditEvent, StaffUser
 from intake.runtime import Runtime
-from intake.settings import DatabaseSettings, Settings, StorageSettings, WebSettings
+from intake.settings import WebSettings
 from intake.web import auth
 from intake.web.app import create_app
+from tests.unit import runtimes
 
 PASSWORD = "parola-foarte-lunga"
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 def make_runtime(tmp_path: Path, **web: object) -> Runtime:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'intake.db'}"),
-        storage=StorageSettings(path=tmp_path / "store"),
-        web=WebSettings(**web),  # type: ignore[arg-type]
-    )
-    return Runtime.from_settings(settings)
+    return runtimes.make_runtime(tmp_path, web=WebSettings(**web))  # type: ignore[arg-type]
 
 
 def make_app(rt: Runtime) -> FastAPI:
@@ -88,8 +84,11 @@ def form_token(html: str) -> str:
 def login(client: TestClient, name: str, password: str = PASSWORD, next_path: str = "") -> object:
     page = client.get("/login")
     assert page.status_code == 200
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": form_token(page.text),
-                                       "next": next_path}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf_token": form_token(page.text), "next": next_path},
+        follow_redirects=False,
+    )
 
 
 def session_token(client: TestClient, path: str = "/admin/utilizatori") -> str:
@@ -236,10 +235,18 @@ def test_many_failures_from_one_address_block_every_name_from_it(app: FastAPI, r
     # Recorded directly rather than through twenty slow argon2 checks; the login path reads the same rows.
     with transaction(rt.engine) as session:
         for index in range(auth.MAX_FAILURES_PER_ADDRESS):
-            session.add(AuditEvent(office=rt.office, at=utcnow(), actor=f"ghicit{index}", action="login_failed",
-                                   after={"ip": "testclient"}))
-        session.add(AuditEvent(office=rt.office, at=utcnow(), actor="x", action="login_failed",
-                               after={"ip": "10.9.9.9"}))
+            session.add(
+                AuditEvent(
+                    office=rt.office,
+                    at=utcnow(),
+                    actor=f"ghicit{index}",
+                    action="login_failed",
+                    after={"ip": "testclient"},
+                )
+            )
+        session.add(
+            AuditEvent(office=rt.office, at=utcnow(), actor="x", action="login_failed", after={"ip": "10.9.9.9"})
+        )
     assert login(browser(app), "ion").status_code == 429
     assert audit_actions(rt)[-1] == ("ion", "login_blocked")
 
@@ -295,9 +302,11 @@ def test_registry_cannot_use_admin_forms_even_with_a_valid_token(app: FastAPI, r
     client = browser(app)
     login(client, "ana")
     token = auth.SessionMiddleware(app, secret=rt.link_secret, hours=10, secure=False)._load(
-        client.cookies.get(auth.COOKIE_NAME))["csrf"]
-    response = client.post("/admin/utilizatori", data={"csrf_token": token, "name": "intrus", "role": "admin",
-                                                       "password": PASSWORD})
+        client.cookies.get(auth.COOKIE_NAME)
+    )["csrf"]
+    response = client.post(
+        "/admin/utilizatori", data={"csrf_token": token, "name": "intrus", "role": "admin", "password": PASSWORD}
+    )
     assert response.status_code == 403
     response = client.post("/admin/utilizatori/1/dezactiveaza", data={"csrf_token": token})
     assert response.status_code == 403
@@ -400,14 +409,25 @@ def test_an_admin_cannot_deactivate_themself(app: FastAPI, rt: Runtime) -> None:
     response = admin.post(f"/admin/utilizatori/{own_id}/dezactiveaza", data={"csrf_token": session_token(admin)})
     assert response.status_code == 400
     assert "propriul cont" in response.text
-    assert admin.post("/admin/utilizatori/9999/dezactiveaza",
-                      data={"csrf_token": session_token(admin)}).status_code == 404
+    assert (
+        admin.post("/admin/utilizatori/9999/dezactiveaza", data={"csrf_token": session_token(admin)}).status_code == 404
+    )
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example/x", "https://evil.example/", "/\\evil.example", "\\\\evil.example", "javascript:alert(1)",
-    "/\tevil", "evil.example", "/login", "",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "/\tevil",
+        "evil.example",
+        "/login",
+        "",
+    ],
+)
 def test_next_never_leaves_the_site(app: FastAPI, target: str) -> None:
     response = login(browser(app), "ana", next_path=target)
     assert response.status_code == 303
@@ -428,17 +448,21 @@ def test_admin_adds_a_user_and_every_change_is_audited(app: FastAPI, rt: Runtime
     admin = browser(app)
     login(admin, "sefa")
     token = session_token(admin)
-    short = admin.post("/admin/utilizatori", data={"csrf_token": token, "name": "maria", "role": "registry",
-                                                   "password": "scurta"})
+    short = admin.post(
+        "/admin/utilizatori", data={"csrf_token": token, "name": "maria", "role": "registry", "password": "scurta"}
+    )
     assert short.status_code == 400 and "cel puțin 10 caractere" in short.text
-    duplicate = admin.post("/admin/utilizatori", data={"csrf_token": token, "name": "ana", "role": "registry",
-                                                       "password": PASSWORD})
+    duplicate = admin.post(
+        "/admin/utilizatori", data={"csrf_token": token, "name": "ana", "role": "registry", "password": PASSWORD}
+    )
     assert duplicate.status_code == 400 and "Există deja" in duplicate.text
-    bad_role = admin.post("/admin/utilizatori", data={"csrf_token": token, "name": "maria", "role": "root",
-                                                      "password": PASSWORD})
+    bad_role = admin.post(
+        "/admin/utilizatori", data={"csrf_token": token, "name": "maria", "role": "root", "password": PASSWORD}
+    )
     assert bad_role.status_code == 400 and "Rol necunoscut" in bad_role.text
-    added = admin.post("/admin/utilizatori", data={"csrf_token": token, "name": "maria", "role": "registry",
-                                                   "password": PASSWORD})
+    added = admin.post(
+        "/admin/utilizatori", data={"csrf_token": token, "name": "maria", "role": "registry", "password": PASSWORD}
+    )
     assert added.status_code == 200 and "Utilizatorul a fost adăugat." in added.text
     assert "<td>maria</td>" in added.text
     with transaction(rt.engine) as session:
@@ -447,14 +471,17 @@ def test_admin_adds_a_user_and_every_change_is_audited(app: FastAPI, rt: Runtime
     assert login(browser(app), "maria").status_code == 303
 
 
-def test_the_password_hash_is_never_logged_or_shown(app: FastAPI, rt: Runtime,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_the_password_hash_is_never_logged_or_shown(
+    app: FastAPI, rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     admin = browser(app)
     login(admin, "sefa")
     new_password = "alta-parola-secreta"
-    admin.post("/admin/utilizatori", data={"csrf_token": session_token(admin), "name": "maria",
-                                           "role": "ops", "password": new_password})
+    admin.post(
+        "/admin/utilizatori",
+        data={"csrf_token": session_token(admin), "name": "maria", "role": "ops", "password": new_password},
+    )
     login(browser(app), "maria", new_password)
     login(browser(app), "maria", "parola-gresita-123")
     page = admin.get("/admin/utilizatori").text

@@ -41,9 +41,9 @@ from intake.models import (
 )
 from intake.outbox import enqueue
 from intake.runtime import Runtime
-from intake.settings import DatabaseSettings, Settings, StorageSettings
 from intake.web import auth, cases
 from intake.web.app import create_app
+from tests.unit import runtimes
 
 PASSWORD = "parola-foarte-lunga"
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -57,11 +57,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def make_runtime(tmp_path: Path) -> Runtime:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path}/i.db"),
-        storage=StorageSettings(path=tmp_path / "s"),
-    )
-    return Runtime.from_settings(settings, clock=Clock(fixed=NOW.astimezone(UTC)))
+    return runtimes.make_runtime(tmp_path, clock=Clock(fixed=NOW.astimezone(UTC)))
 
 
 def make_app(rt: Runtime) -> FastAPI:
@@ -203,47 +199,102 @@ def seeded(rt: Runtime) -> dict[str, int]:
     """Three cases in the queue (two flagged, one quarantined), one resolved, one in order, one of another office."""
     with transaction(rt.engine) as session:
         old = add_submission(
-            session, rt, received=datetime(2026, 11, 12, 9, 0, tzinfo=CLUJ), number=10,
-            subject=f"Cerere {SCRIPT}", html="<p>Salut</p><script>alert(2)</script><img src=x onerror=alert(3)>",
+            session,
+            rt,
+            received=datetime(2026, 11, 12, 9, 0, tzinfo=CLUJ),
+            number=10,
+            subject=f"Cerere {SCRIPT}",
+            html="<p>Salut</p><script>alert(2)</script><img src=x onerror=alert(3)>",
             findings=(("missing_document", "Lipsește actul de identitate."),),
         )
         image = add_document(
-            session, rt, old, f"{SCRIPT}.png", png_bytes(), detected_type="png", content_type="image/png",
-            accepted=True, kind="id_document",
-            signature={"label": "invalid", "reasons": ["modified_after_signing"], "signer": "Ion Popescu",
-                       "signed_at": "2026-11-11T18:02:11+02:00", "summary": "Semnătură electronică invalidă."},
+            session,
+            rt,
+            old,
+            f"{SCRIPT}.png",
+            png_bytes(),
+            detected_type="png",
+            content_type="image/png",
+            accepted=True,
+            kind="id_document",
+            signature={
+                "label": "invalid",
+                "reasons": ["modified_after_signing"],
+                "signer": "Ion Popescu",
+                "signed_at": "2026-11-11T18:02:11+02:00",
+                "summary": "Semnătură electronică invalidă.",
+            },
         )
         pdf = add_document(
-            session, rt, old, "cerere.pdf", b"%PDF-1.7 broken", position=1, declared_type="application/pdf",
-            detected_type="pdf", content_type="application/pdf", accepted=False, code="corrupt_attachment",
+            session,
+            rt,
+            old,
+            "cerere.pdf",
+            b"%PDF-1.7 broken",
+            position=1,
+            declared_type="application/pdf",
+            detected_type="pdf",
+            content_type="application/pdf",
+            accepted=False,
+            code="corrupt_attachment",
             reason="Fișierul PDF este deteriorat.",
         )
         quarantined = add_submission(
-            session, rt, received=datetime(2026, 11, 13, 8, 0, tzinfo=CLUJ), subject="Mesaj stricat",
-            sender="maria@example.ro", sender_name="Maria Ionescu", state=SubmissionState.QUARANTINED,
+            session,
+            rt,
+            received=datetime(2026, 11, 13, 8, 0, tzinfo=CLUJ),
+            subject="Mesaj stricat",
+            sender="maria@example.ro",
+            sender_name="Maria Ionescu",
+            state=SubmissionState.QUARANTINED,
             quarantine_reason="parse: unexpected error",
         )
         new = add_submission(
-            session, rt, received=datetime(2026, 11, 16, 11, 0, tzinfo=CLUJ), number=12, subject="Dosar George",
-            sender="george@example.ro", sender_name="George Enescu", consent=False,
+            session,
+            rt,
+            received=datetime(2026, 11, 16, 11, 0, tzinfo=CLUJ),
+            number=12,
+            subject="Dosar George",
+            sender="george@example.ro",
+            sender_name="George Enescu",
+            consent=False,
             findings=(("consent_missing", "Lipsește acordul pentru comunicarea electronică."),),
         )
         resolved = add_submission(
-            session, rt, received=datetime(2026, 11, 10, 9, 0, tzinfo=CLUJ), number=5, subject="Dosar rezolvat",
+            session,
+            rt,
+            received=datetime(2026, 11, 10, 9, 0, tzinfo=CLUJ),
+            number=5,
+            subject="Dosar rezolvat",
             findings=(("signature_invalid", "Semnătura nu este validă."),),
-            resolved_at=NOW.astimezone(UTC), resolved_by="ana",
+            resolved_at=NOW.astimezone(UTC),
+            resolved_by="ana",
         )
         in_order = add_submission(
-            session, rt, received=datetime(2026, 11, 14, 9, 0, tzinfo=CLUJ), number=11, subject="Dosar în regulă",
+            session,
+            rt,
+            received=datetime(2026, 11, 14, 9, 0, tzinfo=CLUJ),
+            number=11,
+            subject="Dosar în regulă",
         )
         other = add_submission(
-            session, rt, received=datetime(2026, 11, 11, 9, 0, tzinfo=CLUJ), number=3, office="BH",
-            subject="Dosar Bihor secret", findings=(("illegible", "Ilizibil."),),
+            session,
+            rt,
+            received=datetime(2026, 11, 11, 9, 0, tzinfo=CLUJ),
+            number=3,
+            office="BH",
+            subject="Dosar Bihor secret",
+            findings=(("illegible", "Ilizibil."),),
         )
         return {
-            "old": old.id or 0, "quarantined": quarantined.id or 0, "new": new.id or 0,
-            "resolved": resolved.id or 0, "in_order": in_order.id or 0, "other": other.id or 0,
-            "image": image.id or 0, "pdf": pdf.id or 0,
+            "old": old.id or 0,
+            "quarantined": quarantined.id or 0,
+            "new": new.id or 0,
+            "resolved": resolved.id or 0,
+            "in_order": in_order.id or 0,
+            "other": other.id or 0,
+            "image": image.id or 0,
+            "pdf": pdf.id or 0,
         }
 
 
@@ -326,8 +377,12 @@ def test_queue_pages_by_fifty(client: TestClient, rt: Runtime) -> None:
     with transaction(rt.engine) as session:
         for index in range(53):
             add_submission(
-                session, rt, received=datetime(2026, 11, 2, 8, 0, tzinfo=CLUJ) + timedelta(minutes=index),
-                number=100 + index, subject=f"Dosar {index}", findings=(("illegible", "Ilizibil."),),
+                session,
+                rt,
+                received=datetime(2026, 11, 2, 8, 0, tzinfo=CLUJ) + timedelta(minutes=index),
+                number=100 + index,
+                subject=f"Dosar {index}",
+                findings=(("illegible", "Ilizibil."),),
             )
     first = client.get("/cazuri")
     assert "53 cazuri" in first.text and "pagina 1 din 2" in first.text
@@ -475,7 +530,8 @@ def test_add_and_clear_a_finding(client: TestClient, rt: Runtime, seeded: dict[s
     bad = post(client, f"/cazuri/{seeded['in_order']}/constatari", {"cod": "nu_exista", "mesaj": "x"})
     assert bad.headers["location"].endswith("eroare=cod_invalid")
     response = post(
-        client, f"/cazuri/{seeded['in_order']}/constatari",
+        client,
+        f"/cazuri/{seeded['in_order']}/constatari",
         {"cod": "signature_invalid", "mesaj": "Cererea nu este semnată calificat."},
     )
     assert response.headers["location"].endswith("ok=constatare_adaugata")

@@ -20,35 +20,25 @@ from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import AuditEvent, Document, Event, OutboxMessage, PollState, Submission
 from intake.runtime import Runtime
-from intake.settings import DatabaseSettings, ImapSettings, Settings, StorageSettings, WebSettings
-from intake.web import auth, ops, reports
+from intake.settings import ImapSettings, WebSettings
+from intake.web import auth
 from intake.web.app import create_app
+from tests.unit import runtimes
 
 PASSWORD = "parola-foarte-lunga"
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 def make_runtime(tmp_path: Path) -> Runtime:
-    settings = Settings(
-        database=DatabaseSettings(url=f"sqlite:///{tmp_path / 'intake.db'}"),
-        storage=StorageSettings(path=tmp_path / "store"),
+    return runtimes.make_runtime(
+        tmp_path,
         imap=ImapSettings(username="intake", host="mail.example", poll_interval_seconds=60),
         web=WebSettings(report_secret="cheie"),  # type: ignore[arg-type]
     )
-    return Runtime.from_settings(settings)
 
 
 def make_app(rt: Runtime) -> FastAPI:
-    """The application as served; the routers and auth are added here only until create_app wires them."""
-    app = create_app(rt)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/login" not in paths:
-        auth.install(app, rt)
-    if "/panou" not in paths:
-        app.include_router(ops.router)
-    if "/rapoarte" not in paths:
-        app.include_router(reports.router)
-    return app
+    return create_app(rt)
 
 
 @pytest.fixture
