@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.signatures.qualification import TrustStore
+from intake.signatures.trust_store import TrustStore
 from intake.signatures.verify import VerificationPolicy, verify_document
 from tests.pki.build import build_test_pki
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from sqlmodel import Session, col, select
 
 from intake.models import Document, Finding, Submission
-from intake.records import add_finding, documents_of
+from intake.records import add_finding, documents_of, open_findings
 from intake.runtime import Runtime
 from intake.validation import checklist, consent, legibility
 
@@ -103,6 +103,8 @@ def _clear_previous_assessment(session: Session, rt: Runtime, case: list[Submiss
             col(Finding.submission_id).in_(ids),
             col(Finding.code).in_(ASSESSMENT_CODES),
             col(Finding.cleared_at).is_(None),
+            # A staff-only finding waits for a clerk's confirmation: a later message does not settle it.
+            col(Finding.staff_only).is_(False),
         )
     ).all()
     for finding in findings:
@@ -119,8 +121,6 @@ def _propagate_to_case(session: Session, submission: Submission, case: list[Subm
         return
     root.request_type = submission.request_type
     root.consent = submission.consent
-    open_codes = session.exec(
-        select(Finding.id).where(Finding.submission_id == root.id, col(Finding.cleared_at).is_(None))
-    ).all()
-    root.flagged = bool(open_codes)
+    # Only what the citizen must clarify flags the case; staff-only findings never do (contract.md).
+    root.flagged = bool(open_findings(session, root))
     session.add(root)

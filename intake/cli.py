@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="verify the signatures of PDF / .p7s / .p7m files")
     verify.add_argument("files", nargs="+", help="files to verify (a .p7s signs the file of the same name)")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument(
+        "--at", help="validate as of this ISO-8601 instant (trusted-list history, certificate validity, list signature)"
+    )
     show = commands.add_parser("show", help="one submission by registration number")
     show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
     show.add_argument("--json", action="store_true")
@@ -86,10 +89,25 @@ def _runtime(args: argparse.Namespace, clock: Clock | None = None):  # type: ign
     return Runtime.from_settings(settings, clock)
 
 
+def _settings_with_trust(args: argparse.Namespace) -> Settings:
+    """The settings for `run` and `poll`, which judge citizens' signatures: without a trusted list, the LOTL or an
+    anchor no signature could ever be qualified, and every one would be reported to the citizen as untrusted."""
+    from intake.signatures.trust_state import trust_sources_configured
+
+    settings = load_settings(args.config)
+    if not trust_sources_configured(settings.trust):
+        raise ConfigError(
+            "configuration error: trust.lotl / trust.lists: no trust source configured (set trust.lotl, trust.lists "
+            "or trust.anchors); without one every signature would be judged untrusted"
+        )
+    return settings
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from intake.runtime import Runtime
     from intake.scheduler import Daemon
 
-    rt = _runtime(args)
+    rt = Runtime.from_settings(_settings_with_trust(args))
     _ = rt.signer  # a missing or unreadable signing key is a configuration error: fail now, not per message
     log.info("intake started for office %s, mailbox %s", rt.office, rt.settings.imap.account)
     daemon = Daemon(rt)
@@ -119,15 +137,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from intake.runtime import Runtime
     from intake.scheduler import run_cycle
 
+    settings = _settings_with_trust(args)
     clock = Clock()
     if args.now:
         try:
-            clock = Clock(parse_instant(args.now, load_settings(args.config).office.timezone))
+            clock = Clock(parse_instant(args.now, settings.office.timezone))
         except ValueError as exc:
             raise UsageError(f"--now: not an ISO-8601 instant: {args.now!r}") from exc
-    rt = _runtime(args, clock)
+    rt = Runtime.from_settings(settings, clock)
     _ = rt.signer
     report = run_cycle(rt)
     log.info(
@@ -187,7 +207,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from intake.signatures.qualification import TrustStore
+    from intake.signatures.trust_store import TrustStore
     from intake.signatures.verify import VerificationPolicy, verify_files
 
     paths = [Path(name) for name in args.files]
@@ -195,16 +215,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
     settings = load_settings(args.config)
-    trust = TrustStore.from_settings(settings.trust, settings.storage.path / "trust-cache")
-    results = verify_files(paths, VerificationPolicy(trust=trust, revocation=settings.trust.revocation))
+    at = None
+    if args.at:
+        try:
+            at = parse_instant(args.at, settings.office.timezone)
+        except ValueError as exc:
+            raise UsageError(f"--at: not an ISO-8601 instant: {args.at!r}") from exc
+    trust = TrustStore.from_settings(settings.trust, settings.storage.path / "trust-cache", now=at)
+    policy = VerificationPolicy(trust=trust, revocation=settings.trust.revocation, validation_time=at)
+    results = verify_files(paths, policy)
     if args.json:
         _print_json(results)
         return EXIT_OK
     for result in results:
         signature = result["signature"]
         print(f"{result['file']}: {signature['label']}  {signature.get('summary') or ''}")
-        for entry in result["signatures"]:
-            print(f"    {entry['label']:<14} {entry.get('signer') or '-'}  {', '.join(entry.get('reasons') or [])}")
+        for index, entry in enumerate(result["signatures"]):
+            mark = "*" if index == signature.get("applicant_signature") else " "  # the signature that decides
+            reasons = ", ".join(entry.get("reasons") or [])
+            print(f"  {mark} {entry['label']:<14} {entry.get('signer') or '-'}  {entry.get('time_source')}  {reasons}")
     return EXIT_OK
 
 

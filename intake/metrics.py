@@ -15,6 +15,9 @@ Metrics (all for the runtime's office):
 - intake_last_successful_poll_timestamp_seconds{account,folder} (gauge): Unix time of the last good poll.
 - intake_quarantined (gauge): quarantined submissions.
 - intake_trusted_list_age_seconds (gauge): age of the oldest trusted list in use (absent when none).
+- intake_trusted_lists{state} (gauge): trusted lists by state (ok, unavailable, expired, stale: the rule of
+  signatures/trust_state.list_health, as in `status` and the ops alerts).
+- intake_trust_ok (gauge): 1 when a trust source is configured and every trusted list is ok (`status`: trust.ok).
 - intake_processing_seconds (histogram): processing time per submission (sum of its pipeline stages).
 - intake_open_alerts{kind} (gauge): open ops incidents.
 """
@@ -30,6 +33,7 @@ from sqlalchemy import Float, case, cast
 from sqlmodel import Session, col, func, select
 
 from intake.alerts import open_alerts
+from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import (
     Event,
@@ -41,6 +45,7 @@ from intake.models import (
     SubmissionState,
 )
 from intake.runtime import Runtime
+from intake.signatures import trust_state
 from intake.signatures.trust_state import trusted_list_age_seconds
 
 # Seconds. Most submissions take well under a second per stage; signature checks with revocation
@@ -124,13 +129,24 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
         trust.add_metric([], age)
     yield trust
 
+    overview = trust_state.trust_overview(session, office, settings, utcnow())
+    lists = GaugeMetricFamily("intake_trusted_lists", "Trusted lists by state.", labels=["state"])
+    for state in trust_state.STATES:  # every state, 0 included, so an alert rule never meets a missing series
+        lists.add_metric([state], sum(1 for _row, health in overview.lists if health.state == state))
+    yield lists
+    trust_ok = GaugeMetricFamily(
+        "intake_trust_ok", "1 when a trust source is configured and every trusted list is ok, else 0."
+    )
+    trust_ok.add_metric([], 1 if overview.ok else 0)
+    yield trust_ok
+
     yield _processing_histogram(session, office)
 
     alerts = GaugeMetricFamily("intake_open_alerts", "Open ops incidents by kind.", labels=["kind"])
     counts: dict[str, int] = {}
     for alert in open_alerts(session, office):
         counts[alert.kind] = counts.get(alert.kind, 0) + 1
-    for kind in ("poll_failing", "outbox_undeliverable", "trusted_list_stale", "booking_overflow"):
+    for kind in ("poll_failing", "outbox_undeliverable", "booking_overflow", *trust_state.ALERT_KINDS.values()):
         counts.setdefault(kind, 0)
     for kind, count in sorted(counts.items()):
         alerts.add_metric([kind], count)

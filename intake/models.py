@@ -142,6 +142,9 @@ class Finding(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(sa_type=UtcDateTime)
     cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Something only a clerk needs to confirm (e.g. a benefit category the form does not state): it never
+    # flags the submission, never books a clarification and never reaches the citizen (contract.md).
+    staff_only: bool = False
 
 
 class SignatureCheck(SQLModel, table=True):
@@ -170,6 +173,8 @@ class TrustListState(SQLModel, table=True):
     signature_verified: bool = False
     from_cache: bool = False
     error: str | None = None
+    # Its signature verifies only as of its issue date: the operator certificate has expired since.
+    operator_certificate_expired: bool = False
 
 
 class RegistryCounter(SQLModel, table=True):

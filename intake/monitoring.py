@@ -7,8 +7,12 @@ recovery notice via `resolve_alert` once the condition is gone.
 Rules (kind, key):
 - poll_failing, "<account>/<folder>": the mailbox has failed for longer than `alerts.poll_failure_minutes`.
 - outbox_undeliverable, "outbox": at least one e-mail (other than alerts themselves) gave up (FAILED).
-- trusted_list_stale, "<source>": our copy of a trusted list was not refreshed for longer than
-  `alerts.trusted_list_stale_hours`, the list is past its next-update date, or it could not be loaded.
+- trusted_list_unavailable, "<source>": the list could not be loaded or its signature did not verify; signatures
+  that depend on it are indeterminate.
+- trusted_list_expired, "<source>": the list is past its NextUpdate plus `trust.next_update_grace_hours`;
+  signatures that depend on it are indeterminate.
+- trusted_list_stale, "<source>": our copy was not refreshed for longer than `alerts.trusted_list_stale_hours`.
+  (`signatures/trust_state.list_health` decides these three, for `status`, the dashboard and /metrics too.)
 Booking overflows are raised by the booking code itself.
 
 Poll and outbox times come from the real clock (see intake/clock.py: technical timing never follows a
@@ -25,17 +29,20 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from intake.alerts import raise_alert, resolve_alert
+from intake.alerts import open_alerts, raise_alert, resolve_alert
 from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import Event, OutboxMessage, OutboxState, PollState, Submission, TrustListState
 from intake.runtime import Runtime
+from intake.signatures import trust_state
 
 log = logging.getLogger(__name__)
 
 POLL_FAILING = "poll_failing"
 OUTBOX_UNDELIVERABLE = "outbox_undeliverable"
-TRUSTED_LIST_STALE = "trusted_list_stale"
+TRUSTED_LIST_UNAVAILABLE = trust_state.ALERT_KINDS[trust_state.UNAVAILABLE]
+TRUSTED_LIST_EXPIRED = trust_state.ALERT_KINDS[trust_state.EXPIRED]
+TRUSTED_LIST_STALE = trust_state.ALERT_KINDS[trust_state.STALE]
 OUTBOX_KEY = "outbox"
 
 
@@ -114,30 +121,26 @@ def _check_outbox(session: Session, rt: Runtime) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ trusted lists
-def trusted_list_problem(row: TrustListState, now: datetime, stale_hours: int) -> str | None:
-    """Why a trusted list counts as stale (Romanian, for the alert), or None."""
-    if row.error:
-        return f"nu a putut fi încărcată: {row.error}"
-    if row.next_update is not None and row.next_update < now:
-        return f"a depășit data următoarei actualizări ({row.next_update:%d.%m.%Y %H:%M} UTC)"
-    # National lists are reissued every few months, so age since issue says nothing; what matters is that
-    # our copy is refreshed (loaded) regularly and that the operator's next-update date has not passed.
-    if row.loaded_at is not None and now - row.loaded_at > timedelta(hours=stale_hours):
-        hours = int((now - row.loaded_at).total_seconds() // 3600)
-        return f"nu a mai fost reîmprospătată de {hours} ore (limita este {stale_hours} ore)"
-    return None
-
-
 def _check_trusted_lists(session: Session, rt: Runtime, now: datetime) -> list[str]:
-    stale_hours = rt.settings.alerts.trusted_list_stale_hours
+    limits = trust_state.HealthLimits.from_settings(rt.settings)
     problems = []
+    sources = set()
     for row in session.exec(select(TrustListState).where(TrustListState.office == rt.office)).all():
-        problem = trusted_list_problem(row, now, stale_hours)
-        if problem:
-            raise_alert(session, rt, TRUSTED_LIST_STALE, row.source, f"Lista de încredere {row.source} {problem}.")
-            problems.append(f"{TRUSTED_LIST_STALE} {row.source}")
-        else:
-            resolve_alert(session, rt, TRUSTED_LIST_STALE, row.source, f"Lista de încredere {row.source} este la zi.")
+        sources.add(row.source)
+        held = {problem.state: problem for problem in trust_state.list_health(row, now, limits).problems}
+        # Each condition is its own incident: a list that expires while our copy is also stale gets both e-mails,
+        # and each closes with its own recovery notice.
+        for state, kind in trust_state.ALERT_KINDS.items():
+            problem = held.get(state)
+            if problem is not None:
+                raise_alert(session, rt, kind, row.source, problem.message)
+                problems.append(f"{kind} {row.source}")
+            else:
+                resolve_alert(session, rt, kind, row.source, trust_state.RECOVERY[state].format(source=row.source))
+    # A list taken out of the configuration loses its row (record_trust_lists): close what was open about it.
+    for alert in open_alerts(session, rt.office):
+        if alert.kind in trust_state.ALERT_KINDS.values() and alert.key not in sources:
+            resolve_alert(session, rt, alert.kind, alert.key, trust_state.REMOVED.format(source=alert.key))
     return problems
 
 

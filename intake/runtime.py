@@ -51,7 +51,7 @@ class Runtime:
 
     @cached_property
     def trust_store(self):  # type: ignore[no-untyped-def]  # TrustStore; loaded once per process
-        from intake.signatures.qualification import TrustStore
+        from intake.signatures.trust_store import TrustStore
 
         return TrustStore.from_settings(self.settings.trust, self.settings.storage.path / "trust-cache")
 

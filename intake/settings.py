@@ -104,6 +104,10 @@ class TrustSettings(Section):
     revocation: Literal["require", "soft-fail", "off"] = "require"
     accept_ades_qc: bool = False  # also accept a qualified certificate without QSCD evidence (AdES-QC)
     refresh_hours: int = Field(24, ge=1)  # how often the daemon re-fetches URL lists and the LOTL
+    # Past its NextUpdate (plus this grace) a list is expired: signatures that depend on it are indeterminate.
+    next_update_grace_hours: int = Field(0, ge=0)
+    # PEM files of the LOTL signing certificates published in the Official Journal (empty: pyHanko's bundled set).
+    lotl_signers: list[Path] = []
 
 
 class LimitsSettings(Section):
@@ -160,7 +164,7 @@ class AppointmentsSettings(Section):
 class AlertsSettings(Section):
     ops_address: str = ""  # where alerts go (empty: alerts are only logged and shown in status)
     poll_failure_minutes: int = Field(15, ge=1)  # alert when polling has failed for longer than this
-    trusted_list_stale_hours: int = Field(48, ge=1)  # alert when the oldest trusted list is older than this
+    trusted_list_stale_hours: int = Field(48, ge=1)  # alert when our copy of a list was not refreshed for longer
 
 
 class WebSettings(Section):

@@ -139,6 +139,7 @@ def register(rt: Runtime, session: Session, submission: Submission) -> None:
 
 def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
     documents = documents_of(session, submission)
+    # Only what concerns the citizen: staff-only findings neither flag nor appear on the recipisă or reply.
     findings = open_findings(session, submission)
     registration = registration_label(rt, submission)
     office = rt.settings.office

@@ -13,17 +13,16 @@ from intake.models import (
     Appointment,
     AppointmentState,
     Document,
-    Finding,
     OutboxMessage,
     OutboxState,
     PollState,
     Receipt,
     Submission,
-    TrustListState,
 )
+from intake.records import staff_findings
 from intake.registry import format_registration
 from intake.runtime import Runtime
-from intake.signatures.trust_state import trusted_list_age_seconds
+from intake.signatures.trust_state import trust_overview, trusted_list_age_seconds
 
 
 def submission_view(session: Session, rt: Runtime, submission: Submission) -> dict[str, Any]:
@@ -31,11 +30,8 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
     documents = session.exec(
         select(Document).where(Document.submission_id == submission.id).order_by(col(Document.position))
     ).all()
-    findings = session.exec(
-        select(Finding)
-        .where(Finding.submission_id == submission.id, col(Finding.cleared_at).is_(None))
-        .order_by(col(Finding.id))
-    ).all()
+    # Operators see every open finding, staff-only ones marked; `flagged` (kept by the pipeline) ignores those.
+    findings = staff_findings(session, submission)
     return {
         "registration_number": _registration(submission, timezone),
         "number": submission.number,
@@ -52,7 +48,10 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         "consent": submission.consent,
         "flagged": submission.flagged,
         "documents": [_document_view(document) for document in documents],
-        "findings": [{"code": finding.code, "message": finding.message} for finding in findings],
+        "findings": [
+            {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only}
+            for finding in findings
+        ],
         "appointment": _appointment_view(session, submission, timezone),
         "case": submission.case_id,
         "receipt": _receipt_view(session, submission),
@@ -159,6 +158,8 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
         .limit(1)
     ).first()
     polls = session.exec(select(PollState).where(PollState.office == rt.office)).all()
+    # Trusted-list health is judged on the real clock, like the ops alerts that share the same rule.
+    trust = trust_overview(session, rt.office, rt.settings, utcnow())
     return {
         "office": rt.office,
         "queues": by_state,
@@ -203,9 +204,11 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
                 "signature_verified": row.signature_verified,
                 "from_cache": row.from_cache,
                 "error": row.error,
+                "state": health.state,
             }
-            for row in session.exec(select(TrustListState).where(TrustListState.office == rt.office)).all()
+            for row, health in trust.lists
         ],
+        "trust": {"ok": trust.ok, "sources_configured": trust.sources_configured, "problems": trust.problems},
     }
 
 

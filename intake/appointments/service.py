@@ -70,6 +70,7 @@ def active_appointment(session: Session, root_id: int) -> Appointment | None:
 def book(rt: Runtime, session: Session, submission: Submission) -> None:
     """The `book` stage: make sure the case has the appointment its state calls for."""
     root = case_root(session, submission)
+    # open_findings leaves out staff-only findings: a clerk confirms those; they never call the citizen in.
     flagged = bool(open_findings(session, root)) or bool(open_findings(session, submission))
     purpose = "clarification" if flagged else "decision"
     current = active_appointment(session, root.id or 0)

@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from intake.signatures.labels import LABEL_STRENGTH, strongest
+
+__all__ = ["LABEL_STRENGTH", "SignaturePolicy", "finding_message", "requires_qualified_signatures", "strongest"]
+
 # Kinds that make the submission a benefit request, and the kinds that then need a qualified signature.
 TRIGGERING_KINDS = frozenset({"application"})
 QUALIFIED_SIGNATURE_REQUIRED = ("application", "declaration")
@@ -27,9 +31,6 @@ KIND_NAMES_RO = {
     "employer_certificate": "adeverința de la angajator",
     "other": "documentul",
 }
-
-# Strongest first: the order in which a label satisfies the rule.
-LABEL_STRENGTH = {"QES": 5, "AdES-QC": 4, "AdES": 3, "indeterminate": 2, "invalid": 1, "none": 0}
 
 LEGAL_BASIS_RO = (
     "Conform Procedurii ANOFM (art. 5 alin. (5)), cererea și declarația pe propria răspundere trimise prin "
@@ -54,10 +55,6 @@ class SignaturePolicy:
 
 def requires_qualified_signatures(kinds: Iterable[str]) -> bool:
     return bool(TRIGGERING_KINDS & set(kinds))
-
-
-def strongest(labels: Iterable[str]) -> str:
-    return max(labels, key=lambda label: LABEL_STRENGTH.get(label, 0), default="none")
 
 
 def finding_message(code: str, kind: str, filename: str, summary: str) -> str:

@@ -1,8 +1,7 @@
-"""Is a signer's certificate qualified — for e-signatures, on a QSCD — the way DSS decides it?
+"""Is a signer's certificate qualified — for e-signatures, on a QSCD — the way DSS decides it? (The rules; the
+trusted lists and anchors they read are held by `trust_store.TrustStore`.)
 
-Sources of trust (`TrustStore`): ETSI TS 119 612 trusted lists (files or URLs, each list's XML signature checked
-with its operator certificate), the EU LOTL, and configured anchors. The decision (`TrustStore.assess`) follows
-ETSI TS 119 615 and DSS:
+The decision (`assess_listed`, `assess_anchor`, called by `TrustStore.assess`) follows ETSI TS 119 615 and DSS:
 
 1. Find the trusted-list CA/QC services whose certificate issued the signer's certificate (issuer name plus key
    identifier or public key; the issuer's issuer too, since some lists name the root). If none, a configured
@@ -15,44 +14,37 @@ ETSI TS 119 615 and DSS:
    `QUALIFIER_*` below). A service restricted by AdditionalServiceInformation to other certificate types does not
    qualify the certificate. Lists without qualifiers (the Romanian one) leave the QCStatements in charge.
 4. Qualified only if qualified at both moments; QSCD and type as at the signing time.
+
+"The signing time" is the best signature time: the time a trusted time-stamp proves, else the validation time
+(EN 319 102-1 5.6.2.1). The signer's own claimed time never counts here: a claim cannot make a CA that has since
+been withdrawn qualified again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.ades import qualified_asn1
-from pyhanko.sign.validation.qualified.tsp import CA_QC_URI, QTST_URI, Qualifier
+from pyhanko.sign.validation.qualified.tsp import CA_QC_URI, Qualifier
 
-from intake.signatures.trustlists import (
-    FetchPolicy,
-    ListCache,
-    LoadedList,
-    TrustListError,
-    TrustListInfo,
-    TrustService,
-    is_url,
-    load_certificates,
-    load_lotl,
-    load_trusted_list,
-    read_certificate_file,
-    unique_certificates,
-)
+from intake.signatures.trustlists import TrustListInfo, TrustService
 
-if TYPE_CHECKING:
-    from intake.settings import TrustSettings
-
-__all__ = ["QcStatements", "Qualification", "TrustListInfo", "TrustStore", "read_qc_statements"]
+__all__ = [
+    "ListedService",
+    "QcStatements",
+    "Qualification",
+    "assess_anchor",
+    "assess_listed",
+    "issued_by",
+    "read_qc_statements",
+]
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +154,41 @@ class Qualification:
     qualified: bool
     qscd: bool | None
     qc_type: str | None
-    source: str
+    source: str  # "trusted_list" | "anchor" | "none"
     service_name: str | None
     tl_sequence: int | None
     at_signing: bool
     at_issuance: bool
     reasons: tuple[str, ...]
+    tl_territory: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedService:
+    """A trust service certificate of a list (or a configured anchor) that may have issued certificates."""
+
+    certificate: asn1_x509.Certificate
+    service: TrustService | None  # None: a configured anchor
+    list_info: TrustListInfo | None  # the list it comes from (None: anchor)
+
+    @property
+    def sequence(self) -> int | None:
+        return self.list_info.sequence_number if self.list_info else None
+
+    @property
+    def territory(self) -> str | None:
+        return self.list_info.territory if self.list_info else None
+
+
+def issued_by(cert: asn1_x509.Certificate, ca: asn1_x509.Certificate, issuer: asn1_x509.Certificate | None) -> bool:
+    """Same issuer name is given (index lookup); here the key: key identifiers, else the issuer's public key."""
+    aki, ski = cert.authority_key_identifier, ca.key_identifier
+    if aki is not None and ski is not None and aki == ski:
+        return True
+    if issuer is not None and issuer.public_key.dump() == ca.public_key.dump():
+        return True
+    # No way to tell keys apart: the name match stands (the chain itself was validated against trust_roots).
+    return (aki is None or ski is None) and issuer is None
 
 
 @dataclass(frozen=True)
@@ -229,282 +250,26 @@ def _policies(certificate: asn1_x509.Certificate) -> frozenset[str]:
         return frozenset()
 
 
-def _granting(status: str, moment: datetime) -> bool:
+def is_granting(status: str, moment: datetime) -> bool:
     return status in (GRANTING_STATUSES if moment >= EIDAS_START else GRANTING_STATUSES_BEFORE_EIDAS)
 
 
-# ------------------------------------------------------------------------------------------------ matching
-@dataclass(frozen=True)
-class _Listed:
-    """A service certificate (or an anchor) that may have issued certificates."""
-
-    certificate: asn1_x509.Certificate
-    service: TrustService | None  # None: a configured anchor
-    sequence: int | None
-
-
-def _issued_by(cert: asn1_x509.Certificate, ca: asn1_x509.Certificate, issuer: asn1_x509.Certificate | None) -> bool:
-    """Same issuer name is given (index lookup); here the key: key identifiers, else the issuer's public key."""
-    aki, ski = cert.authority_key_identifier, ca.key_identifier
-    if aki is not None and ski is not None and aki == ski:
-        return True
-    if issuer is not None and issuer.public_key.dump() == ca.public_key.dump():
-        return True
-    # No way to tell keys apart: the name match stands (the chain itself was validated against trust_roots).
-    return (aki is None or ski is None) and issuer is None
-
-
-def _name_key(name: asn1_x509.Name) -> str:
-    return name.hashable  # normalised (case, whitespace, string types), as RFC 5280 name matching wants
-
-
-@dataclass
-class _State:
-    lists: list[LoadedList]
-    listed: dict[str, list[_Listed]] = field(default_factory=dict)  # TL CA/QC services by subject name
-    anchors: dict[str, list[_Listed]] = field(default_factory=dict)
-    trust_roots: list[asn1_x509.Certificate] = field(default_factory=list)
-    timestamp_roots: list[asn1_x509.Certificate] = field(default_factory=list)
-
-    @classmethod
-    def build(cls, lists: list[LoadedList], anchors: Sequence[asn1_x509.Certificate]) -> _State:
-        state = cls(lists)
-        ca_certs: list[asn1_x509.Certificate] = []
-        tsa_certs: list[asn1_x509.Certificate] = []
-        for loaded in lists:
-            if loaded.content is None:
-                continue
-            for service in loaded.content.services:
-                if service.service_type == QTST_URI:
-                    tsa_certs.extend(service.certificates)
-                    continue
-                # every CA/QC service, whatever its status: chain building needs withdrawn CAs too (old
-                # signatures); whether they made a certificate qualified is decided per moment in assess()
-                for cert in service.certificates:
-                    ca_certs.append(cert)
-                    state.listed.setdefault(_name_key(cert.subject), []).append(
-                        _Listed(cert, service, loaded.content.sequence_number)
-                    )
-        for anchor in anchors:
-            state.anchors.setdefault(_name_key(anchor.subject), []).append(_Listed(anchor, None, None))
-        state.trust_roots = unique_certificates([*ca_certs, *anchors])
-        state.timestamp_roots = unique_certificates(tsa_certs)
-        return state
-
-    def matches(
-        self, index: dict[str, list[_Listed]], cert: asn1_x509.Certificate, issuer: asn1_x509.Certificate | None
-    ) -> list[_Listed]:
-        found = [e for e in index.get(_name_key(cert.issuer), ()) if _issued_by(cert, e.certificate, issuer)]
-        if issuer is not None and issuer.issuer != issuer.subject:  # the list may name the issuer's own CA
-            found += [e for e in index.get(_name_key(issuer.issuer), ()) if _issued_by(issuer, e.certificate, None)]
-        return list({id(e): e for e in found}.values())
-
-
-# ------------------------------------------------------------------------------------------------ the store
-@dataclass(frozen=True)
-class _Source:
-    source: str  # path, URL, or "inline:<sha256>" for content handed over directly
-    data: bytes | None  # inline content
-    operator_certs: tuple[asn1_x509.Certificate, ...]
-    problem: str | None = None  # e.g. the operator certificate file could not be read
-
-
-@dataclass(frozen=True)
-class _Config:
-    sources: tuple[_Source, ...]
-    lotl: str | None
-    lotl_signers: tuple[asn1_x509.Certificate, ...]  # empty: pyHanko's bundled EU LOTL signer certificates
-    anchors: tuple[asn1_x509.Certificate, ...]
-    verify: bool
-    cache_dir: Path | None
-    max_age: timedelta
-    now: datetime | None  # fixed clock (tests, `intake verify --at`); None: the real one
-
-
-class TrustStore:
-    """Loaded trusted lists and anchors; answers `assess` quickly. `refresh()` swaps in a freshly loaded state."""
-
-    def __init__(self, config: _Config) -> None:
-        self._config = config
-        self._state = self._load(force=False)
-
-    # -------------------------------------------------------------------------------------------- construction
-    @classmethod
-    def from_settings(cls, trust: TrustSettings, cache_dir: Path) -> TrustStore:
-        sources = []
-        for entry in trust.lists:
-            certs: tuple[asn1_x509.Certificate, ...] = ()
-            problem = None
-            if entry.signer is None:
-                problem = "no operator certificate (signer) configured for this list"
-            else:
-                try:
-                    certs = tuple(read_certificate_file(entry.signer))
-                except TrustListError as exc:
-                    problem = str(exc)
-            sources.append(_Source(entry.source, None, certs, problem))
-        anchors: list[asn1_x509.Certificate] = []
-        for path in trust.anchors:
-            try:
-                anchors.extend(read_certificate_file(path))
-            except TrustListError as exc:
-                log.error("trust anchor ignored: %s", exc)
-        config = _Config(
-            sources=tuple(sources),
-            lotl=trust.lotl or None,
-            lotl_signers=(),
-            anchors=tuple(anchors),
-            verify=True,
-            cache_dir=cache_dir,
-            max_age=timedelta(hours=trust.refresh_hours),
-            now=None,
-        )
-        return cls(config)
-
-    @classmethod
-    def from_parts(
-        cls,
-        *,
-        lists: Sequence[tuple[str, bytes | None]] = (),
-        anchors: Sequence[asn1_x509.Certificate] = (),
-        verify_list_signatures: bool = True,
-        now: datetime | None = None,
-        lotl: str | None = None,
-        lotl_signers: Sequence[asn1_x509.Certificate] = (),
-        cache_dir: Path | None = None,
-        max_cache_age: timedelta = timedelta(hours=24),
-    ) -> TrustStore:
-        """`lists`: (path, URL or the XML itself, operator certificate as DER or PEM, or None). `lotl`: URL or
-        path of a list of trusted lists; `lotl_signers` its signer certificates (default: the EU's)."""
-        sources = [_source_from_part(source, operator) for source, operator in lists]
-        config = _Config(
-            sources=tuple(sources),
-            lotl=lotl,
-            lotl_signers=tuple(lotl_signers),
-            anchors=tuple(anchors),
-            verify=verify_list_signatures,
-            cache_dir=cache_dir,
-            max_age=max_cache_age,
-            now=now,
-        )
-        return cls(config)
-
-    def _load(self, *, force: bool) -> _State:
-        config = self._config
-        now = config.now or datetime.now(UTC)
-        cache = ListCache(config.cache_dir) if config.cache_dir else None
-        fetch = FetchPolicy(cache, config.max_age, force)
-        loaded: list[LoadedList] = []
-        for source in config.sources:
-            loaded.append(
-                load_trusted_list(
-                    source.source,
-                    source.data,
-                    source.operator_certs,
-                    verify=config.verify,
-                    fetch=fetch,
-                    now=now,
-                    problem=source.problem,
-                )
-            )
-        if config.lotl:
-            loaded.extend(
-                load_lotl(config.lotl, verify=config.verify, fetch=fetch, now=now, signers=config.lotl_signers)
-            )
-        for item in loaded:
-            if item.info.error:
-                log.warning("trusted list %s not used: %s", item.info.source, item.info.error)
-        return _State.build(loaded, config.anchors)
-
-    def refresh(self) -> None:
-        """Fetch URL lists and the LOTL again (the cached copy stays in use when offline). Never raises."""
-        try:
-            self._state = self._load(force=True)
-        except Exception:  # the daily job must not take the daemon down; keep the old state
-            log.exception("refreshing the trusted lists failed; the previous ones stay in use")
-
-    # -------------------------------------------------------------------------------------------- what it holds
-    @property
-    def trust_roots(self) -> list[asn1_x509.Certificate]:
-        """Certificates of the CA/QC services of the usable lists (every status) and the anchors."""
-        return list(self._state.trust_roots)
-
-    @property
-    def timestamp_roots(self) -> list[asn1_x509.Certificate]:
-        """Certificates of the qualified time-stamping services (TSA/QTST) of the usable lists."""
-        return list(self._state.timestamp_roots)
-
-    @property
-    def lists(self) -> list[TrustListInfo]:
-        return [item.info for item in self._state.lists]
-
-    @property
-    def services(self) -> list[TrustService]:
-        """CA/QC and QTST services of the usable lists."""
-        return [s for item in self._state.lists if item.content for s in item.content.services]
-
-    @property
-    def anchors(self) -> list[asn1_x509.Certificate]:
-        return list(self._config.anchors)
-
-    def age_seconds(self, now: datetime) -> float | None:
-        issued = [item.info.issued_at for item in self._state.lists if item.info.issued_at and not item.info.error]
-        return (now - min(issued)).total_seconds() if issued else None
-
-    # -------------------------------------------------------------------------------------------- assessment
-    def assess(
-        self, signer: asn1_x509.Certificate, issuer: asn1_x509.Certificate | None, signing_time: datetime
-    ) -> Qualification:
-        """Qualification of `signer` at `signing_time` AND at its issuance (notBefore)."""
-        if signing_time.tzinfo is None:
-            signing_time = signing_time.replace(tzinfo=UTC)
-        state = self._state
-        statements = read_qc_statements(signer)
-        listed = state.matches(state.listed, signer, issuer)
-        if listed:
-            return _assess_listed(signer, statements, listed, signing_time)
-        if state.matches(state.anchors, signer, issuer):
-            return _assess_anchor(signer, statements)
-        reasons = ("trusted_list_unavailable", "not_qualified") if self._lists_missing() else ("not_qualified",)
-        return Qualification(False, None, _declared_type(statements), "none", None, None, False, False, reasons)
-
-    def _lists_missing(self) -> bool:
-        """A configured list could not be used: the issuing CA may well be in it."""
-        return any(item.info.error for item in self._state.lists)
-
-
-def _source_from_part(source: str, operator: bytes | None) -> _Source:
-    problem = None
-    certs: tuple[asn1_x509.Certificate, ...] = ()
-    if operator is not None:
-        try:
-            certs = tuple(load_certificates(operator))
-        except Exception as exc:
-            problem = f"unreadable operator certificate: {exc}"
-    if source.lstrip().startswith("<"):  # the XML itself
-        data = source.encode("utf-8")
-        return _Source(f"inline:{hashlib.sha256(data).hexdigest()[:16]}", data, certs, problem)
-    if not is_url(source):
-        source = str(Path(source))
-    return _Source(source, None, certs, problem)
-
-
-def _declared_type(statements: QcStatements) -> str | None:
+def declared_type(statements: QcStatements) -> str | None:
     if len(statements.types) > 1:
         return AMBIGUOUS_TYPE
     return statements.types[0] if statements.types else None
 
 
 def _at(
-    moment: datetime, signer: asn1_x509.Certificate, statements: QcStatements, listed: list[_Listed]
-) -> tuple[bool, _Status | None, _Listed | None]:
+    moment: datetime, signer: asn1_x509.Certificate, statements: QcStatements, listed: list[ListedService]
+) -> tuple[bool, _Status | None, ListedService | None]:
     """(was a matching service granting at `moment`, the combined status under the services in scope, one of them)."""
     granting = False
-    found: list[tuple[_Status, _Listed]] = []
+    found: list[tuple[_Status, ListedService]] = []
     for entry in listed:
         assert entry.service is not None
         period = entry.service.period_at(moment)
-        if period is None or period.service_type != CA_QC_URI or not _granting(period.status, moment):
+        if period is None or period.service_type != CA_QC_URI or not is_granting(period.status, moment):
             continue
         if period.problem:  # a critical extension we cannot read might say "NotQualified": grant nothing
             continue
@@ -530,9 +295,10 @@ def _at(
     return granting, _Status(qualified, qscd if qualified else None, qc_type), found[0][1]
 
 
-def _assess_listed(
-    signer: asn1_x509.Certificate, statements: QcStatements, listed: list[_Listed], signing_time: datetime
+def assess_listed(
+    signer: asn1_x509.Certificate, statements: QcStatements, listed: list[ListedService], signing_time: datetime
 ) -> Qualification:
+    """Qualification under the matching trusted-list services, at `signing_time` AND at issuance (notBefore)."""
     at_signing, signing, used_signing = _at(signing_time, signer, statements, listed)
     at_issuance, issuance, used_issuance = _at(signer.not_valid_before, signer, statements, listed)
     reasons: list[str] = []
@@ -545,7 +311,7 @@ def _assess_listed(
     qualified = bool(signing and signing.qualified and issuance and issuance.qualified)
     used = used_signing or used_issuance or listed[0]
     assert used.service is not None
-    qc_type = signing.qc_type if signing else (issuance.qc_type if issuance else _declared_type(statements))
+    qc_type = signing.qc_type if signing else (issuance.qc_type if issuance else declared_type(statements))
     qscd = signing.qscd if qualified and signing else None
     reasons.extend(_outcome_reasons(qualified, qscd, qc_type))
     return Qualification(
@@ -558,13 +324,14 @@ def _assess_listed(
         at_signing=at_signing,
         at_issuance=at_issuance,
         reasons=tuple(dict.fromkeys(reasons)),
+        tl_territory=used.territory,
     )
 
 
-def _assess_anchor(signer: asn1_x509.Certificate, statements: QcStatements) -> Qualification:
+def assess_anchor(signer: asn1_x509.Certificate, statements: QcStatements) -> Qualification:
     """A configured anchor is a qualified CA at all times: the certificate's own statements decide."""
     status = _status(statements, signer, frozenset(), frozenset())
-    qc_type = status.qc_type if status.qualified else _declared_type(statements)
+    qc_type = status.qc_type if status.qualified else declared_type(statements)
     return Qualification(
         qualified=status.qualified,
         qscd=status.qscd,

@@ -10,40 +10,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from intake.signatures.labels import cause_ro
+
 if TYPE_CHECKING:
-    from intake.signatures.verify import DocumentVerdict, SignatureFacts, SignatureVerdict
+    from intake.signatures.facts import SignatureFacts
+    from intake.signatures.verdicts import DocumentVerdict, SignatureVerdict
 
 log = logging.getLogger(__name__)
 
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 
-# Why a signature is invalid, most telling first (completes "Semnătură electronică invalidă: ...").
-INVALID_CAUSES_RO = {
-    "tampered": "documentul a fost modificat după semnare",
-    "signature_cryptographically_invalid": "valoarea semnăturii nu corespunde documentului",
-    "revoked_before_signing": "certificatul semnatarului fusese revocat înainte de semnare",
-    "expired_at_signing_time": "certificatul semnatarului era expirat la data semnării",
-    "not_yet_valid_at_signing_time": "certificatul semnatarului nu era încă valabil la data semnării",
-    "weak_algorithm": "semnătura folosește un algoritm criptografic depășit (SHA-1)",
-    "untrusted_chain": "certificatul nu provine de la un furnizor de servicii de încredere",
-    "certificate_not_for_signing": "certificatul nu este destinat semnăturii electronice",
-}
-# Why it could not be decided (completes "Semnătura nu a putut fi verificată complet (...)").
-INDETERMINATE_CAUSES_RO = {
-    "revocation_unreachable": "starea de revocare a certificatului nu a putut fi obținută",
-    "modified_after_signing": "documentul a fost modificat după semnare",
-    "docmdp_violation": "documentul a fost modificat contrar restricțiilor stabilite la semnare",
-    "unsupported_subfilter": "formatul semnăturii nu este suportat",
-    "unsupported_signature_algorithm": "algoritmul semnăturii nu este suportat",
-    "revoked_time_unproven": "certificatul a fost revocat, iar momentul semnării nu este dovedit prin marcă temporală",
-    "certificate_expired_time_unproven": "certificatul a expirat, iar momentul semnării nu este dovedit prin marcă "
-    "temporală",
-    "timestamp_invalid": "marca temporală a semnăturii nu este validă",
-    "detached_content_missing": "lipsește documentul semnat",
-    "signature_not_in_form": "semnătura nu este legată de un câmp de semnătură al documentului",
-    "chain_validation_failed": "lanțul de certificate nu a putut fi validat",
-    "library_error": "eroare la analiza semnăturii",
-}
 NO_SIGNATURE_RO = "Documentul nu are semnătură electronică."
 
 
@@ -68,11 +44,12 @@ def signature_summary_ro(signature: SignatureVerdict) -> str:
 
 
 def summary_ro(verdict: DocumentVerdict) -> str:
-    """One sentence about the document (its weakest signature), for the recipisă and the findings."""
-    source = next((s.time_source for s in verdict.signatures if s.signed_at == verdict.signed_at), None)
-    text = _sentence(verdict.label, verdict.reasons, verdict.signer, verdict.signed_at, source)
+    """One sentence about the document (the applicant's own signature), for the recipisă and the findings."""
+    text = _sentence(verdict.label, verdict.reasons, verdict.signer, verdict.signed_at, verdict.time_source)
     if len(verdict.signatures) > 1:
-        text += f" Documentul conține {len(verdict.signatures)} semnături."
+        text += f" Documentul conține {len(verdict.signatures)} semnături"
+        third_party = "third_party_signature" in verdict.reasons
+        text += "; o altă persoană a semnat de asemenea documentul." if third_party else "."
     return text
 
 
@@ -92,13 +69,20 @@ def _sentence(
     if label == "AdES":
         if "qc_type_eseal" in reasons:
             return f"Sigiliu electronic al unei organizații, nu semnătura unei persoane fizice{who_when}."
+        if "ca_not_in_trusted_list_at_signing_time" in reasons and "not_qualified" in reasons:
+            moment = "la data semnării" if time_source == "timestamp" else "la data verificării (ora semnării nu "
+            moment += "" if time_source == "timestamp" else "este dovedită prin marcă temporală)"
+            return (
+                "Semnătură electronică avansată, dar furnizorul certificatului nu figura ca furnizor calificat în "
+                f"lista de încredere {moment}{who_when}."
+            )
         if "qc_type_web" in reasons:
             return f"Semnătură electronică avansată, dar certificatul este destinat site-urilor web{who_when}."
         return f"Semnătură electronică avansată, dar certificatul nu este calificat{who_when}."
     if label == "invalid":
-        cause = next((INVALID_CAUSES_RO[r] for r in INVALID_CAUSES_RO if r in reasons), "semnătura nu este validă")
+        cause = cause_ro(label, reasons) or "semnătura nu este validă"
         return f"Semnătură electronică invalidă: {cause}."
-    cause = next((INDETERMINATE_CAUSES_RO[r] for r in INDETERMINATE_CAUSES_RO if r in reasons), None)
+    cause = cause_ro(label, reasons)
     detail = f" ({cause})" if cause else ""
     return f"Semnătura nu a putut fi verificată complet{detail}; documentul va fi verificat de un funcționar."
 
@@ -136,6 +120,9 @@ def ades_subindication(reasons: Sequence[str], label: str) -> Any:
         ("revocation_unreachable", AdESIndeterminate.TRY_LATER),
         ("revoked_time_unproven", AdESIndeterminate.REVOKED_NO_POE),
         ("certificate_expired_time_unproven", AdESIndeterminate.OUT_OF_BOUNDS_NO_POE),
+        ("claimed_time_after_certificate_expiry", AdESIndeterminate.OUT_OF_BOUNDS_NO_POE),
+        ("trusted_list_unavailable", AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND),
+        ("trust_not_configured", AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND),
     )
     return next((indication for reason, indication in mapping if reason in reasons), AdESIndeterminate.GENERIC)
 

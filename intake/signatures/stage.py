@@ -3,6 +3,10 @@
 For every accepted attachment: recognise its kind (application, declaration, ...), verify the signatures of
 PDFs and CAdES containers, keep the evidence, and raise findings when the application or the declaration
 of a benefit request lacks a valid qualified signature or when the signers and the applicant differ.
+
+The verdict of a document is that of the applicant's own signature (the one whose certificate carries the CNP or
+the name on the form; else the earliest): a third party's signature beside it neither makes nor breaks the
+application, but staff are told (a staff-only finding, `third_party_signature`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from intake.privacy import mask_cnp
 from intake.records import add_finding, documents_of
 from intake.runtime import Runtime
 from intake.signatures import policy as law
-from intake.signatures.verify import DocumentVerdict, verify_document
+from intake.signatures.verify import ApplicantHint, DocumentVerdict, verify_document
 from intake.validation import documents as kinds
 from intake.validation import identity
 from intake.validation.filetypes import check_attachment
@@ -43,6 +47,7 @@ def verify(rt: Runtime, session: Session, submission: Submission) -> None:
     if law.requires_qualified_signatures(item.document.kind for item in checked):
         _enforce_qualified_signatures(rt, session, submission, checked)
         _check_identity(rt, session, submission, checked)
+        _flag_third_party_signatures(rt, session, submission, checked)
 
 
 CNP_PROBLEMS_RO = {
@@ -82,11 +87,13 @@ def _check_document(rt: Runtime, session: Session, submission: Submission, doc: 
     if doc.detected_type == "pdf":
         text, fields = kinds.extract_pdf_text(data), kinds.pdf_form_fields(data)
     doc.kind = kinds.classify(_content_name(doc.filename), text, fields).kind
+    applicant = identity.applicant_from_form(text, fields)
     verdict = None
     if doc.detected_type in VERIFIABLE_TYPES and doc.detected_type != "p7s":
-        verdict = verify_document(doc.filename, data, rt.verification_policy)
+        hint = ApplicantHint(applicant.name, applicant.cnp)
+        verdict = verify_document(doc.filename, data, rt.verification_policy, applicant=hint)
         _record_verdict(rt, session, doc, verdict)
-    return _Checked(doc, verdict, identity.applicant_from_form(text, fields))
+    return _Checked(doc, verdict, applicant)
 
 
 def _unpack_enveloped(
@@ -142,8 +149,13 @@ def _apply_detached_signatures(rt: Runtime, checked: list[_Checked]) -> None:
             item.document.notes = [*item.document.notes, "Nu s-a găsit documentul semnat de această semnătură."]
             continue
         content = rt.store.get(target.document.sha256)
+        hint = ApplicantHint(target.applicant.name, target.applicant.cnp)
         verdict = verify_document(
-            item.document.filename, rt.store.get(item.document.sha256), rt.verification_policy, detached_content=content
+            item.document.filename,
+            rt.store.get(item.document.sha256),
+            rt.verification_policy,
+            detached_content=content,
+            applicant=hint,
         )
         item.verdict = verdict
         item.document.kind = target.document.kind
@@ -206,7 +218,7 @@ def _compare_with_form(rt: Runtime, session: Session, submission: Submission, it
             document_id=doc.id,
             detail={"signer": verdict.signer, "form_name": form.name},
         )
-    signer_cnp = identity.semantics_cnp(_signer_identifier(verdict))
+    signer_cnp = identity.semantics_cnp(verdict.signer_identifier)
     if form.cnp and signer_cnp and form.cnp != signer_cnp:
         add_finding(
             session,
@@ -217,6 +229,38 @@ def _compare_with_form(rt: Runtime, session: Session, submission: Submission, it
             f"{law.KIND_NAMES_RO[doc.kind]} ({mask_cnp(form.cnp)}).",
             document_id=doc.id,
             detail={"signer_cnp": signer_cnp, "form_cnp": form.cnp},
+        )
+
+
+def _flag_third_party_signatures(
+    rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]
+) -> None:
+    """Someone else also signed the application or the declaration (an employer, a proxy, a stranger): the
+    applicant's own signature still decides, but a clerk should see who else signed and why."""
+    for item in checked:
+        verdict, doc = item.verdict, item.document
+        if verdict is None or doc.kind not in law.QUALIFIED_SIGNATURE_REQUIRED or doc.detected_type == "p7s":
+            continue
+        if "third_party_signature" not in verdict.reasons:
+            continue
+        decisive = verdict.decisive
+        others = sorted({s.signer or "semnatar necunoscut" for s in verdict.others()} - {verdict.signer or ""})
+        add_finding(
+            session,
+            rt,
+            submission,
+            "third_party_signature",
+            f"{law.KIND_NAMES_RO[doc.kind].capitalize()} („{doc.filename}”) este semnat(ă) de solicitant "
+            f"({verdict.signer or 'semnatar necunoscut'}), dar poartă și semnătura: {', '.join(others)}. "
+            "Verificați cine a mai semnat documentul și de ce.",
+            document_id=doc.id,
+            detail={
+                "applicant_signature": verdict.applicant_signature,
+                "applicant_signer": decisive.signer if decisive else None,
+                "other_signers": others,
+                "other_labels": [s.label for s in verdict.others()],
+            },
+            staff_only=True,
         )
 
 
@@ -240,14 +284,10 @@ def _record_verdict(rt: Runtime, session: Session, doc: Document, verdict: Docum
 
 
 def _same_signer(a: DocumentVerdict, b: DocumentVerdict) -> bool:
-    id_a, id_b = _signer_identifier(a), _signer_identifier(b)
+    id_a, id_b = a.signer_identifier, b.signer_identifier
     if id_a and id_b:
         return id_a == id_b
     return identity.same_person(a.signer or "", b.signer or "")
-
-
-def _signer_identifier(verdict: DocumentVerdict) -> str | None:
-    return next((s.signer_identifier for s in verdict.signatures if s.signer_identifier), None)
 
 
 def _label(item: _Checked) -> str:

@@ -48,7 +48,10 @@ FETCH_WORKERS = 8  # LOTL mode fetches ~30 national lists: in parallel, so one s
 TSL_NAMESPACE = "http://uri.etsi.org/02231/v2#"
 TSL_ROOT_TAG = f"{{{TSL_NAMESPACE}}}TrustServiceStatusList"
 
-SERVICE_TYPES_KEPT = frozenset({CA_QC_URI, QTST_URI})
+# TS 119 612 5.5.1: qualified time-stamping (QTST) and the nationally recognised, non-qualified TSA service type.
+TSA_URI = "http://uri.etsi.org/TrstSvc/Svctype/TSA"
+TIMESTAMP_SERVICE_TYPES = frozenset({QTST_URI, TSA_URI})
+SERVICE_TYPES_KEPT = frozenset({CA_QC_URI, *TIMESTAMP_SERVICE_TYPES})
 # AdditionalServiceInformation URIs that narrow a CA/QC service to one kind of qualified certificate.
 _ASI = "http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/"
 ASI_CERTIFICATE_TYPES = {
@@ -76,6 +79,15 @@ class TrustListInfo:
     signature_verified: bool
     from_cache: bool
     error: str | None
+    # The list's signature verifies, but only as of its issue date: the operator certificate is no longer valid.
+    operator_certificate_expired: bool = False
+
+    def expired(self, at: datetime, grace: timedelta = timedelta(0)) -> bool:
+        """Past its NextUpdate (TS 119 612 5.3.14) plus `grace`, or signed with a certificate no longer valid: a
+        list nobody vouches for any more must not qualify anything."""
+        if self.operator_certificate_expired:
+            return True
+        return self.next_update is not None and self.next_update + grace < at
 
 
 @dataclass(frozen=True)
@@ -440,8 +452,12 @@ def load_trusted_list(
         return _failed(source, now, str(exc), from_cache=False)
     if problem:
         return _failed(source, now, problem, from_cache=from_cache, data=data)
+    operator_expired = False
     try:
-        root = verify_list_signature(data, operator_certs, now) if verify else _parse_xml(data)
+        if verify:
+            root, operator_expired = _verified_root(data, operator_certs, now)
+        else:
+            root = _parse_xml(data)
         content = read_trusted_list(root)
     except TrustListError as exc:
         return _failed(source, now, str(exc), from_cache=from_cache, data=data)
@@ -458,8 +474,27 @@ def load_trusted_list(
         signature_verified=verify,
         from_cache=from_cache,
         error=None,
+        operator_certificate_expired=operator_expired,
     )
     return LoadedList(info, content)
+
+
+def _verified_root(
+    data: bytes, operator_certs: Sequence[x509.Certificate], now: datetime
+) -> tuple[etree._Element, bool]:
+    """The signed list, and whether it only verifies as of its own issue date (its operator certificate has expired
+    since). Such a list is genuine but nobody vouches for it any more: it is loaded, for the record and for `verify
+    --at`, and counts as expired (`TrustListInfo.expired`), so it never qualifies a signature."""
+    try:
+        return verify_list_signature(data, operator_certs, now), False
+    except TrustListError as first:
+        issued = _peek(data).get("issued_at")
+        if not isinstance(issued, datetime) or issued >= now:
+            raise
+        try:
+            return verify_list_signature(data, operator_certs, issued), True
+        except TrustListError:
+            raise first from None
 
 
 def _failed(source: str, now: datetime, error: str, *, from_cache: bool, data: bytes | None = None) -> LoadedList:
@@ -496,10 +531,7 @@ def load_lotl(
         return [_failed(url, now, str(exc), from_cache=False)]
     try:
         text = data.decode("utf-8")
-        if verify:
-            parsed = eutl_parse.validate_and_parse_lotl(text, list(signers) or None, validation_time=now)
-        else:
-            parsed = eutl_parse.parse_lotl_unsafe(text)
+        parsed = _validated_lotl(text, signers, fetch, now) if verify else eutl_parse.parse_lotl_unsafe(text)
     except Exception as exc:  # SignatureValidationError, parse errors, bad encoding
         return [_failed(url, now, f"list of trusted lists not usable: {exc}", from_cache=from_cache, data=data)]
     peek = _peek(data)
@@ -522,6 +554,28 @@ def load_lotl(
     with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
         national = list(pool.map(load, references))
     return [LoadedList(lotl_info, None), *national]
+
+
+def _validated_lotl(
+    text: str, signers: Sequence[x509.Certificate], fetch: FetchPolicy, now: datetime
+) -> eutl_parse.LOTLParseResult:
+    """The LOTL, verified with `signers` (the certificates of the Official Journal, or pyHanko's latest known set).
+    When the Commission has since moved to new signing certificates, the pivot LOTLs named in the LOTL announce
+    them, each signed with the previous ones (Implementing Decision (EU) 2015/1505 Art. 4): follow them in order."""
+    try:
+        return eutl_parse.validate_and_parse_lotl(text, list(signers) or None, validation_time=now)
+    except Exception as direct:
+        current = list(signers) or eutl_parse.ojeu_bootstrap_lotl_tlso_certs()
+        try:
+            for pivot in sorted(eutl_parse.parse_lotl_unsafe(text).pivot_urls):
+                pivot_text = obtain(pivot, fetch, now)[0].decode("utf-8")
+                issued = eutl_parse.parse_lotl_unsafe(pivot_text).claimed_date_issued
+                parsed = eutl_parse.validate_and_parse_lotl(pivot_text, current, validation_time=issued)
+                own = next(ref for ref in parsed.references if eutl_parse.LOTL_RULE in ref.scheme_rules)
+                current = list(own.tlso_certs)
+            return eutl_parse.validate_and_parse_lotl(text, current, validation_time=now)
+        except Exception as pivoting:
+            raise TrustListError(f"{direct}; following the pivots: {type(pivoting).__name__}: {pivoting}") from None
 
 
 def unique_certificates(certs: Iterable[x509.Certificate]) -> list[x509.Certificate]:

@@ -59,6 +59,8 @@ FINDING_CODES: dict[str, str] = {
     "consent_missing": "Lipsește acordul pentru comunicarea electronică",
     "request_type_unknown": "Tipul cererii nu a putut fi stabilit",
     "appointment_unavailable": "Niciun loc liber la programare",
+    "invalid_cnp": "CNP invalid pe formular",
+    "third_party_signature": "Documentul poartă și semnătura altei persoane",
 }
 
 STATE_FILTERS: dict[str, str] = {
@@ -170,6 +172,8 @@ class QueuePage:
 
 def queue(session: Session, rt: Runtime, filters: QueueFilter) -> QueuePage:
     timezone = rt.settings.office.timezone
+    # Any open finding puts a case in the queue, staff-only ones too: `flagged` stays false for those (the
+    # citizen is not called in), but a clerk still has to confirm them, so the queue is built on findings.
     has_open_finding = exists().where(
         col(Finding.submission_id) == col(Submission.id), col(Finding.cleared_at).is_(None)
     )
@@ -381,6 +385,7 @@ def _finding_view(finding: Finding, timezone: str) -> dict[str, Any]:
         "code": finding.code,
         "message": finding.message,
         "document_id": finding.document_id,
+        "staff_only": finding.staff_only,
         "created_at": local(finding.created_at, timezone),
         "cleared_at": local(finding.cleared_at, timezone) if finding.cleared_at else None,
     }
@@ -458,10 +463,39 @@ def _document_view(doc: Document, timezone: str) -> dict[str, Any]:
                 "signed_at": signed_at,
                 "summary": signature.get("summary"),
                 "via": signature.get("via"),
+                **_signature_details(signature),
             }
             if signature
             else None
         ),
+    }
+
+
+TIME_SOURCES_RO = {
+    "timestamp": "dovedită prin marcă temporală",
+    "claimed": "declarată de semnatar, nedovedită",
+    "validation": "nedeclarată; verificată la data verificării",
+}
+
+
+def _signature_details(signature: dict[str, Any]) -> dict[str, Any]:
+    """The deciding (applicant's) signature's time and changes, and every other signature beside it."""
+    signatures = signature.get("signatures") or []
+    index = signature.get("applicant_signature")
+    decisive = signatures[index] if isinstance(index, int) and 0 <= index < len(signatures) else None
+    others = [s for i, s in enumerate(signatures) if i != index]
+    return {
+        "time_source_ro": TIME_SOURCES_RO.get((decisive or {}).get("time_source") or ""),
+        "timestamp_qualified": (decisive or {}).get("timestamp_qualified"),
+        "modifications": (decisive or {}).get("modifications") or [],
+        "others": [
+            {
+                "label": other.get("label"),
+                "label_ro": SIGNATURE_LABELS_RO.get(other.get("label") or "", other.get("label")),
+                "signer": other.get("signer") or "semnatar necunoscut",
+            }
+            for other in others
+        ],
     }
 
 
@@ -594,14 +628,14 @@ def clear_finding(session: Session, rt: Runtime, user: CurrentUser, submission: 
     finding.cleared_at = rt.clock.now()
     session.add(finding)
     session.flush()
-    remaining = open_findings(session, submission)
+    remaining = open_findings(session, submission)  # what still concerns the citizen: staff-only ones never flag
     before_flagged = submission.flagged
     submission.flagged = bool(remaining)
     session.add(submission)
     audit(
         session, rt.office, user, "clear_finding", submission_id=submission.id,
         before={"finding_id": finding.id, "code": finding.code, "message": finding.message, "cleared_at": None,
-                "flagged": before_flagged},
+                "staff_only": finding.staff_only, "flagged": before_flagged},
         after={"finding_id": finding.id, "cleared_at": finding.cleared_at.isoformat(),
                "flagged": submission.flagged, "open_findings": [f.code for f in remaining]},
     )

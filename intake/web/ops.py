@@ -49,7 +49,16 @@ ALERT_KINDS = {
     "outbox_undeliverable": "e-mailuri netrimise",
     "booking_overflow": "programare peste capacitate",
     "booking_impossible": "programare imposibilă",
-    "trusted_list_stale": "listă de încredere veche",
+    "trusted_list_unavailable": "listă de încredere indisponibilă",
+    "trusted_list_expired": "listă de încredere expirată",
+    "trusted_list_stale": "listă de încredere nereîmprospătată",
+}
+# The states decided by signatures/trust_state.list_health, as the ops dashboard names them.
+TRUST_STATES = {
+    "ok": "în regulă",
+    "unavailable": "indisponibilă",
+    "expired": "expirată",
+    "stale": "nereîmprospătată",
 }
 
 
@@ -180,8 +189,11 @@ def dashboard_data(session: Session, rt: Runtime) -> dict[str, Any]:
         },
         "quarantined": queues.get(SubmissionState.QUARANTINED.value, 0),
         "trusted_list_age": duration_ro(status["trusted_list_age_seconds"]),
+        "trust": _trust_tile(status),
         "trusted_lists": [
             {
+                "state": TRUST_STATES.get(row["state"], row["state"]),
+                "problem": row["state"] != "ok",
                 "source": row["source"],
                 "territory": row["territory"] or "—",
                 "sequence_number": row["sequence_number"],
@@ -208,6 +220,24 @@ def dashboard_data(session: Session, rt: Runtime) -> dict[str, Any]:
         ],
         "generated_at": _when(now, timezone),
     }
+
+
+def _trust_tile(status: dict[str, Any]) -> dict[str, Any]:
+    """Red when anything is wrong with trust: without it every signature's verdict is undecided or untrusted."""
+    trust = status["trust"]
+    lists = status["trusted_lists"]
+    failing = sum(1 for row in lists if row["state"] != "ok")
+    if not trust["sources_configured"]:
+        value = "neconfigurate"
+    elif failing:
+        value = f"{failing} din {len(lists)} cu probleme"
+    elif not trust["ok"]:
+        value = "neîncărcate"
+    else:
+        value = f"{len(lists)} în regulă" if lists else "doar ancore"
+    # Per-list problems show in the table below; only the ones about trust as a whole are spelled out here.
+    notes = [problem["message"] for problem in trust["problems"] if problem["source"] is None]
+    return {"ok": trust["ok"], "value": value, "notes": notes}
 
 
 @router.get("/panou")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,29 @@ pkcs12_path = "{pkcs12}"
 """,
         encoding="utf-8",
     )
+    # `run` and `poll` refuse to start without a trust source. Unless the test brings its own [trust] (TOML forbids
+    # a second one), the CA that issued the test signing key is the anchor: it issues no citizen's certificate,
+    # so no verdict changes.
+    if "trust" not in tomllib.loads(config.read_text(encoding="utf-8")):
+        anchor = _issuing_ca(pkcs12, password, workdir / "trust-anchor.pem")
+        with config.open("a", encoding="utf-8") as file:
+            file.write(f'\n[trust]\nanchors = ["{anchor}"]\n')
     return Intake(
         workdir=workdir,
         env={"INTAKE_CONFIG": str(config), "INTAKE_SIGNING__PKCS12_PASSWORD": password},
     )
+
+
+def _issuing_ca(pkcs12_path: Path, password: str, pem: Path) -> Path:
+    """Write the PEM of the CA certificate carried in the PKCS#12 (`generate_ca_and_leaf_pkcs12` puts it there);
+    a PKCS#12 without one holds a self-signed certificate, its own issuer."""
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+
+    _key, certificate, chain = pkcs12.load_key_and_certificates(pkcs12_path.read_bytes(), password.encode())
+    issuer = chain[0] if chain else certificate
+    assert issuer is not None, f"{pkcs12_path} holds no certificate"
+    pem.write_bytes(issuer.public_bytes(Encoding.PEM))
+    return pem
 
 
 def crash_command(point: str, *args: str) -> list[str]:

@@ -19,12 +19,7 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Bucharest"))
 
 
-def _trusted_intake(tmp_path: Path, dovecot, smtp_sink, signing_key, test_pki) -> Intake:  # type: ignore[no-untyped-def]
-    trust = f"""
-[trust]
-lists = [{{source = "{test_pki.trusted_list}", signer = "{test_pki.tl_operator_cert}"}}]
-revocation = "require"
-"""
+def _intake_with_trust(tmp_path: Path, dovecot, smtp_sink, signing_key, trust: str) -> Intake:  # type: ignore[no-untyped-def]
     return intake_for(
         tmp_path / "intake",
         dovecot=dovecot,
@@ -33,6 +28,15 @@ revocation = "require"
         password=KEY_PASSWORD,
         extra_config=trust,
     )
+
+
+def _trusted_intake(tmp_path: Path, dovecot, smtp_sink, signing_key, test_pki) -> Intake:  # type: ignore[no-untyped-def]
+    trust = f"""
+[trust]
+lists = [{{source = "{test_pki.trusted_list}", signer = "{test_pki.tl_operator_cert}"}}]
+revocation = "require"
+"""
+    return _intake_with_trust(tmp_path, dovecot, smtp_sink, signing_key, trust)
 
 
 def _attachments(scenario) -> list[tuple[str, bytes, str]]:  # type: ignore[no-untyped-def]
@@ -126,3 +130,56 @@ def test_signer_must_be_the_applicant_on_the_form(tmp_path, dovecot, smtp_sink, 
     assert {"identity_mismatch", "signature_not_qualified"} <= codes
     (mismatch,) = [f for f in submission["findings"] if f["code"] == "identity_mismatch"]
     assert "Exemplu Consult SRL" in mismatch["message"] and test_pki.applicant_name in mismatch["message"]
+
+
+# ------------------------------------------------------------------------------------------------ issue 8
+def test_en319102_case5_the_applicants_signature_decides_and_a_third_party_is_shown_to_staff(
+    tmp_path, dovecot, smtp_sink, signing_key, test_pki
+) -> None:  # type: ignore[no-untyped-def]
+    intake = _trusted_intake(tmp_path, dovecot, smtp_sink, signing_key, test_pki)
+    scenarios = test_pki.scenarios
+    for index, name in enumerate(("i8_applicant_then_third_party", "i8_third_party_then_applicant")):
+        attachments = [
+            ("cerere.pdf", scenarios[name].path.read_bytes(), "application/pdf"),
+            ("declaratie.pdf", scenarios["declaration_qes"].path.read_bytes(), "application/pdf"),
+        ]
+        message = mailfactory.submission(sender=f"case5.{index}@example.ro", attachments=attachments)
+        dovecot.append(message.as_bytes(), internaldate=T0 + timedelta(minutes=index))
+    intake.poll()
+    for submission in intake.json("submissions"):
+        (application,) = [d for d in submission["documents"] if d["filename"] == "cerere.pdf"]
+        signature = application["signature"]
+        # the applicant's own QES decides, whatever the order of the signatures in the file
+        assert signature["label"] == "QES" and signature["signer"] == test_pki.applicant_name, signature
+        assert len(signature["signatures"]) == 2 and signature["applicant_signature"] in (0, 1)
+        codes = {f["code"] for f in submission["findings"]}
+        # no false "not qualified" and no false name mismatch from the third party's signature
+        assert not {c for c in codes if c.startswith("signature_")} and "identity_mismatch" not in codes, codes
+        (third,) = [f for f in submission["findings"] if f["code"] == "third_party_signature"]
+        assert third["staff_only"] is True and "Maria Ionescu" in third["message"]
+
+
+def test_en319102_case3_broken_trusted_list_makes_signatures_indeterminate_and_alerts_ops(
+    tmp_path, dovecot, smtp_sink, signing_key, test_pki
+) -> None:  # type: ignore[no-untyped-def]
+    trust = (
+        f'[trust]\nlists = [{{source = "{test_pki.trusted_list_tampered}", signer = "{test_pki.tl_operator_cert}"}}]\n'
+    )
+    intake = _intake_with_trust(tmp_path, dovecot, smtp_sink, signing_key, trust)
+    attachments = [
+        ("cerere.pdf", test_pki.scenarios["qes_bt"].path.read_bytes(), "application/pdf"),
+        ("declaratie.pdf", test_pki.scenarios["declaration_qes"].path.read_bytes(), "application/pdf"),
+    ]
+    dovecot.append(mailfactory.submission(attachments=attachments).as_bytes(), internaldate=T0)
+    intake.poll()
+    (submission,) = intake.json("submissions")
+    for document in submission["documents"]:
+        signature = document["signature"]
+        # the fault is ours, not the citizen's: never "invalid"
+        assert signature["label"] == "indeterminate" and "trusted_list_unavailable" in signature["reasons"]
+    codes = {f["code"] for f in submission["findings"]}
+    assert "signature_indeterminate" in codes and "signature_invalid" not in codes
+    status = intake.json("status")
+    (listed,) = status["trusted_lists"]
+    assert listed["error"] and listed["state"] == "unavailable" and status["trust"]["ok"] is False
+    assert any(alert["kind"] == "trusted_list_unavailable" for alert in status["alerts"])

@@ -18,10 +18,26 @@ LABELS = {"QES", "AdES-QC", "AdES", "invalid", "indeterminate", "none"}
 
 
 def _verify(files: list[Path], tmp_path: Path, config: str = "") -> list[dict]:  # type: ignore[type-arg]
+    result = _verify_raw(files, tmp_path, config)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _verify_raw(files: list[Path], tmp_path: Path, config: str, *extra: str) -> subprocess.CompletedProcess[str]:
     config_file = tmp_path / "intake.toml"
     config_file.write_text(f'[storage]\npath = "{tmp_path / "storage"}"\n{config}')
-    result = subprocess.run(
-        [sys.executable, "-m", "intake.cli", "--config", str(config_file), "verify", "--json", *map(str, files)],
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intake.cli",
+            "--config",
+            str(config_file),
+            "verify",
+            "--json",
+            *extra,
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -29,8 +45,6 @@ def _verify(files: list[Path], tmp_path: Path, config: str = "") -> list[dict]: 
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)},
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_every_corpus_file_gets_a_verdict_and_a_reason(tmp_path: Path) -> None:
@@ -54,3 +68,54 @@ def test_test_pki_scenarios_through_the_command(tmp_path: Path, test_pki) -> Non
     scenarios = [s for s in test_pki.scenarios.values() if s.detached_content is None]
     results = _verify([s.path for s in scenarios], tmp_path, config)
     assert [r["signature"]["label"] for r in results] == [s.expected_label for s in scenarios]
+    for scenario, result in zip(scenarios, results, strict=True):
+        document, signatures = result["signature"], result["signatures"]
+        # contract: per signature label, reasons, signer, time_source, timestamp_qualified, trusted_list
+        for signature in signatures:
+            assert {"label", "reasons", "signer", "time_source", "timestamp_qualified", "trusted_list"} <= set(
+                signature
+            )
+            assert signature["time_source"] in ("timestamp", "claimed", "validation", None)
+        # per document: the applicant's signature and the others beside it
+        assert "applicant_signature" in document
+        if scenario.applicant_signature is not None:
+            assert document["applicant_signature"] == scenario.applicant_signature, scenario.name
+        if not signatures:
+            continue
+        decisive = signatures[document["applicant_signature"]]
+        assert decisive["label"] == document["label"] or document["label"] == "indeterminate"
+        if scenario.time_source is not None:
+            assert decisive["time_source"] == scenario.time_source, scenario.name
+        if scenario.timestamp_qualified is not None:
+            assert decisive["timestamp_qualified"] is scenario.timestamp_qualified, scenario.name
+        if document["label"] == "QES":
+            assert decisive["trusted_list"] == {"territory": "RO", "sequence": test_pki.tl_sequence_number}
+
+
+RO_LIST = REPO.parent / "shared" / "corpus" / "trusted-lists" / "ro-tl-seq61-2023-10-18.xml"
+
+
+def test_verify_at_a_past_time_uses_the_romanian_list_of_that_time(tmp_path: Path) -> None:
+    # `intake verify --at`: the Romanian list (sequence 61, issued 2023-10-18) and its operator certificate (the one
+    # in its XAdES signature, expired since 2024-08-11) load and verify as of 2023-10-19; today the list is expired.
+    from lxml import etree
+
+    ns = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
+    b64 = etree.parse(str(RO_LIST)).getroot().xpath("string(/*/ds:Signature//ds:X509Certificate)", namespaces=ns)
+    operator = tmp_path / "adr.pem"
+    operator.write_text("-----BEGIN CERTIFICATE-----\n" + "".join(b64.split()) + "\n-----END CERTIFICATE-----\n")
+    config = f'[trust]\nlists = [{{source = "{RO_LIST}", signer = "{operator}"}}]\n'
+    romanian = CORPUS / "dss" / "test-with-vri.pdf"  # a Romanian signature (STS) chaining to a CA of that list
+    then = _verify_raw([romanian], tmp_path, config, "--at", "2023-10-19T12:00:00+03:00")
+    assert "expired" not in then.stderr and "not used" not in then.stderr, then.stderr
+    (signature,) = json.loads(then.stdout)[0]["signatures"]
+    assert not {"untrusted_chain", "trusted_list_unavailable", "trusted_list_expired"} & set(signature["reasons"])
+    now = _verify_raw([romanian], tmp_path, config)
+    assert "is expired" in now.stderr  # ops see the stale list; the signature is never judged by it
+    (today,) = json.loads(now.stdout)[0]["signatures"]
+    assert today["label"] not in ("QES", "AdES-QC", "AdES")
+
+
+def test_verify_at_rejects_a_bad_instant(tmp_path: Path) -> None:
+    result = _verify_raw([CORPUS / "dss" / "pades-bes.pdf"], tmp_path, "", "--at", "yesterday")
+    assert result.returncode == 2 and "--at" in result.stderr

@@ -1,4 +1,4 @@
-"""Build the whole test PKI and every signed-document scenario of issue 3.
+"""Build the whole test PKI and every signed-document scenario of issue 3 (issue 8's come from `tests.pki.issue8`).
 
 Clocks. `now` is the real build time. Everything that must have happened "before" is placed relative to it:
 - the qualified CA is listed in the trusted list as a granted CA/QC service since now - 5 years;
@@ -26,12 +26,10 @@ import aiohttp
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
-from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign import signers
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from tests.pki.certs import (
     ESEAL_PROFILE,
@@ -50,8 +48,18 @@ from tests.pki.certs import (
     organisation_name,
     person_name,
 )
-from tests.pki.documents import APPLICANT, application_pdf, declaration_pdf
+from tests.pki.documents import APPLICANT, ParagraphLayout, application_pdf, declaration_pdf
+from tests.pki.issue8 import (
+    ISSUE8_SPECS,
+    TL_EXPIRED_SEQUENCE_NUMBER,
+    Issue8Pki,
+    make_issue8_pki,
+    produce_issue8,
+    trusted_list_entries,
+    trusted_list_variants,
+)
 from tests.pki.services import PkiServices, TestTimeStamper
+from tests.pki.signing import sign_pdf, simple_signer
 from tests.pki.trusted_list import QTST, ServiceEntry, build_trusted_list
 
 log = logging.getLogger(__name__)
@@ -59,9 +67,7 @@ log = logging.getLogger(__name__)
 DAY = timedelta(days=1)
 YEAR = timedelta(days=365)
 TL_SEQUENCE_NUMBER = 42
-SIGNATURE_FIELD = "Semnatura1"
-# Reserving the CMS space up front skips pyHanko's dry-run signature (halves signing time).
-BYTES_RESERVED = 16384
+TSP_NAME = "Test Trust Services SRL"
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,12 @@ class Scenario:
     description: str
     detached_content: Path | None = None  # for .p7s: the signed file
     expected_reasons: tuple[str, ...] = ()  # reason codes that must appear
-    signatures: int = 1  # signatures in the file (PDF) or signer infos (CMS); 0 for `unsigned`
+    signatures: int = 1  # PDF signatures (document time-stamps not counted) or CMS signer infos; 0 for `unsigned`
+    # Issue 8; None = not asserted. Where the verifier must take the signing time from: "timestamp" (a trusted
+    # signature time-stamp), "claimed" (signing-time attribute / PDF /M, unproven) or "validation" (validation time).
+    time_source: str | None = None
+    timestamp_qualified: bool | None = None  # the signature time-stamp comes from a QTST of the trusted list
+    applicant_signature: int | None = None  # index, in file order, of the applicant's signature among the signatures
 
 
 @dataclass
@@ -88,11 +99,18 @@ class TestPki:
     scenarios: dict[str, Scenario]
     applicant_name: str
     applicant_cnp: str
+    # Issue 8 (cases 3 and 4): the main list's services, correctly signed by the same operator but past NextUpdate;
+    # the main list altered after signing; a certificate that did not sign any list.
+    trusted_list_expired: Path
+    trusted_list_tampered: Path
+    wrong_operator_cert: Path
     # Beyond the shared interface: handy for tests that need the clocks or individual certificates.
     built_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     past_signing_time: datetime | None = None
     tl_sequence_number: int = TL_SEQUENCE_NUMBER
-    ca_certs: dict[str, Path] = field(default_factory=dict)  # slug -> PEM (qualified-ca, late-ca, untrusted-root)
+    tl_expired_sequence_number: int = TL_EXPIRED_SEQUENCE_NUMBER
+    # slug -> PEM: qualified-ca, late-ca, untrusted-root; issue 8: withdrawn-ca, independent-tsa-root, unlisted-tsa-root
+    ca_certs: dict[str, Path] = field(default_factory=dict)
     certificates: dict[str, Path] = field(default_factory=dict)  # signer/TSA certificate PEMs by role
     build_seconds: float = 0.0
     _services: PkiServices | None = field(default=None, repr=False)
@@ -116,6 +134,7 @@ class _Pki:
     operator: Issued
     tsa: Issued
     signers: dict[str, Issued]
+    issue8: Issue8Pki
 
 
 def _make_pki(services: PkiServices, now: datetime) -> _Pki:
@@ -153,6 +172,7 @@ def _make_pki(services: PkiServices, now: datetime) -> _Pki:
         time_stamping=True,
     )
     person = person_name(APPLICANT.given_name, APPLICANT.surname, APPLICANT.cnp)
+    issue8 = make_issue8_pki(services, now, qca, person)
     issued_at, until = now - 90 * DAY, now + YEAR
     signers_ = {
         "qes": issue(qca, "qes", person, issued_at, until, qc=QES_PROFILE, policy=POLICY_QCP_N_QSCD),
@@ -194,78 +214,33 @@ def _make_pki(services: PkiServices, now: datetime) -> _Pki:
         ),
     }
     services.set_tsa(tsa, [qca])
-    return _Pki(now, past, services, qca, late_ca, rogue, operator, tsa, signers_)
+    return _Pki(now, past, services, qca, late_ca, rogue, operator, tsa, signers_, issue8)
 
 
-def _trusted_list_xml(pki: _Pki) -> str:
+def _trusted_list_entries(pki: _Pki) -> list[ServiceEntry]:
     now = pki.now
-    entries = [
+    return [
         ServiceEntry("Test Qualified CA RO", pki.qca, since=now - 5 * YEAR),
         # Granted only after `past`, the signing time of `ca_not_in_tl_at_signing` (nothing listed before).
         ServiceEntry("Test Late Qualified CA RO", pki.late_ca, since=now - 15 * DAY),
         ServiceEntry("Test Qualified TSA RO", pki.tsa, since=now - 2 * YEAR, service_type=QTST),
+        *trusted_list_entries(pki.issue8),
     ]
+
+
+def _trusted_list_xml(pki: _Pki) -> str:
+    now = pki.now
     return build_trusted_list(
         operator=pki.operator,
-        tsp_name="Test Trust Services SRL",
-        services=entries,
+        tsp_name=TSP_NAME,
+        services=_trusted_list_entries(pki),
         sequence_number=TL_SEQUENCE_NUMBER,
         issued_at=now - timedelta(hours=1),
         next_update=now + 180 * DAY,
     )
 
 
-# ------------------------------------------------------------------------------------------------ signing
-def _simple_signer(who: Issued, ca: CertificateAuthority) -> signers.SimpleSigner:
-    return signers.SimpleSigner(
-        signing_cert=who.asn1,
-        signing_key=who.key_info,
-        cert_registry=SimpleCertificateStore.from_certs([ca.asn1]),
-    )
-
-
-async def _sign_pdf(
-    pdf: bytes,
-    signer: signers.Signer,
-    *,
-    timestamper: TimeStamper | None = None,
-    md_algorithm: str = "sha256",
-    subfilter: fields.SigSeedSubFilter = fields.SigSeedSubFilter.PADES,
-    signing_time: datetime | None = None,
-    validation_context: ValidationContext | None = None,
-) -> bytes:
-    """pyHanko's `async_sign_pdf`, unrolled so the signing session's clock can be set (`signing_time`)."""
-    meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD,
-        md_algorithm=md_algorithm,
-        subfilter=subfilter,
-        reason="Depunere cerere indemnizație de șomaj",
-        location="Cluj-Napoca",
-        embed_validation_info=validation_context is not None,
-        validation_context=validation_context,
-        use_pades_lta=False,
-    )
-    pdf_signer = signers.PdfSigner(meta, signer, timestamper=timestamper)
-    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    session = pdf_signer.init_signing_session(writer)
-    if signing_time is not None:
-        session.system_time = signing_time
-    validation_info = await session.perform_presign_validation(writer)
-    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=BYTES_RESERVED)
-    prepared, output = tbs.digest_tbs_document()
-    post_signing = await tbs.perform_signature(
-        document_digest=prepared.document_digest,
-        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
-            signing_time=session.system_time,
-            adobe_revinfo_attr=None if validation_info is None else validation_info.adobe_revinfo_attr,
-            cades_signed_attrs=meta.cades_signed_attr_spec,
-        ),
-    )
-    await post_signing.post_signature_processing(output)
-    output.seek(0)
-    return output.read()
-
-
+# ------------------------------------------------------------------------------------------------ tampering
 def _tamper(signed: bytes) -> bytes:
     """Change one digit of the original /CreationDate: inside the signed byte range, harmless to the parser."""
     marker = b"/CreationDate (D:"
@@ -396,29 +371,35 @@ SPECS: Sequence[_Spec] = (
 )
 
 
-async def _produce(pki: _Pki, application: bytes, declaration: bytes) -> dict[str, bytes]:
+async def _produce(
+    pki: _Pki, application: bytes, declaration: bytes, layout: list[ParagraphLayout]
+) -> dict[str, bytes]:
     """The bytes of every scenario file; one aiohttp session for the TSA and the B-LT revocation fetches."""
     async with aiohttp.ClientSession() as session:
-        return await _produce_with(pki, application, declaration, session)
+        return await _produce_with(pki, application, declaration, layout, session)
 
 
 async def _produce_with(
-    pki: _Pki, application: bytes, declaration: bytes, session: aiohttp.ClientSession
+    pki: _Pki,
+    application: bytes,
+    declaration: bytes,
+    layout: list[ParagraphLayout],
+    session: aiohttp.ClientSession,
 ) -> dict[str, bytes]:
     http_tsa = HTTPTimeStamper(pki.services.tsa_url, timeout=10, session=session)
     past_tsa = TestTimeStamper(
         tsa_cert=pki.tsa.asn1, tsa_key=pki.tsa.key_info, certs_to_embed=[pki.qca.asn1], fixed_dt=pki.past
     )
     s = pki.signers
-    qes = _simple_signer(s["qes"], pki.qca)
+    qes = simple_signer(s["qes"], pki.qca)
     lt_context = ValidationContext(
         trust_roots=[pki.qca.asn1], allow_fetching=True, fetcher_backend=AIOHttpFetcherBackend(session)
     )
     out: dict[str, bytes] = {}
-    out["qes_bb"] = await _sign_pdf(application, qes)
-    out["qes_bt"] = await _sign_pdf(application, qes, timestamper=http_tsa)
-    out["qes_blt"] = await _sign_pdf(application, qes, timestamper=http_tsa, validation_context=lt_context)
-    out["declaration_qes"] = await _sign_pdf(declaration, qes, timestamper=http_tsa)
+    out["qes_bb"] = await sign_pdf(application, qes)
+    out["qes_bt"] = await sign_pdf(application, qes, timestamper=http_tsa)
+    out["qes_blt"] = await sign_pdf(application, qes, timestamper=http_tsa, validation_context=lt_context)
+    out["declaration_qes"] = await sign_pdf(declaration, qes, timestamper=http_tsa)
     for name, role in (
         ("adesqc_no_qscd", "no_qscd"),
         ("ades_not_qualified", "not_qualified"),
@@ -426,22 +407,32 @@ async def _produce_with(
         ("revoked_before_signing", "revoked_before"),
         ("eseal", "eseal"),
     ):
-        out[name] = await _sign_pdf(application, _simple_signer(s[role], pki.qca), timestamper=http_tsa)
-    out["untrusted_root"] = await _sign_pdf(
-        application, _simple_signer(s["untrusted"], pki.rogue), timestamper=http_tsa
+        out[name] = await sign_pdf(application, simple_signer(s[role], pki.qca), timestamper=http_tsa)
+    out["untrusted_root"] = await sign_pdf(application, simple_signer(s["untrusted"], pki.rogue), timestamper=http_tsa)
+    out["revoked_after_signing"] = await sign_pdf(
+        application, simple_signer(s["revoked_after"], pki.qca), timestamper=past_tsa, signing_time=pki.past
     )
-    out["revoked_after_signing"] = await _sign_pdf(
-        application, _simple_signer(s["revoked_after"], pki.qca), timestamper=past_tsa, signing_time=pki.past
+    out["ca_not_in_tl_at_signing"] = await sign_pdf(
+        application, simple_signer(s["late_ca"], pki.late_ca), timestamper=past_tsa, signing_time=pki.past
     )
-    out["ca_not_in_tl_at_signing"] = await _sign_pdf(
-        application, _simple_signer(s["late_ca"], pki.late_ca), timestamper=past_tsa, signing_time=pki.past
-    )
-    out["sha1"] = await _sign_pdf(application, qes, timestamper=http_tsa, md_algorithm="sha1")
+    out["sha1"] = await sign_pdf(application, qes, timestamper=http_tsa, md_algorithm="sha1")
     out["tampered"] = _tamper(out["qes_bt"])
     out["page_added"] = _append_page(out["qes_bt"])
     out["cades_detached_p7s"] = await _sign_cms(application, qes, detached=True, timestamper=None)
     out["cades_enveloping_p7m"] = await _sign_cms(application, qes, detached=False, timestamper=http_tsa)
     out["unsigned"] = application
+    out |= await produce_issue8(
+        pki.issue8,
+        qca=pki.qca,
+        tsa=pki.tsa,
+        qes=s["qes"],
+        application=application,
+        application_layout=layout,
+        qes_bt=out["qes_bt"],
+        qes_blt=out["qes_blt"],
+        http_tsa=http_tsa,
+        session=session,
+    )
     return out
 
 
@@ -468,8 +459,9 @@ def build_test_pki(base: Path) -> TestPki:
 
 
 def _write_outputs(base: Path, pki: _Pki) -> TestPki:
-    application, declaration = application_pdf(), declaration_pdf()
-    files = asyncio.run(_produce(pki, application, declaration))
+    layout: list[ParagraphLayout] = []  # where the application's paragraphs went (issue 8's shadow attacks cover one)
+    application, declaration = application_pdf(layout=layout), declaration_pdf()
+    files = asyncio.run(_produce(pki, application, declaration, layout))
     docs = base / "documents"
     certs_dir = base / "certs"
     docs.mkdir(exist_ok=True)
@@ -489,11 +481,36 @@ def _write_outputs(base: Path, pki: _Pki) -> TestPki:
             expected_reasons=spec.reasons,
             signatures=0 if spec.name == "unsigned" else 1,
         )
+    for i8 in ISSUE8_SPECS:
+        path = docs / f"{i8.name}.pdf"
+        path.write_bytes(files[i8.name])
+        scenarios[i8.name] = Scenario(
+            name=i8.name,
+            path=path,
+            expected_label=i8.label,
+            description=i8.description,
+            expected_reasons=i8.reasons,
+            signatures=i8.signatures,
+            time_source=i8.time_source,
+            timestamp_qualified=i8.timestamp_qualified,
+            applicant_signature=i8.applicant_signature,
+        )
     trusted_list = base / "trusted-list-ro-test.xml"
-    trusted_list.write_text(_trusted_list_xml(pki), encoding="utf-8")
-    ca_certs = {ca.slug: _write_pem(base / f"{ca.slug}.pem", ca) for ca in (pki.qca, pki.late_ca, pki.rogue)}
+    main_xml = _trusted_list_xml(pki)
+    trusted_list.write_text(main_xml, encoding="utf-8")
+    expired_xml, tampered_xml = trusted_list_variants(
+        pki.issue8, operator=pki.operator, tsp_name=TSP_NAME, entries=_trusted_list_entries(pki), main_xml=main_xml
+    )
+    trusted_list_expired = base / "trusted-list-ro-test-expired.xml"
+    trusted_list_expired.write_text(expired_xml, encoding="utf-8")
+    trusted_list_tampered = base / "trusted-list-ro-test-tampered.xml"
+    trusted_list_tampered.write_text(tampered_xml, encoding="utf-8")
+    cas = (pki.qca, pki.late_ca, pki.rogue, *pki.issue8.roots)
+    ca_certs = {ca.slug: _write_pem(base / f"{ca.slug}.pem", ca) for ca in cas}
     certificates = {role: _write_pem(certs_dir / f"{role}.pem", who) for role, who in pki.signers.items()}
     certificates["tsa"] = _write_pem(certs_dir / "tsa.pem", pki.tsa)
+    for role, who in (pki.issue8.signers | pki.issue8.tsas).items():
+        certificates[role] = _write_pem(certs_dir / f"{role}.pem", who)
     return TestPki(
         base=base,
         trusted_list=trusted_list,
@@ -504,6 +521,9 @@ def _write_outputs(base: Path, pki: _Pki) -> TestPki:
         scenarios=scenarios,
         applicant_name=APPLICANT.full_name,
         applicant_cnp=APPLICANT.cnp,
+        trusted_list_expired=trusted_list_expired,
+        trusted_list_tampered=trusted_list_tampered,
+        wrong_operator_cert=_write_pem(base / "tl-operator-wrong.pem", pki.issue8.wrong_operator),
         built_at=pki.now,
         past_signing_time=pki.past,
         ca_certs=ca_certs,

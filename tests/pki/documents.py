@@ -48,6 +48,31 @@ APPLICANT = Applicant(
 )
 
 
+MARGIN_MM = 20.0
+A4_MM = (210.0, 297.0)
+PT_PER_MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class ParagraphLayout:
+    """Where fpdf2 put one paragraph: page number (1-based) and top/bottom in mm from the top of the page."""
+
+    text: str
+    page: int
+    top_mm: float
+    bottom_mm: float
+
+    def pdf_box(self, pad_pt: float = 2.0) -> tuple[float, float, float, float]:
+        """The paragraph's rectangle (x1, y1, x2, y2) in PDF points, origin bottom-left, full text width."""
+        width, height = A4_MM
+        return (
+            MARGIN_MM * PT_PER_MM - pad_pt,
+            (height - self.bottom_mm) * PT_PER_MM - pad_pt,
+            (width - MARGIN_MM) * PT_PER_MM + pad_pt,
+            (height - self.top_mm) * PT_PER_MM + pad_pt,
+        )
+
+
 def _new_pdf(title: str) -> FPDF:
     pdf = FPDF(format="A4")
     pdf.set_title(title)
@@ -55,15 +80,18 @@ def _new_pdf(title: str) -> FPDF:
     pdf.set_creator("intake tests")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-    pdf.set_margins(20, 20, 20)
+    pdf.set_margins(MARGIN_MM, MARGIN_MM, MARGIN_MM)
     pdf.add_page()
     return pdf
 
 
-def _paragraphs(pdf: FPDF, lines: list[str]) -> None:
+def _paragraphs(pdf: FPDF, lines: list[str], layout: list[ParagraphLayout] | None = None) -> None:
     pdf.set_font("DejaVu", "", 11)
     for line in lines:
+        top = pdf.get_y()
         pdf.multi_cell(0, 6.5, line, new_x="LMARGIN", new_y="NEXT")
+        if layout is not None:  # recording only reads the cursor: the PDF is the same with or without it
+            layout.append(ParagraphLayout(line, pdf.page, top, pdf.get_y()))
         pdf.ln(2)
 
 
@@ -79,8 +107,8 @@ def _header(pdf: FPDF, annex: str, title: str, subtitle: str | None = None) -> N
     pdf.ln(6)
 
 
-def application_pdf(applicant: Applicant = APPLICANT) -> bytes:
-    """Anexa 3: the application for unemployment benefit."""
+def application_pdf(applicant: Applicant = APPLICANT, layout: list[ParagraphLayout] | None = None) -> bytes:
+    """Anexa 3: the application for unemployment benefit (`layout`, if given, receives where each paragraph went)."""
     title = "CERERE pentru acordarea indemnizației de șomaj"
     pdf = _new_pdf(title)
     _header(pdf, "Anexa nr. 3", title)
@@ -102,6 +130,7 @@ def application_pdf(applicant: Applicant = APPLICANT) -> bytes:
             "Data: 03.11.2026",
             f"Semnătura: {applicant.full_name} (semnătură electronică calificată)",
         ],
+        layout,
     )
     return bytes(pdf.output())
 

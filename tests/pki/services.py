@@ -10,6 +10,7 @@ Routes:  POST /ocsp/<ca>   GET /crl/<ca>.crl   GET /certs/<ca>.cer   POST /tsa
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
@@ -49,10 +50,18 @@ class TestTimeStamper(DummyTimeStamper):
                 simple_cms_attribute("message_digest", digest.finalize()),
             ]
         )
-        key = serialization.load_der_private_key(self.tsa_key.dump(), password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
-        signature = key.sign(signed_attrs.dump(), padding.PKCS1v15(), get_pyca_cryptography_hash(md_algorithm))
+        hash_algorithm = get_pyca_cryptography_hash(md_algorithm)
+        signature = self._rsa_key.sign(signed_attrs.dump(), padding.PKCS1v15(), hash_algorithm)
         return signature, signed_attrs
+
+    @functools.cached_property
+    def _rsa_key(self) -> rsa.RSAPrivateKey:
+        # Our own freshly generated key: skip the RSA consistency check (tens of ms per load) and load it once.
+        key = serialization.load_der_private_key(
+            self.tsa_key.dump(), password=None, unsafe_skip_rsa_key_validation=True
+        )
+        assert isinstance(key, rsa.RSAPrivateKey)
+        return key
 
 
 def build_crl(ca: CertificateAuthority, now: datetime) -> bytes:

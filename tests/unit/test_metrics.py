@@ -13,7 +13,7 @@ from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import Alert, Event, MailboxItem, OutboxMessage, PollState, Submission, TrustListState
 from intake.runtime import Runtime
-from intake.settings import ImapSettings
+from intake.settings import ImapSettings, TrustSettings
 from tests.unit import runtimes
 
 
@@ -47,6 +47,8 @@ def test_empty_database_exposes_every_metric(tmp_path: Path) -> None:
         "intake_last_successful_poll_timestamp_seconds",
         "intake_quarantined",
         "intake_trusted_list_age_seconds",
+        "intake_trusted_lists",
+        "intake_trust_ok",
         "intake_processing_seconds",
         "intake_open_alerts",
     ):
@@ -158,3 +160,35 @@ def test_each_scrape_reads_the_database_again(tmp_path: Path) -> None:
             )
         )  # fmt: skip
     assert b"intake_outbox_backlog 1.0" in metrics.exposition(registry)
+
+
+def test_trusted_lists_by_state(tmp_path: Path) -> None:
+    anchored = TrustSettings(anchors=[tmp_path / "anchor.pem"])  # only configured: nothing is loaded at scrape time
+    rt = runtimes.make_runtime(tmp_path, imap=ImapSettings(username="intake", host="mail.example"), trust=anchored)
+    families = scrape(rt)
+    for state in ("ok", "unavailable", "expired", "stale"):  # every state has a series, 0 included
+        assert value(families, "intake_trusted_lists", state=state) == 0
+    now = utcnow()
+    with transaction(rt.engine) as session:
+        month = timedelta(days=30)
+        session.add(TrustListState(source="ok", office=rt.office, next_update=now + month, loaded_at=now))
+        session.add(TrustListState(source="ok2", office=rt.office, next_update=now + month, loaded_at=now))
+        session.add(TrustListState(source="bad", office=rt.office, loaded_at=now, error="signature not valid"))
+        session.add(TrustListState(source="old", office=rt.office, next_update=now - month, loaded_at=now))
+        session.add(
+            TrustListState(source="stale", office=rt.office, next_update=now + month, loaded_at=now - 3 * month)
+        )
+    families = scrape(rt)
+    assert value(families, "intake_trusted_lists", state="ok") == 2
+    assert value(families, "intake_trusted_lists", state="unavailable") == 1
+    assert value(families, "intake_trusted_lists", state="expired") == 1
+    assert value(families, "intake_trusted_lists", state="stale") == 1
+    assert value(families, "intake_trust_ok") == 0
+    for kind in ("trusted_list_unavailable", "trusted_list_expired", "trusted_list_stale"):
+        assert value(families, "intake_open_alerts", kind=kind) == 0
+
+
+def test_trust_ok_needs_a_trust_source(tmp_path: Path) -> None:
+    assert value(scrape(make_runtime(tmp_path)), "intake_trust_ok") == 0
+    rt = runtimes.make_runtime(tmp_path / "anchored", trust=TrustSettings(anchors=[tmp_path / "anchor.pem"]))
+    assert value(scrape(rt), "intake_trust_ok") == 1

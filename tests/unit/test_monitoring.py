@@ -3,9 +3,11 @@ and the processing-time figures of the dashboard. Real SQLite Runtime; alert e-m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -15,17 +17,20 @@ from intake.clock import utcnow
 from intake.db import transaction
 from intake.models import Alert, Event, OutboxMessage, PollState, Submission, TrustListState
 from intake.runtime import Runtime
-from intake.settings import AlertsSettings, DatabaseSettings, ImapSettings, Settings, StorageSettings
+from intake.settings import AlertsSettings, DatabaseSettings, ImapSettings, Settings, StorageSettings, TrustSettings
+from intake.signatures import trust_state
+from intake.views import status_view
 from tests.unit import runtimes
 
 OPS = "ops@ajofm.example"
 
 
-def make_runtime(tmp_path: Path) -> Runtime:
+def make_runtime(tmp_path: Path, trust: TrustSettings | None = None) -> Runtime:
     return runtimes.make_runtime(
         tmp_path,
         alerts=AlertsSettings(ops_address=OPS, poll_failure_minutes=15, trusted_list_stale_hours=48),
         imap=ImapSettings(username="intake", host="mail.example", poll_interval_seconds=60),
+        trust=trust or TrustSettings(),
     )
 
 
@@ -154,39 +159,173 @@ def test_failed_alert_mail_does_not_raise_another_alert(rt: Runtime) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ trusted lists
-def add_list(rt: Runtime, source: str, *, loaded_hours_ago: float, error: str | None = None) -> None:
+RO = "https://tl.example/ro.xml"
+EU = "https://tl.example/eu.xml"
+
+
+def add_list(
+    rt: Runtime,
+    source: str = RO,
+    *,
+    loaded_hours_ago: float = 1,
+    error: str | None = None,
+    next_update_in: timedelta = timedelta(days=30),
+    operator_certificate_expired: bool = False,
+) -> None:
     now = utcnow()
     with transaction(rt.engine) as session:
         row = session.get(TrustListState, source) or TrustListState(source=source, office=rt.office, loaded_at=now)
         # Issued long ago, as national lists are: only the freshness of our copy and next-update matter.
         row.issued_at = now - timedelta(days=90)
         row.loaded_at = now - timedelta(hours=loaded_hours_ago)
-        row.next_update = now + timedelta(days=30)
+        row.next_update = now + next_update_in
+        row.signature_verified = error is None
         row.error = error
+        row.operator_certificate_expired = operator_certificate_expired
         session.add(row)
 
 
-def test_stale_or_broken_trusted_list_alerts_and_recovers(rt: Runtime) -> None:
-    add_list(rt, "https://tl.example/ro.xml", loaded_hours_ago=10)
+def trust_status(rt: Runtime) -> dict[str, Any]:
+    with transaction(rt.engine) as session:
+        return status_view(session, rt)
+
+
+def list_states(rt: Runtime) -> dict[str, str]:
+    return {row["source"]: row["state"] for row in trust_status(rt)["trusted_lists"]}
+
+
+def assert_one_incident_then_recovery(rt: Runtime, fix: Callable[[], None], kind: str) -> Alert:
+    """The condition holds over several cycles: one incident, one e-mail; `fix()` closes it with a notice."""
+    monitoring.check_health(rt)
+    monitoring.check_health(rt)
+    (alert,) = open_alerts(rt)
+    assert (alert.kind, alert.key) == (kind, RO)
+    assert alert_mails(rt) == [f"[intake CJ] ALERTĂ {kind}: {RO}"]
+    fix()
+    assert monitoring.check_health(rt) == []
+    assert open_alerts(rt) == []
+    assert alert_mails(rt)[1:] == [f"[intake CJ] REZOLVAT {kind}: {RO}"]
+    monitoring.check_health(rt)
+    assert len(alert_mails(rt)) == 2  # healthy cycles send nothing more
+    return alert
+
+
+def test_healthy_trusted_list_is_ok_and_raises_nothing(tmp_path: Path) -> None:
+    rt = make_runtime(tmp_path, trust=TrustSettings(anchors=[tmp_path / "anchor.pem"]))
+    add_list(rt, loaded_hours_ago=10)
+    assert monitoring.check_health(rt) == []
+    assert open_alerts(rt) == [] and alert_mails(rt) == []
+    status = trust_status(rt)
+    assert list_states(rt) == {RO: "ok"}
+    assert status["trust"] == {"ok": True, "sources_configured": True, "problems": []}
+
+
+def test_trusted_list_unavailable_alerts_once_and_recovers(rt: Runtime) -> None:
+    add_list(rt, error="signature not valid: wrong operator certificate")
+    assert list_states(rt) == {RO: "unavailable"}
+
+    def reloaded() -> None:
+        add_list(rt)
+
+    alert = assert_one_incident_then_recovery(rt, reloaded, "trusted_list_unavailable")
+    assert "wrong operator certificate" in alert.message
+    # Ops must know what it does to citizens' signatures.
+    assert "„indeterminate”" in alert.message and "trusted_list_unavailable" in alert.message
+    assert list_states(rt) == {RO: "ok"}
+
+
+def test_trusted_list_expired_past_next_update_plus_grace_alerts_once_and_recovers(tmp_path: Path) -> None:
+    rt = make_runtime(tmp_path, trust=TrustSettings(next_update_grace_hours=6))
+    add_list(rt, next_update_in=-timedelta(hours=5))  # past NextUpdate, within the grace
+    assert monitoring.check_health(rt) == [] and list_states(rt) == {RO: "ok"}
+
+    add_list(rt, next_update_in=-timedelta(hours=7))
+    assert list_states(rt) == {RO: "expired"}
+
+    def new_edition() -> None:
+        add_list(rt, next_update_in=timedelta(days=180))
+
+    alert = assert_one_incident_then_recovery(rt, new_edition, "trusted_list_expired")
+    assert "6 ore" in alert.message  # the grace is named
+    assert "„indeterminate”" in alert.message and "trusted_list_expired" in alert.message
+
+
+def test_ts119612_list_whose_operator_certificate_expired_is_expired_even_before_next_update(rt: Runtime) -> None:
+    # Its signature verifies only as of its issue date (intake/signatures/trustlists.py): nobody vouches for it now.
+    add_list(rt, operator_certificate_expired=True, next_update_in=timedelta(days=30))
+    assert list_states(rt) == {RO: "expired"}
+
+    def new_edition() -> None:
+        add_list(rt, next_update_in=timedelta(days=180))
+
+    alert = assert_one_incident_then_recovery(rt, new_edition, "trusted_list_expired")
+    assert "certificat al operatorului" in alert.message
+
+
+def test_trusted_list_not_refreshed_for_longer_than_the_limit_is_stale_once_and_recovers(rt: Runtime) -> None:
+    add_list(rt, loaded_hours_ago=47)
+    assert monitoring.check_health(rt) == [] and list_states(rt) == {RO: "ok"}
+
+    add_list(rt, loaded_hours_ago=72)
+    assert list_states(rt) == {RO: "stale"}
+
+    def refreshed() -> None:
+        add_list(rt, loaded_hours_ago=0)
+
+    alert = assert_one_incident_then_recovery(rt, refreshed, "trusted_list_stale")
+    assert "72 ore" in alert.message and "48 ore" in alert.message
+
+
+def test_each_trusted_list_condition_is_its_own_incident(tmp_path: Path) -> None:
+    rt = make_runtime(tmp_path, trust=TrustSettings(anchors=[tmp_path / "anchor.pem"]))
+    add_list(rt, RO, loaded_hours_ago=72, next_update_in=-timedelta(days=1))  # expired and stale
+    add_list(rt, EU, error="unreachable and no cached copy")
+    monitoring.check_health(rt)
+    assert sorted((a.kind, a.key) for a in open_alerts(rt)) == [
+        ("trusted_list_expired", RO),
+        ("trusted_list_stale", RO),
+        ("trusted_list_unavailable", EU),
+    ]
+    assert len(alert_mails(rt)) == 3
+    # The state is the most serious condition; `problems` lists every one.
+    assert list_states(rt) == {RO: "expired", EU: "unavailable"}
+    trust = trust_status(rt)["trust"]
+    assert trust["ok"] is False
+    assert sorted((p["kind"], p["source"]) for p in trust["problems"]) == [
+        ("trusted_list_expired", RO),
+        ("trusted_list_stale", RO),
+        ("trusted_list_unavailable", EU),
+    ]
+
+    add_list(rt, RO, loaded_hours_ago=0, next_update_in=-timedelta(days=1))  # refreshed, still expired
+    monitoring.check_health(rt)
+    assert sorted(a.kind for a in open_alerts(rt)) == ["trusted_list_expired", "trusted_list_unavailable"]
+    assert alert_mails(rt)[3:] == [f"[intake CJ] REZOLVAT trusted_list_stale: {RO}"]
+
+
+def test_no_trust_source_configured_is_not_ok(rt: Runtime) -> None:
+    trust = trust_status(rt)["trust"]
+    assert trust["ok"] is False and trust["sources_configured"] is False
+    assert [p["kind"] for p in trust["problems"]] == ["no_trust_source"]
+    assert "trust.lotl" in trust["problems"][0]["message"]
+
+
+def test_configured_lists_not_loaded_yet_are_not_ok(tmp_path: Path) -> None:
+    rt = make_runtime(tmp_path, trust=TrustSettings(lotl="https://ec.europa.eu/tools/lotl/eu-lotl.xml"))
+    trust = trust_status(rt)["trust"]
+    assert trust["sources_configured"] is True and trust["ok"] is False
+    assert [p["kind"] for p in trust["problems"]] == ["trusted_lists_not_loaded"]
+
+
+def test_list_removed_from_the_configuration_closes_its_incident(rt: Runtime) -> None:
+    add_list(rt, error="signature not valid")
+    monitoring.check_health(rt)
+    assert [a.kind for a in open_alerts(rt)] == ["trusted_list_unavailable"]
+    trust_state.record_trust_lists(rt)  # the configuration has no list any more: its row goes
+    assert list_states(rt) == {}
     monitoring.check_health(rt)
     assert open_alerts(rt) == []
-
-    add_list(rt, "https://tl.example/ro.xml", loaded_hours_ago=72)
-    add_list(rt, "https://tl.example/eu.xml", loaded_hours_ago=1, error="signature not valid")
-    monitoring.check_health(rt)
-    monitoring.check_health(rt)
-    alerts = sorted(open_alerts(rt), key=lambda a: a.key)
-    assert [(a.kind, a.key) for a in alerts] == [
-        ("trusted_list_stale", "https://tl.example/eu.xml"),
-        ("trusted_list_stale", "https://tl.example/ro.xml"),
-    ]
-    assert "signature not valid" in alerts[0].message and "72 ore" in alerts[1].message
-    assert len(alert_mails(rt)) == 2
-
-    add_list(rt, "https://tl.example/ro.xml", loaded_hours_ago=1)
-    monitoring.check_health(rt)
-    assert [a.key for a in open_alerts(rt)] == ["https://tl.example/eu.xml"]
-    assert sum("REZOLVAT" in subject for subject in alert_mails(rt)) == 1
+    assert alert_mails(rt)[-1] == f"[intake CJ] REZOLVAT trusted_list_unavailable: {RO}"
 
 
 def test_alerts_are_only_logged_without_an_ops_address(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.generated.etsi import ts_119612_sie as sie
 
-from intake.signatures.qualification import Qualification, TrustStore, read_qc_statements
+from intake.signatures.qualification import Qualification, read_qc_statements
+from intake.signatures.trust_store import TrustStore
 from intake.signatures.trustlists import load_certificates
 from tests.pki.build import TestPki
 from tests.unit.test_trustlists import (

@@ -8,13 +8,14 @@ ends `indeterminate` unless the file embeds its revocation data.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from intake.signatures.qualification import TrustStore
+from intake.signatures.trust_store import TrustStore
 from intake.signatures.verify import DocumentVerdict, VerificationPolicy, verify_document
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -41,9 +42,9 @@ MANIPULATION_SEEN = {
 # FORM_FILLING or the signed revision itself contains the trick). They are still never valid here only because their
 # certificates are untrusted; with a trusted certificate they would pass. Documented in the final report.
 MANIPULATION_UNSEEN = {
-    "dss-2236__replace.pdf",  # shadow "replace" via form field update: pyHanko says FORM_FILLING
-    "pades-multiple-pages-annots-overlap.pdf",  # overlapping annotations: pyHanko says FORM_FILLING
-    "dss-1959__pades-revoc-removed-from-dss-dict.pdf",  # revocation data removed from the DSS: FORM_FILLING
+    # overlapping annotations that were already in the signed revision (links 1 pt apart); nothing changed after
+    # signing but a new invisible signature, the DSS and a document time-stamp. Its SHA-1 signatures are invalid.
+    "pades-multiple-pages-annots-overlap.pdf",
 }
 
 
@@ -108,7 +109,51 @@ def test_known_hard_cases(verdicts: dict[str, DocumentVerdict]) -> None:
     # a byte range that does not cover the signed data is tampering
     assert verdicts["dss/pdf-signed-out-of-byteRange.pdf"].label == "invalid"
     assert "tampered" in verdicts["dss/pdf-signed-out-of-byteRange.pdf"].reasons
-    # a signature added after the first one with a tampered range makes the document invalid
-    assert "tampered" in verdicts["dss/pdf-byterange-overlap.pdf"].reasons
+    # a signature added after the first one with a tampered range: reported beside the first, flagged for staff
+    overlap = verdicts["dss/pdf-byterange-overlap.pdf"]
+    assert any("tampered" in s.reasons for s in overlap.others()) and "other_signature_not_valid" in overlap.reasons
     # the certificate files in the corpus are not signatures: undecidable, never a crash
     assert verdicts["pyhanko/real-qcert.cer"].label == "indeterminate"
+
+
+# ------------------------------------------------------------------------------------------------ issue 8, case 7
+CASE7 = {
+    "dss/dss-2236__replace.pdf": "modified_after_signing",  # a form-field value replaced after signing
+    "dss/dss-1959__pades-revoc-removed-from-dss-dict.pdf": "modified_after_signing",  # revocation data removed
+    "dss/pades-multiple-pages-annots-overlap.pdf": None,  # overlaps already in the signed revision; SHA-1
+}
+
+
+def _own_anchors(data: bytes) -> list:  # type: ignore[type-arg]
+    """The file's own self-signed roots; where it carries none, the top of each signer's chain it carries."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    certs = [c.chosen for s in reader.embedded_signatures for c in s.signed_data["certificates"]]
+    with contextlib.suppress(Exception):
+        certs += list(DocumentSecurityStore.read_dss(reader).load_certs())
+    subjects = {c.subject.hashable for c in certs}
+    tops = [c for c in certs if c.self_signed in ("maybe", "yes") or c.issuer.hashable not in subjects]
+    return list({c.sha256: c for c in tops}.values())
+
+
+@pytest.mark.parametrize("name", sorted(CASE7))
+def test_en319102_case7_modified_files_are_never_valid_even_with_a_trusted_chain(name: str) -> None:
+    # Issue 8 case 7: DSS rejects these; pyHanko's default difference analysis accepts them. With the files' own
+    # roots as trust anchors (so "untrusted chain" cannot hide anything) they must still never be QES/AdES-QC/AdES.
+    data = (CORPUS / name).read_bytes()
+    anchors = _own_anchors(data)
+    assert anchors, name
+    policy = VerificationPolicy(trust=TrustStore.from_parts(anchors=anchors), revocation="off", allow_fetching=False)
+    verdict = verify_document(Path(name).name, data, policy)
+    assert verdict.label not in VALID_LOOKING, (name, verdict.label, verdict.reasons)
+    assert all(s.label not in VALID_LOOKING or s is not verdict.decisive for s in verdict.signatures)
+    expected = CASE7[name]
+    if expected:
+        decisive = verdict.decisive
+        assert decisive is not None and expected in decisive.reasons, (name, decisive and decisive.reasons)
+        assert decisive.modifications, "what changed must be said"
+        assert "untrusted_chain" not in decisive.reasons  # the anchors work: the modification is what decides

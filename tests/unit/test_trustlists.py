@@ -33,7 +33,7 @@ from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.models.datatype import XmlDateTime
 
 from intake.settings import TrustListSource, TrustSettings
-from intake.signatures.qualification import TrustStore
+from intake.signatures.trust_store import TrustStore
 from intake.signatures.trustlists import ListCache
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -317,7 +317,12 @@ def test_signed_list_is_verified_and_read(setup: Setup) -> None:
     assert info.source.startswith("inline:")
     # chain building needs every CA/QC service, the withdrawn one too; the QTSA is offered separately
     assert {c.sha256 for c in store.trust_roots} == {setup.ca.asn1.sha256, setup.old_ca.asn1.sha256}
-    assert [c.sha256 for c in store.timestamp_roots] == [setup.tsa.asn1.sha256]
+    # time-stamps are anchored by the CAs and, TS 119 615, by the listed time-stamping units themselves
+    assert {c.sha256 for c in store.timestamp_roots} == {
+        setup.ca.asn1.sha256,
+        setup.old_ca.asn1.sha256,
+        setup.tsa.asn1.sha256,
+    }
     assert store.age_seconds(NOW) == pytest.approx(DAY.total_seconds())
     withdrawn = next(s for s in store.services if s.name == "Test Withdrawn CA")
     assert [p.status for p in withdrawn.periods] == ["withdrawn", "granted"]
@@ -398,15 +403,41 @@ def test_romanian_trusted_list_parses() -> None:
     assert not any(p.qualifications for s in ca_services for p in s.periods)
 
 
-def test_romanian_list_with_its_expired_operator_certificate_is_reported_not_used() -> None:
+def _ro_operator_pem() -> bytes:
     root = etree.parse(str(RO_LIST)).getroot()
     ns = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
-    b64 = root.xpath("string(//ds:Signature//ds:X509Certificate)", namespaces=ns)
-    operator = "-----BEGIN CERTIFICATE-----\n" + "".join(b64.split()) + "\n-----END CERTIFICATE-----\n"
-    store = TrustStore.from_parts(lists=[(str(RO_LIST), operator.encode())])
+    b64 = root.xpath("string(/*/ds:Signature//ds:X509Certificate)", namespaces=ns)
+    return ("-----BEGIN CERTIFICATE-----\n" + "".join(b64.split()) + "\n-----END CERTIFICATE-----\n").encode()
+
+
+def test_ts119612_romanian_list_with_expired_operator_certificate_is_genuine_but_expired() -> None:
+    # Its signature verifies as of its issue date (2023-10-18), not today: the list is real, nobody vouches for it
+    # any more, so it is loaded for the record and counts as expired (it never qualifies a signature).
+    store = TrustStore.from_parts(lists=[(str(RO_LIST), _ro_operator_pem())])
     (info,) = store.lists
-    assert info.error and not info.signature_verified
-    assert info.sequence_number == 61 and store.trust_roots == []
+    assert info.error is None and info.signature_verified and info.operator_certificate_expired
+    assert info.sequence_number == 61 and info.expired(datetime.now(UTC))
+    assert store.trust_roots  # its CAs still build chains: a verdict then says the list expired, not "untrusted"
+
+
+def test_ts119612_romanian_list_as_of_its_own_time_is_current() -> None:
+    # `intake verify --at 2023-10-19`: the operator certificate was valid and NextUpdate (2024-04-18) not reached
+    at = datetime(2023, 10, 19, tzinfo=UTC)
+    store = TrustStore.from_parts(lists=[(str(RO_LIST), _ro_operator_pem())], now=at)
+    (info,) = store.lists
+    assert info.error is None and info.signature_verified and not info.operator_certificate_expired
+    assert not info.expired(at) and info.expired(datetime(2024, 4, 19, tzinfo=UTC))
+
+
+def test_ts119612_wrong_operator_certificate_is_unavailable() -> None:
+    other = etree.parse(str(RO_LIST)).getroot()
+    ns = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
+    # the first certificate of the list's own pointer to the LOTL belongs to the Commission, not to ADR
+    b64 = other.xpath("string(//*[local-name()='X509Certificate'])", namespaces=ns)
+    wrong = ("-----BEGIN CERTIFICATE-----\n" + "".join(b64.split()) + "\n-----END CERTIFICATE-----\n").encode()
+    store = TrustStore.from_parts(lists=[(str(RO_LIST), wrong)])
+    (info,) = store.lists
+    assert info.error and not info.signature_verified and store.trust_roots == [] and store.unavailable
 
 
 # ------------------------------------------------------------------------------------------------ URLs and cache

@@ -19,8 +19,10 @@ from pyhanko.sign.validation import pdf_embedded
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from intake.signatures import report
-from intake.signatures.qualification import Qualification, TrustStore
+from intake.signatures.qualification import Qualification
+from intake.signatures.trust_store import TrustStore
 from intake.signatures.verify import (
+    ApplicantHint,
     DocumentVerdict,
     VerificationPolicy,
     label_for,
@@ -165,12 +167,14 @@ def test_not_qualified_and_eseal_are_ades(material: Material) -> None:
     assert seal.label == "AdES" and "qc_type_eseal" in seal.reasons
 
 
-def test_expired_at_claimed_signing_time_is_invalid(material: Material) -> None:
+def test_en319102_expired_certificate_without_proof_of_time_is_indeterminate_not_invalid(material: Material) -> None:
+    # EN 319 102-1: EXPIRED needs a proof of existence after notAfter; a B-B signature has only the signer's claim,
+    # so a certificate expired at the validation time leaves it OUT_OF_BOUNDS_NO_POE (indeterminate).
     verdict = verify_document("cerere.pdf", _sign(material, "expired"), _policy(material))
-    assert verdict.label == "invalid" and "expired_at_signing_time" in verdict.reasons
-    assert (
-        verdict.summary_ro == "Semnătură electronică invalidă: certificatul semnatarului era expirat la data semnării."
-    )
+    assert verdict.label == "indeterminate", verdict.reasons
+    assert {"certificate_expired_time_unproven", "claimed_time_after_certificate_expiry"} <= set(verdict.reasons)
+    assert "expired_at_signing_time" not in verdict.reasons
+    assert verdict.summary_ro.startswith("Semnătura nu a putut fi verificată complet (certificatul a expirat")
 
 
 def test_revocation_required_but_unavailable_is_indeterminate(material: Material) -> None:
@@ -188,13 +192,21 @@ def test_tampered_signed_range_is_invalid(material: Material) -> None:
     assert verdict.label in ("invalid", "indeterminate")
 
 
-def test_document_takes_the_weakest_signature(material: Material) -> None:
+def test_en319102_document_takes_the_applicants_signature_not_the_weakest(material: Material) -> None:
     twice = _sign(material, "plain", _sign(material, "qes"), field="Semnatura2")
     verdict = verify_document("cerere.pdf", twice, _policy(material))
     assert [s.label for s in verdict.signatures] == ["QES", "AdES"]
-    assert verdict.label == "AdES" and verdict.signer == "Maria Ionescu"
+    # no hint: the earliest signature (over the form as filled in) decides; the other one is reported beside it
+    assert verdict.label == "QES" and verdict.signer == "Ion Popescu" and verdict.applicant_signature == 0
+    assert "third_party_signature" in verdict.reasons
     assert verdict.signatures[0].coverage == "entire_revision" and verdict.signatures[0].modified_after_signing is False
-    assert "2 semnături" in verdict.summary_ro
+    assert "2 semnături" in verdict.summary_ro and "o altă persoană" in verdict.summary_ro
+    # the form names Maria Ionescu: her signature decides (and it is not qualified)
+    hinted = verify_document("cerere.pdf", twice, _policy(material), applicant=ApplicantHint("Maria Ionescu"))
+    assert hinted.label == "AdES" and hinted.signer == "Maria Ionescu" and hinted.applicant_signature == 1
+    # the CNP in the certificate (PNORO-<CNP>) wins over a name
+    by_cnp = verify_document("cerere.pdf", twice, _policy(material), applicant=ApplicantHint("X Y", "1960523123456"))
+    assert by_cnp.applicant_signature == 0 and by_cnp.label == "QES"
 
 
 def test_unsupported_subfilter_is_found_and_reported(material: Material) -> None:
@@ -272,7 +284,7 @@ def test_exception_anywhere_in_the_verifier_is_caught(material: Material, monkey
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(verify, "_verify_pdf", explode)
+    monkeypatch.setattr(verify, "_verify", explode)
     verdict = verify_document("cerere.pdf", _sign(material, "qes"), _policy(material))
     assert verdict.label == "indeterminate" and "library_error" in verdict.reasons
 

@@ -40,6 +40,7 @@ from intake.models import (
     SubmissionState,
 )
 from intake.outbox import enqueue
+from intake.records import add_finding
 from intake.runtime import Runtime
 from intake.web import auth, cases
 from intake.web.app import create_app
@@ -219,10 +220,21 @@ def seeded(rt: Runtime) -> dict[str, int]:
             kind="id_document",
             signature={
                 "label": "invalid",
-                "reasons": ["modified_after_signing"],
+                "reasons": ["modified_after_signing", "third_party_signature"],
                 "signer": "Ion Popescu",
                 "signed_at": "2026-11-11T18:02:11+02:00",
                 "summary": "Semnătură electronică invalidă.",
+                "applicant_signature": 0,
+                "signatures": [
+                    {
+                        "label": "invalid",
+                        "signer": "Ion Popescu",
+                        "time_source": "timestamp",
+                        "timestamp_qualified": True,
+                        "modifications": ["valoarea câmpului „nume” a fost modificată"],
+                    },
+                    {"label": "AdES", "signer": "Maria Ionescu", "time_source": "claimed"},
+                ],
             },
         )
         pdf = add_document(
@@ -409,6 +421,10 @@ def test_case_page_shows_the_mail_escaped_and_never_renders_html(client: TestCli
     # The attachments: facts, the check and the signature verdict with its reasons.
     assert "cerere.pdf" in text and "Fișierul PDF este deteriorat." in text and "respins" in text
     assert "Semnătură invalidă" in text and "modified_after_signing" in text and "11.11.2026 18:02:11" in text
+    # issue 8: how the time is known, what changed after signing, and who else signed (the applicant's decides)
+    assert "dovedită prin marcă temporală" in text and "marcă temporală calificată" in text
+    assert "valoarea câmpului „nume” a fost modificată" in text
+    assert "Alte semnături" in text and "Maria Ionescu" in text
     assert f"/cazuri/{seeded['old']}/documente/{seeded['image']}/miniatura" in text
     assert f"/cazuri/{seeded['old']}/documente/{seeded['pdf']}/miniatura" not in text  # PDF: download only
     assert "missing_document" in text
@@ -716,3 +732,36 @@ def test_consent_received_turns_the_clarification_visit_into_the_decision_visit(
         assert appointment is not None and appointment.purpose == "decision"
         assert appointment.start == start and appointment.sequence == sequence + 1  # same time, new invite
     assert outbox_kinds(rt, case).count("appointment_rescheduled") == 2  # booked, then changed
+
+
+def test_contract_staff_only_finding_is_listed_for_staff_with_a_badge_and_can_be_confirmed(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    """A staff_only finding neither flags nor books a clarification, yet a clerk must see it and confirm it."""
+    case = seeded["in_order"]
+    message = "Formularul nu precizează categoria de beneficiar."
+    with transaction(rt.engine) as session:
+        submission = session.get_one(Submission, case)
+        finding = add_finding(session, rt, submission, "benefit_category_unstated", message, staff_only=True)
+        session.flush()
+        finding_id = finding.id
+        assert not submission.flagged
+    queue = client.get("/cazuri").text
+    assert case in case_ids_in(queue)  # in the queue although not flagged: a clerk has to confirm it
+    assert case in case_ids_in(client.get("/cazuri?stare=semnalate").text)
+    assert "doar pentru personal" in queue
+    page = client.get(f"/cazuri/{case}").text
+    assert "doar pentru personal" in page and message in page
+    assert f"/cazuri/{case}/constatari/{finding_id}/inchide" in page and "Confirmă și închide" in page
+
+    cleared = post(client, f"/cazuri/{case}/constatari/{finding_id}/inchide")
+    assert cleared.headers["location"].endswith("ok=constatare_inchisa")
+    with transaction(rt.engine) as session:
+        assert session.get_one(Finding, finding_id).cleared_at is not None
+        assert not session.get_one(Submission, case).flagged
+    [entry] = audits(rt, "clear_finding")
+    assert entry.actor == "ana" and entry.before["staff_only"] is True
+    assert entry.before["flagged"] is False and entry.after["flagged"] is False
+    assert outbox_kinds(rt, case) == []  # confirming it is nothing the citizen is told about
+    assert case not in case_ids_in(client.get("/cazuri").text)
+    assert "Constatări închise (1)" in client.get(f"/cazuri/{case}").text

@@ -8,6 +8,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -18,9 +19,10 @@ from sqlmodel import col, select
 
 from intake.clock import utcnow
 from intake.db import transaction
-from intake.models import AuditEvent, Document, Event, OutboxMessage, PollState, Submission
+from intake.models import AuditEvent, Document, Event, OutboxMessage, PollState, Submission, TrustListState
+from intake.monitoring import check_health
 from intake.runtime import Runtime
-from intake.settings import ImapSettings, WebSettings
+from intake.settings import ImapSettings, TrustSettings, WebSettings
 from intake.web import auth
 from intake.web.app import create_app
 from tests.unit import runtimes
@@ -29,11 +31,12 @@ PASSWORD = "parola-foarte-lunga"
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
-def make_runtime(tmp_path: Path) -> Runtime:
+def make_runtime(tmp_path: Path, **sections: Any) -> Runtime:
     return runtimes.make_runtime(
         tmp_path,
         imap=ImapSettings(username="intake", host="mail.example", poll_interval_seconds=60),
         web=WebSettings(report_secret="cheie"),  # type: ignore[arg-type]
+        **sections,
     )
 
 
@@ -175,6 +178,71 @@ def test_dashboard_shows_the_figures(rt: Runtime, app: FastAPI) -> None:
     assert "&lt;b&gt;IMAP4 error&lt;/b&gt;" in html and "<b>IMAP4 error</b>" not in html  # escaped
     assert "550 no such user" in html
     assert "1.00 s" in html  # median processing time of the one submission: 0.4 + 0.6 s
+
+
+# ------------------------------------------------------------------------------------------------ trusted lists
+RO = "https://tl.example/ro.xml"
+EU = "https://tl.example/eu.xml"
+TRUST_TILE = re.compile(r'<span class="label">Liste de încredere</span>\s*<span class="value( bad)?">([^<]*)</span>')
+
+
+def trusted_rt(tmp_path: Path) -> Runtime:
+    """A deployment with a trust source (an anchor; nothing is loaded here) and an ops account."""
+    rt = make_runtime(tmp_path, trust=TrustSettings(anchors=[tmp_path / "anchor.pem"]))
+    with transaction(rt.engine) as session:
+        auth.create_user(session, rt.office, "ion", "ops", PASSWORD)
+    return rt
+
+
+def add_list(rt: Runtime, source: str, *, next_update_in: timedelta) -> None:
+    now = utcnow()
+    with transaction(rt.engine) as session:
+        session.add(
+            TrustListState(source=source, office=rt.office, territory=source[-6:-4].upper(), sequence_number=61,
+                           issued_at=now - timedelta(days=60), next_update=now + next_update_in,
+                           loaded_at=now - timedelta(hours=1), signature_verified=True)
+        )  # fmt: skip
+
+
+def trust_tile(html: str) -> tuple[bool, str]:
+    """(red, value) of the trusted-lists tile."""
+    match = TRUST_TILE.search(html)
+    assert match, "no trusted-lists tile on the dashboard"
+    return bool(match.group(1)), match.group(2)
+
+
+def list_row(html: str, source: str) -> str:
+    match = re.search(rf"<tr[^>]*><td class=\"wrap\">{re.escape(source)}</td>.*?</tr>", html, re.S)
+    assert match, f"no row for {source}"
+    return match.group(0)
+
+
+def test_dashboard_trusted_list_tile_is_red_when_a_list_is_not_ok(tmp_path: Path) -> None:
+    rt = trusted_rt(tmp_path)
+    add_list(rt, RO, next_update_in=-timedelta(days=2))  # expired
+    add_list(rt, EU, next_update_in=timedelta(days=100))
+    check_health(rt)
+    html = login(make_app(rt), "ion").get("/panou").text
+    assert trust_tile(html) == (True, "1 din 2 cu probleme")
+    assert 'class="problem"' in list_row(html, RO) and "<td>expirată</td>" in list_row(html, RO)
+    assert 'class="problem"' not in list_row(html, EU) and "<td>în regulă</td>" in list_row(html, EU)
+    assert "listă de încredere expirată" in html  # the open alert, by its Romanian name
+
+
+def test_dashboard_trusted_list_tile_is_not_red_when_every_list_is_ok(tmp_path: Path) -> None:
+    rt = trusted_rt(tmp_path)
+    add_list(rt, RO, next_update_in=timedelta(days=100))
+    check_health(rt)
+    html = login(make_app(rt), "ion").get("/panou").text
+    assert trust_tile(html) == (False, "1 în regulă")
+    assert 'class="problem"' not in list_row(html, RO)
+    assert "Nicio alertă deschisă." in html
+
+
+def test_dashboard_trusted_list_tile_is_red_without_a_trust_source(app: FastAPI) -> None:
+    html = login(app, "ion").get("/panou").text
+    assert trust_tile(html) == (True, "neconfigurate")
+    assert "Nicio sursă de încredere configurată" in html
 
 
 # ------------------------------------------------------------------------------------------------ quarantine
