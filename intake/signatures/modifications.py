@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,36 +114,67 @@ class _Snapshot:
     fields: dict[str, tuple[str, str | None]]  # fully qualified name -> (field type, digest of the value)
 
 
+class ChangeAnalyzer:
+    """One per PDF: every signature of a file is compared with the same last revision, and LTA files carry dozens
+    of revisions, so each revision's structure is read once."""
+
+    def __init__(self, reader: Any, data: bytes | None = None) -> None:
+        self.reader = reader
+        self.data = data
+        self.last = reader.xrefs.total_revisions - 1
+        self._snapshots: dict[int, _Snapshot] = {}
+        self._dss: dict[int, set[str] | None] = {}
+        self._boxes: dict[int, list[tuple[float, float, float, float]]] = {}
+
+    def describe(self, signed_revision: int) -> list[str]:
+        """What changed between `signed_revision` and the last revision that a signature may not allow, in
+        Romanian (shown to staff). Empty when only new signatures, time-stamps and added validation data follow."""
+        if signed_revision >= self.last:
+            return []
+        before, after = self._snapshot(signed_revision), self._snapshot(self.last)
+        changes: list[str] = []
+        changes += _page_changes(before, after)
+        changes += _field_changes(before, after)
+        changes += _annotation_changes(before, after, self.text_boxes)
+        if self._dss_removed(signed_revision):
+            changes.append("date de validare (certificate, răspunsuri OCSP, CRL) au fost eliminate din DSS")
+        return list(dict.fromkeys(changes))
+
+    def text_boxes(self, page_number: int) -> list[tuple[float, float, float, float]]:
+        if page_number not in self._boxes:
+            self._boxes[page_number] = _text_boxes(self.data, page_number)
+        return self._boxes[page_number]
+
+    def _snapshot(self, revision: int) -> _Snapshot:
+        if revision not in self._snapshots:
+            self._snapshots[revision] = _snapshot(self.reader.get_historical_resolver(revision))
+        return self._snapshots[revision]
+
+    def _dss_at(self, revision: int) -> set[str] | None:
+        if revision not in self._dss:
+            try:
+                self._dss[revision] = _dss_items(self.reader.get_historical_resolver(revision).root.get("/DSS"))
+            except Exception:  # a revision without a readable catalog says nothing about the DSS
+                self._dss[revision] = None
+        return self._dss[revision]
+
+    def _dss_removed(self, signed_revision: int) -> bool:
+        """Validation data may only be added after a signature (PAdES LT/LTA): anything present in one revision's
+        DSS and gone in the next was removed, even if the signed revision itself had no DSS yet."""
+        previous: set[str] | None = None
+        for revision in range(signed_revision, min(self.last, signed_revision + MAX_REVISIONS) + 1):
+            current = self._dss_at(revision)
+            if current is None:
+                continue
+            if previous is not None and previous - current:
+                return True
+            previous = current
+        return False
+
+
 def describe_changes(reader: Any, signed_revision: int, data: bytes | None = None) -> list[str]:
-    """What changed between `signed_revision` and the last revision that a signature may not allow, in Romanian
-    (shown to staff). Empty when only new signatures, document time-stamps and added validation data follow."""
-    last = reader.xrefs.total_revisions - 1
-    if signed_revision >= last:
-        return []
-    before = _snapshot(reader.get_historical_resolver(signed_revision))
-    after = _snapshot(reader.get_historical_resolver(last))
-    changes: list[str] = []
-    changes += _page_changes(before, after)
-    changes += _field_changes(before, after)
-    changes += _annotation_changes(before, after, data)
-    if _dss_removed(reader, signed_revision, last):
-        changes.append("date de validare (certificate, răspunsuri OCSP, CRL) au fost eliminate din DSS")
-    return list(dict.fromkeys(changes))
-
-
-def _dss_removed(reader: Any, signed_revision: int, last: int) -> bool:
-    """Validation data may only be added after a signature (PAdES LT/LTA): anything present in one revision's DSS
-    and gone in the next was removed, even if the signed revision itself had no DSS yet."""
-    previous: set[str] | None = None
-    for revision in range(signed_revision, min(last, signed_revision + MAX_REVISIONS) + 1):
-        try:
-            current = _dss_items(reader.get_historical_resolver(revision).root.get("/DSS"))
-        except Exception:
-            continue  # a revision without a readable catalog says nothing about the DSS
-        if previous is not None and previous - current:
-            return True
-        previous = current
-    return False
+    """`ChangeAnalyzer(reader, data).describe(signed_revision)`, for one signature."""
+    return ChangeAnalyzer(reader, data).describe(signed_revision)
 
 
 def _snapshot(resolver: Any) -> _Snapshot:
@@ -333,7 +364,10 @@ def _field_changes(before: _Snapshot, after: _Snapshot) -> list[str]:
     return changes
 
 
-def _annotation_changes(before: _Snapshot, after: _Snapshot, data: bytes | None) -> list[str]:
+Boxes = Callable[[int], list[tuple[float, float, float, float]]]
+
+
+def _annotation_changes(before: _Snapshot, after: _Snapshot, text_boxes: Boxes) -> list[str]:
     changes: list[str] = []
     old_by_ref = {(a.page, _ref_key(a.ref)): a for a in before.annotations if a.ref is not None}
     unsigned_before = {name for name, (kind, value) in before.fields.items() if kind == "/Sig" and value is None}
@@ -351,7 +385,7 @@ def _annotation_changes(before: _Snapshot, after: _Snapshot, data: bytes | None)
             continue  # an invisible widget of a new signature, or an annotation nobody sees
         if annot.signature_field is None:
             changes.append(f"a fost adăugată o adnotare ({_kind(annot)}) pe pagina {annot.page}")
-        elif _covers_content(annot, before, data):
+        elif _covers_content(annot, before, text_boxes):
             changes.append(f"o semnătură vizibilă a fost așezată peste conținutul semnat, pe pagina {annot.page}")
     gone = {(a.page, _ref_key(a.ref)) for a in before.annotations if a.ref is not None} - {
         (a.page, _ref_key(a.ref)) for a in after.annotations if a.ref is not None
@@ -371,13 +405,13 @@ def _kind(annot: _Annotation) -> str:
     return annot.subtype.lstrip("/")
 
 
-def _covers_content(annot: _Annotation, before: _Snapshot, data: bytes | None) -> bool:
+def _covers_content(annot: _Annotation, before: _Snapshot, text_boxes: Boxes) -> bool:
     """A new visible signature widget over an existing annotation or over the page's text."""
     assert annot.rect is not None
     for old in before.annotations:
         if old.page == annot.page and old.visible and old.rect and _overlap(annot.rect, old.rect):
             return True
-    return any(_overlap(annot.rect, box) for box in _text_boxes(data, annot.page))
+    return any(_overlap(annot.rect, box) for box in text_boxes(annot.page))
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

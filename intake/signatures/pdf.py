@@ -30,7 +30,7 @@ from intake.signatures.facts import (
     short_error,
 )
 from intake.signatures.labels import merge
-from intake.signatures.modifications import ALLOWED_LEVELS, GuardedDiffPolicy, describe_changes
+from intake.signatures.modifications import ALLOWED_LEVELS, ChangeAnalyzer, GuardedDiffPolicy
 from intake.signatures.timing import check_validity_at_proven_time, establish_time
 from intake.signatures.verdicts import SignatureVerdict
 
@@ -179,6 +179,7 @@ async def _check_pdf_fields(
     if dss_error:
         outcome.evidence["dss_error"] = dss_error
     reported: list[tuple[Any, Any, SignatureFacts, SignatureVerdict]] = []
+    changes = ChangeAnalyzer(reader, data)
     object_ids = [s.object_id for s in items if s.object_id is not None]
     try:
         for item in items:
@@ -194,7 +195,7 @@ async def _check_pdf_fields(
                 continue
             try:
                 facts, status = await _check_pdf_signature(
-                    engine, reader, data, item, (doc_certs, doc_crls, doc_ocsps), backend, decided_at
+                    engine, changes, item, (doc_certs, doc_crls, doc_ocsps), backend, decided_at
                 )
             except Exception as exc:
                 if strict and _strictness_error(exc):
@@ -272,8 +273,7 @@ def _adobe_revinfo(signer_info: cms.SignerInfo) -> tuple[list[Any], list[Any]]:
 
 async def _check_pdf_signature(
     engine: Engine,
-    reader: Any,
-    data: bytes,
+    changes: ChangeAnalyzer,
     item: _PdfSignature,
     dss: tuple[list[Any], list[Any], list[Any]],
     backend: Any,
@@ -313,7 +313,7 @@ async def _check_pdf_signature(
     if status.intact and status.valid:
         await assess_chain(engine, facts, status, context, other_certs, revinfo)
     check_validity_at_proven_time(facts)
-    _coverage(facts, status, emb, guard, reader, data, item.revision)
+    _coverage(facts, status, emb, guard, changes, item.revision)
     _soft_fail_note(engine, facts, context)
     return facts, status
 
@@ -335,7 +335,7 @@ def _unsupported_mechanism(mechanism: str | None) -> bool:
 
 
 def _coverage(
-    facts: SignatureFacts, status: Any, emb: Any, guard: GuardedDiffPolicy, reader: Any, data: bytes, revision: int
+    facts: SignatureFacts, status: Any, emb: Any, guard: GuardedDiffPolicy, changes: ChangeAnalyzer, revision: int
 ) -> None:
     coverage = status.coverage.name if status.coverage is not None else None
     facts.coverage = {"ENTIRE_FILE": "entire_file", "ENTIRE_REVISION": "entire_revision"}.get(coverage or "", "partial")
@@ -343,7 +343,7 @@ def _coverage(
         facts.reasons.append("not_whole_document")
     level = status.modification_level.name if status.modification_level is not None else None
     try:
-        facts.modifications = describe_changes(reader, revision, data) if revision >= 0 else []
+        facts.modifications = changes.describe(revision) if revision >= 0 else []
     except Exception as exc:  # a structure we cannot walk: pyHanko's strict verdict still stands
         facts.evidence["modification_analysis_error"] = error_evidence(exc)
         log.debug("structural comparison failed: %s", short_error(exc))

@@ -183,3 +183,35 @@ def test_en319102_case3_broken_trusted_list_makes_signatures_indeterminate_and_a
     (listed,) = status["trusted_lists"]
     assert listed["error"] and listed["state"] == "unavailable" and status["trust"]["ok"] is False
     assert any(alert["kind"] == "trusted_list_unavailable" for alert in status["alerts"])
+
+
+def test_en319102_case1_a_claimed_signing_time_never_raises_the_label(
+    tmp_path, dovecot, smtp_sink, signing_key, test_pki
+) -> None:  # type: ignore[no-untyped-def]
+    # The CA was withdrawn from the trusted list 10 days ago; the application claims to be signed 30 days ago.
+    # A claim is no proof of existence (EN 319 102-1 5.6.2.1): judged at the validation time, AdES. The same
+    # signature time-stamped 30 days ago (control) is a QES.
+    intake = _trusted_intake(tmp_path, dovecot, smtp_sink, signing_key, test_pki)
+    senders = {
+        "claimed@example.ro": "i8_claimed_time_withdrawn_ca",
+        "stamped@example.ro": "i8_timestamped_withdrawn_ca",
+    }
+    for index, (sender, name) in enumerate(senders.items()):
+        attachments = [
+            ("cerere.pdf", test_pki.scenarios[name].path.read_bytes(), "application/pdf"),
+            ("declaratie.pdf", test_pki.scenarios["declaration_qes"].path.read_bytes(), "application/pdf"),
+        ]
+        dovecot.append(
+            mailfactory.submission(sender=sender, attachments=attachments).as_bytes(),
+            internaldate=T0 + timedelta(minutes=index),
+        )
+    intake.poll()
+    by_sender = {s["sender"]: s for s in intake.json("submissions")}
+    claimed, stamped = by_sender["claimed@example.ro"], by_sender["stamped@example.ro"]
+    (application,) = [d for d in claimed["documents"] if d["filename"] == "cerere.pdf"]
+    assert application["signature"]["label"] == "AdES" and application["signature"]["time_source"] == "claimed"
+    assert "ca_not_in_trusted_list_at_signing_time" in application["signature"]["reasons"]
+    assert "signature_not_qualified" in {f["code"] for f in claimed["findings"]}
+    (control,) = [d for d in stamped["documents"] if d["filename"] == "cerere.pdf"]
+    assert control["signature"]["label"] == "QES" and control["signature"]["time_source"] == "timestamp"
+    assert not {f["code"] for f in stamped["findings"]} & {"signature_not_qualified", "signature_indeterminate"}

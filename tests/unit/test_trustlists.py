@@ -554,16 +554,28 @@ def test_signer_file_missing_is_reported(tmp_path: Path, setup: Setup) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ LOTL
-def build_lotl(pointers: Sequence[tuple[str, str, Pki]]) -> str:
-    """A list of trusted lists pointing at (territory, URL, operator certificate) lists."""
+def build_lotl(
+    pointers: Sequence[tuple[str, str, Pki]], *, signers: Sequence[Pki] = (), pivots: Sequence[str] = ()
+) -> str:
+    """A list of trusted lists pointing at (territory, URL, operator certificate) lists; `signers`: the LOTL's own
+    signing certificates, announced in its pointer to itself; `pivots`: URLs of pivot LOTLs (Decision 2015/1505)."""
     from pyhanko.generated.etsi import ts_119612_extra as extra
+    from pyhanko.sign.validation.qualified.eutl_parse import LOTL_RULE
 
-    def pointer(territory: str, url: str, operator: Pki) -> tl.OtherTSLPointer:
-        identity = tl.ServiceDigitalIdentity((tl.DigitalIdentityType(x509_certificate=operator.der),))
+    def pointer(territory: str, url: str, operator: Pki, *more: Pki) -> tl.OtherTSLPointer:
+        identity = tl.ServiceDigitalIdentity(
+            tuple(tl.DigitalIdentityType(x509_certificate=cert.der) for cert in (operator, *more))
+        )
+        rules = (
+            (tl.AnyType(content=(tl.SchemeTypeCommunityRules((tl.NonEmptyMultiLangURIType(LOTL_RULE, "en"),)),)),)
+            if territory == "EU"
+            else ()
+        )
         info = tl.AdditionalInformation(
             other_information=(
                 tl.AnyType(content=(tl.SchemeTerritory(territory),)),
                 tl.AnyType(content=(extra.MimeType("application/vnd.etsi.tsl+xml"),)),
+                *rules,
             )
         )
         return tl.OtherTSLPointer(
@@ -577,10 +589,18 @@ def build_lotl(pointers: Sequence[tuple[str, str, Pki]]) -> str:
         tslsequence_number=300,
         tsltype=tl.TSLType("http://uri.etsi.org/TrstSvc/TrustedList/TSLType/EUlistofthelists"),
         scheme_information_uri=tl.SchemeInformationURI(
-            (tl.NonEmptyMultiLangURIType(value="https://example.invalid/lotl-info", lang="en"),)
+            (
+                tl.NonEmptyMultiLangURIType(value="https://example.invalid/lotl-info", lang="en"),
+                *(tl.NonEmptyMultiLangURIType(value=url, lang="en") for url in pivots),
+            )
         ),
         scheme_territory=tl.SchemeTerritory("EU"),
-        pointers_to_other_tsl=tl.PointersToOtherTSL(tuple(pointer(*p) for p in pointers)),
+        pointers_to_other_tsl=tl.PointersToOtherTSL(
+            (
+                *(pointer(*p) for p in pointers),
+                *((pointer("EU", "https://example.invalid/eu-lotl.xml", *signers),) if signers else ()),
+            )
+        ),
         list_issue_date_time=XmlDateTime.from_datetime(NOW - 2 * DAY),
         next_update=tl.NextUpdate(date_time=XmlDateTime.from_datetime(NOW + 100 * DAY)),
     )
@@ -608,3 +628,32 @@ def test_lotl_points_at_national_lists_verified_with_their_operators(
     # a LOTL not signed by the expected signers is reported and nothing it points at is used
     wrong = TrustStore.from_parts(lotl=str(lotl), lotl_signers=[impostor.asn1])
     assert len(wrong.lists) == 1 and wrong.lists[0].error and wrong.trust_roots == []
+
+
+def test_lotl_signed_with_new_certificates_is_followed_through_its_pivot(
+    tmp_path: Path, setup: Setup, served: _Server
+) -> None:
+    # Implementing Decision (EU) 2015/1505 Art. 4: the Commission moves to new LOTL signing certificates; the pivot
+    # LOTL, signed with the old ones (those of the Official Journal we configured), announces the new ones.
+    old, new, stranger = operator_cert(), operator_cert(), operator_cert()
+    pivot = tmp_path / "pivot-1.xml"  # pivot URLs end in .xml
+    pivot.write_bytes(sign_list(build_lotl([], signers=[new]), old))
+    lotl = tmp_path / "lotl.xml"
+    lotl.write_bytes(
+        sign_list(build_lotl([("RO", served.url, setup.operator)], signers=[new], pivots=[str(pivot)]), new)
+    )
+    store = TrustStore.from_parts(lotl=str(lotl), lotl_signers=[old.asn1], cache_dir=tmp_path / "cache")
+    eu, ro = store.lists
+    assert eu.error is None and eu.signature_verified and ro.error is None and store.trust_roots
+    # control: a pivot signed by someone the configured certificates do not know proves nothing
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    (forged / "pivot-1.xml").write_bytes(sign_list(build_lotl([], signers=[new]), stranger))
+    lotl.write_bytes(
+        sign_list(
+            build_lotl([("RO", served.url, setup.operator)], signers=[new], pivots=[str(forged / "pivot-1.xml")]), new
+        )
+    )
+    refused = TrustStore.from_parts(lotl=str(lotl), lotl_signers=[old.asn1], cache_dir=tmp_path / "cache2")
+    assert len(refused.lists) == 1 and refused.lists[0].error and refused.trust_roots == []
+    assert "pivot" in refused.lists[0].error
