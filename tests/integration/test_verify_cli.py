@@ -119,3 +119,27 @@ def test_verify_at_a_past_time_uses_the_romanian_list_of_that_time(tmp_path: Pat
 def test_verify_at_rejects_a_bad_instant(tmp_path: Path) -> None:
     result = _verify_raw([CORPUS / "dss" / "pades-bes.pdf"], tmp_path, "", "--at", "yesterday")
     assert result.returncode == 2 and "--at" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [("tampered", "trusted_list_unavailable"), ("wrong_operator", "trusted_list_unavailable"),
+     ("expired", "trusted_list_expired"), ("good", None)],
+)  # fmt: skip
+def test_trusted_list_faults_through_the_command(tmp_path: Path, test_pki, case: str, reason: str | None) -> None:  # type: ignore[no-untyped-def]
+    # Issue 8 cases 3 and 4: a list that cannot be used, or is past its NextUpdate, makes a QES "indeterminate"
+    # (our fault, never the citizen's "invalid"); the same file with the good list is the control.
+    source, signer = {
+        "tampered": (test_pki.trusted_list_tampered, test_pki.tl_operator_cert),
+        "wrong_operator": (test_pki.trusted_list, test_pki.wrong_operator_cert),
+        "expired": (test_pki.trusted_list_expired, test_pki.tl_operator_cert),
+        "good": (test_pki.trusted_list, test_pki.tl_operator_cert),
+    }[case]
+    config = f'[trust]\nlists = [{{source = "{source}", signer = "{signer}"}}]\n'
+    (result,) = _verify([test_pki.scenarios["qes_bt"].path], tmp_path, config)
+    document = result["signature"]
+    if reason is None:
+        assert document["label"] == "QES" and document["trusted_list"]["sequence"] == test_pki.tl_sequence_number
+    else:
+        assert document["label"] == "indeterminate" and reason in document["reasons"], document
+        assert "untrusted_chain" not in document["reasons"]
