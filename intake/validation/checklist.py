@@ -77,6 +77,11 @@ class RequestType:
     hinting_kinds: tuple[str, ...] = ()
     includes: tuple[str, ...] = ()  # request types this one contains (the benefit contains registration)
     categories: tuple[Category, ...] = ()
+    # Who files it: a natural person, or a legal person through its representative or a proxy (employers).
+    applicant: str = "natural_person"
+    # Whether it ends with a decision handed over at the office (procedure 000 step 8); a job-seeker registration
+    # ends with the registration itself.
+    decision: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,20 @@ class Detection:
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 _TOP_KEYS = frozenset({"kinds", "request_types"})
 _TYPE_KEYS = frozenset(
-    {"name", "legal_basis", "keywords", "triggering_kinds", "hinting_kinds", "includes", "categories", "documents"}
+    {
+        "name",
+        "legal_basis",
+        "keywords",
+        "triggering_kinds",
+        "hinting_kinds",
+        "includes",
+        "categories",
+        "documents",
+        "applicant",
+        "decision",
+    }
 )
+APPLICANTS = ("natural_person", "legal_person")
 _DOCUMENT_KEYS = frozenset(
     {"kind", "label", "legal_basis", "qualified_signature", "optional", "conditional", "alternatives", "category"}
 )
@@ -170,7 +187,17 @@ def _parse_type(code: str, entry: object, known_kinds: frozenset[str]) -> Reques
         hinting_kinds=_kinds(where, entry, "hinting_kinds", known_kinds),
         includes=tuple(_list(where, entry, "includes", str)),
         categories=categories,
+        applicant=_applicant(where, entry),
+        decision=_flag(where, entry, "decision", default=True),
     )
+
+
+def _applicant(where: str, entry: Mapping[str, Any]) -> str:
+    value = entry.get("applicant", "natural_person")
+    if value not in APPLICANTS:
+        raise ChecklistError(f"{where}: applicant must be one of {', '.join(APPLICANTS)}")
+    return str(value)
+
 
 
 def _parse_category(where: str, entry: Mapping[str, Any]) -> Category:
@@ -222,8 +249,8 @@ def _text(where: str, entry: Mapping[str, Any], key: str) -> str:
     return value.strip()
 
 
-def _flag(where: str, entry: Mapping[str, Any], key: str) -> bool:
-    value = entry.get(key, False)
+def _flag(where: str, entry: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    value = entry.get(key, default)
     if not isinstance(value, bool):
         raise ChecklistError(f"{where}: {key} must be true or false")
     return value
