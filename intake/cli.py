@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--at", help="validate as of this ISO-8601 instant (trusted-list history, certificate validity, list signature)"
     )
+    confirm = commands.add_parser(
+        "confirm", help="a clerk confirms a complete case (procedure 000 step 8): book its visit, invite the citizen"
+    )
+    confirm.add_argument("number", help="the case's registration number: 123, 123/2026 or 123/22.11.2026")
+    confirm.add_argument("--by", required=True, help="the clerk's staff account (role registry or admin), audited")
+    confirm.add_argument("--now", help="ISO-8601 instant used as 'now' for booking (tests and replays)")
     show = commands.add_parser("show", help="one submission by registration number")
     show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
     show.add_argument("--json", action="store_true")
@@ -204,6 +210,48 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_confirm(args: argparse.Namespace) -> int:
+    """The web's "Confirmă dosarul" from a terminal: the same action, audited under the clerk's account."""
+    from sqlmodel import select
+
+    from intake.db import transaction
+    from intake.models import StaffUser
+    from intake.runtime import Runtime
+    from intake.views import find_by_number, submission_view
+    from intake.web import case_actions
+    from intake.web.auth import CurrentUser
+
+    settings = load_settings(args.config)
+    clock = Clock()
+    if args.now:
+        try:
+            clock = Clock(parse_instant(args.now, settings.office.timezone))
+        except ValueError as exc:
+            raise UsageError(f"--now: not an ISO-8601 instant: {args.now!r}") from exc
+    rt = Runtime.from_settings(settings, clock)
+    with transaction(rt.engine) as session:
+        account = session.exec(select(StaffUser).where(StaffUser.name == args.by)).first()
+        if account is None or not account.active or account.office != rt.office:
+            raise UsageError(f"--by: no active staff account {args.by!r} in office {rt.office}")
+        if account.role not in ("registry", "admin"):
+            raise UsageError(f"--by: {args.by!r} has role {account.role}; confirming a case needs registry or admin")
+        submission = find_by_number(session, rt, args.number)
+        if submission is None:
+            print(f"intake: no submission with registration number {args.number}", file=sys.stderr)
+            return EXIT_FAILURE
+        user = CurrentUser(id=account.id or 0, name=account.name, role=account.role, office=account.office)
+        try:
+            case_actions.confirm_file(session, rt, user, submission)
+        except case_actions.ActionError as exc:
+            print(f"intake: case {args.number} cannot be confirmed: {exc.key}", file=sys.stderr)
+            return EXIT_FAILURE
+        view = submission_view(session, rt, submission)
+    appointment = view["appointment"]
+    when = appointment["start"] if appointment else "no free slot: staff must arrange it"
+    print(f"case {view['case']} confirmed by {args.by}; visit: {when}")
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -302,6 +350,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "submissions": cmd_submissions,
     "show": cmd_show,
+    "confirm": cmd_confirm,
     "status": cmd_status,
     "verify": cmd_verify,
     "user": cmd_user,

@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from intake.demo_samples import Sample, build_samples
+from intake.demo_pki import make_demo_signer
+from intake.demo_samples import APPLICANT_CNP, APPLICANT_GIVEN, APPLICANT_SURNAME, Sample, build_samples
 from intake.settings import (
     DatabaseSettings,
     ImapSettings,
@@ -40,6 +41,7 @@ from intake.settings import (
     SigningSettings,
     SmtpSettings,
     StorageSettings,
+    TrustSettings,
 )
 
 log = logging.getLogger(__name__)
@@ -249,6 +251,8 @@ def demo_settings(output: Path, imap_port: int, smtp_port: int) -> Settings:
         office=OfficeSettings(),
         signing=SigningSettings(pkcs12_path=output / "demo-signing.p12", pkcs12_password=SecretStr(SIGNING_PASSWORD)),
         replies=RepliesSettings(acknowledgement=True),
+        # The demo's own "qualified" CA, so the complete sample's QES is recognised; no OCSP/CRL server runs here.
+        trust=TrustSettings(anchors=[output / "demo-pki" / "demo-qualified-ca.pem"], revocation="off"),
     )
 
 
@@ -303,10 +307,11 @@ def run_demo(output: str) -> int:
     from intake.receipts.keys import generate_pkcs12
 
     generate_pkcs12(out / "demo-signing.p12", SIGNING_PASSWORD, common_name="Registratura AJOFM Cluj (demo)")
+    citizen = make_demo_signer(out / "demo-pki", APPLICANT_GIVEN, APPLICANT_SURNAME, APPLICANT_CNP)
     with embedded_servers() as (imap, sink):
         settings = demo_settings(out, imap.port, sink.port)
         timezone = ZoneInfo(settings.office.timezone)
-        samples = build_samples(datetime.now(timezone))
+        samples = build_samples(datetime.now(timezone), citizen)
         deliver(imap.port, samples)
         print(f"intake demo: output in {out}")
         print(f"  IMAP {HOST}:{imap.port} (pymap, in memory), user {DEMO_USER}, password {DEMO_PASSWORD}")
@@ -411,6 +416,8 @@ def _print_row(row: dict[str, Any], replies: list[Reply]) -> None:
     if row.get("appointment"):
         appointment = row["appointment"]
         print(f"    appointment: {appointment['purpose']} on {appointment['start'][:16].replace('T', ' ')}")
+    elif row.get("verification") == "pending":
+        print("    verification: pending (complete; the decision visit is booked once a clerk confirms the file)")
 
 
 def _document_line(doc: dict[str, Any]) -> str:

@@ -21,9 +21,16 @@ from typing import cast
 from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
+from intake.demo_pki import DemoSigner
+
 FONT_PATH = Path(__file__).parent / "receipts" / "fonts" / "DejaVuSans.ttf"
 AGENCY_ADDRESS = "cluj@anofm.gov.ro"
 CONSENT = "Sunt de acord cu derularea procedurii prin e-mail."
+
+# The applicant of the complete sample: an invented person with a valid CNP (man, 12.04.1985, county 12 = Cluj).
+APPLICANT_GIVEN, APPLICANT_SURNAME = "Ion", "Popescu"
+APPLICANT_CNP = "1850412121238"
+APPLICANT_ADDRESS = "Cluj-Napoca, str. Horea nr. 10, ap. 3, județul Cluj"
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,81 @@ def application_pdf(applicant: str) -> bytes:
     return bytes(pdf.output())
 
 
+def _form(title: str, annex: str, paragraphs: list[str]) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.add_font("DejaVu", fname=str(FONT_PATH))
+    pdf.set_margins(20, 20, 20)
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=9)
+    pdf.cell(0, 5, annex, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("DejaVu", size=13)
+    pdf.multi_cell(0, 7, title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("DejaVu", size=11)
+    for paragraph in paragraphs:
+        pdf.multi_cell(0, 6.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    return bytes(pdf.output())
+
+
+def complete_application_pdf(day: str) -> bytes:
+    """Anexa 3 of the procedure (001), filled in: who, where, and the category A box ticked (from employment)."""
+    name = f"{APPLICANT_GIVEN} {APPLICANT_SURNAME}"
+    return _form(
+        "CERERE pentru acordarea indemnizației de șomaj",
+        "Anexa nr. 3",
+        [
+            "Către Agenția Județeană pentru Ocuparea Forței de Muncă Cluj",
+            f"Subsemnatul {name}, CNP {APPLICANT_CNP}, domiciliat în {APPLICANT_ADDRESS}, telefon 0740 123 456,",
+            "în temeiul Legii nr. 76/2002 privind sistemul asigurărilor pentru șomaj și stimularea ocupării forței de "
+            "muncă, solicit acordarea indemnizației de șomaj.",
+            "[x] Nu am loc de muncă și nu realizez venituri.",
+            "[x] Reîncadrarea în muncă nu mai este posibilă datorită încetării definitive a activității angajatorului.",
+            "Raportul de muncă a încetat prin concediere, în temeiul art. 65 alin. (1) din Codul muncii.",
+            "Anexez: copia actului de identitate, copia diplomei, adeverința angajatorului (anexa nr. 26 la "
+            "Normele metodologice), declarația pe propria răspundere (anexa nr. 1¹).",
+            f"Data: {day}",
+            f"Semnătura: {name} (semnătură electronică calificată)",
+        ],
+    )
+
+
+def complete_declaration_pdf(day: str) -> bytes:
+    """Anexa 1¹: the sworn statement on medical restrictions, as the benefit requires (001 Art. 5(3) c)."""
+    name = f"{APPLICANT_GIVEN} {APPLICANT_SURNAME}"
+    return _form(
+        "DECLARAȚIE PE PROPRIA RĂSPUNDERE",
+        "Anexa nr. 1^1",
+        [
+            f"Subsemnatul {name}, CNP {APPLICANT_CNP}, domiciliat în {APPLICANT_ADDRESS},",
+            "cunoscând prevederile art. 326 din Codul penal privind falsul în declarații, declar pe propria "
+            "răspundere că:",
+            "[x] nu am restricții medicale care să mă împiedice să prestez o muncă.",
+            f"Data: {day}",
+            f"Semnătura: {name} (semnătură electronică calificată)",
+        ],
+    )
+
+
+def employer_certificate_pdf() -> bytes:
+    """The employer's certificate of Art. 18 of the Norms (model: Anexa 26), required for category A."""
+    return _form(
+        "ADEVERINȚĂ",
+        "Anexa nr. 26 la Normele metodologice",
+        [
+            "SC Exemplu Producție SRL, cu sediul în Cluj-Napoca, CUI RO12345674, adeverește că domnul "
+            f"{APPLICANT_GIVEN} {APPLICANT_SURNAME}, CNP {APPLICANT_CNP}, a fost angajat cu contract individual de "
+            "muncă pe durată nedeterminată în perioada 01.03.2015 - 30.10.2026.",
+            "Raportul de muncă a încetat la data de 30.10.2026, în temeiul art. 65 alin. (1) din Codul muncii.",
+            "Baza lunară de calcul a contribuției de asigurări pentru șomaj, pentru ultimele 12 luni, este "
+            "înscrisă în tabelul anexat; contribuția a fost reținută și virată integral (art. 18 din Normele "
+            "metodologice de aplicare a Legii nr. 76/2002).",
+            "Administrator, Maria Exemplu",
+        ],
+    )
+
+
 def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_PATH), size)
 
@@ -87,15 +169,17 @@ def id_card_jpeg(name: str) -> bytes:
 
 
 def diploma_png(name: str) -> bytes:
-    image = Image.new("RGB", (1000, 700), (250, 246, 232))
+    """A diploma scanned at 150 dpi: an A4 sheet in landscape, 1754 x 1240 pixels (legible, like a real scan)."""
+    image = Image.new("RGB", (1754, 1240), (250, 246, 232))
     draw = ImageDraw.Draw(image)
-    draw.rectangle((20, 20, 980, 680), outline=(120, 90, 30), width=8)
-    draw.text((270, 90), "DIPLOMĂ DE BACALAUREAT", font=_font(40), fill=(90, 60, 20))
-    draw.text((120, 260), f"Se acordă absolventului {name}", font=_font(32), fill=(0, 0, 0))
-    draw.text((120, 330), "Liceul Teoretic „Avram Iancu” din Cluj-Napoca", font=_font(28), fill=(0, 0, 0))
-    draw.text((120, 400), "Media generală: 8,75", font=_font(28), fill=(0, 0, 0))
+    draw.rectangle((40, 40, 1714, 1200), outline=(120, 90, 30), width=12)
+    draw.text((420, 160), "DIPLOMĂ DE BACALAUREAT", font=_font(72), fill=(90, 60, 20))
+    draw.text((200, 440), f"Se acordă absolventului {name}", font=_font(54), fill=(0, 0, 0))
+    draw.text((200, 560), "Liceul Teoretic „Avram Iancu” din Cluj-Napoca", font=_font(48), fill=(0, 0, 0))
+    draw.text((200, 680), "Media generală: 8,75", font=_font(48), fill=(0, 0, 0))
+    draw.text((200, 1000), "Director,                                   Secretar,", font=_font(40), fill=(0, 0, 0))
     out = io.BytesIO()
-    image.save(out, "PNG")
+    image.save(out, "PNG", dpi=(150, 150))
     return out.getvalue()
 
 
@@ -153,21 +237,37 @@ def _attach(message: EmailMessage, data: bytes, filename: str, mime: str) -> Non
     message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
 
-def good_submission(received_at: datetime) -> Sample:
-    name = "Ion Popescu"
+def good_submission(received_at: datetime, signer: DemoSigner | None = None) -> Sample:
+    """A complete benefit request (001 Art. 5): the application and the declaration signed with a qualified
+    signature (Art. 5(5)), the ID card, the diploma and, for a person coming from employment (category A), the
+    employer's certificate; the consent in the e-mail (000 step 4). Without `signer` the forms are unsigned."""
+    name = f"{APPLICANT_GIVEN} {APPLICANT_SURNAME}"
+    day = f"{received_at:%d.%m.%Y}"
     message = _message(
         f"{name} <ion.popescu@example.ro>",
         "Cerere indemnizație de șomaj",
         received_at - timedelta(seconds=40),
         "Bună ziua,\n\n"
-        "Vă trimit cererea pentru acordarea indemnizației de șomaj, copia actului de identitate și "
-        f"diploma de studii.\n{CONSENT}\n\nCu stimă,\nIon Popescu\nTel. 0740 123 456\n",
+        "Vă trimit cererea pentru acordarea indemnizației de șomaj și declarația, semnate electronic, copia "
+        "actului de identitate, diploma și adeverința de la angajator.\n"
+        f"{CONSENT}\n\nCu stimă,\n{name}\nTel. 0740 123 456\n",
         "<5f3a9c21.popescu@example.ro>",
     )
-    _attach(message, application_pdf(name), "cerere-indemnizatie.pdf", "application/pdf")
+    application, declaration = complete_application_pdf(day), complete_declaration_pdf(day)
+    if signer is not None:
+        application, declaration = signer.sign_pdf(application), signer.sign_pdf(declaration)
+    _attach(message, application, "cerere-indemnizatie.pdf", "application/pdf")
+    _attach(message, declaration, "declaratie-anexa-1-1.pdf", "application/pdf")
     _attach(message, id_card_jpeg(name), "buletin.jpg", "image/jpeg")
     _attach(message, diploma_png(name), "diploma-bacalaureat.png", "image/png")
-    return Sample("good", "complete application: PDF form, ID scan, diploma", message, received_at, True)
+    _attach(message, employer_certificate_pdf(), "adeverinta-angajator.pdf", "application/pdf")
+    return Sample(
+        "good",
+        "complete benefit request: signed forms (QES), ID, diploma, employer certificate",
+        message,
+        received_at,
+        True,
+    )
 
 
 def forbidden_attachments(received_at: datetime) -> Sample:
@@ -202,7 +302,7 @@ def corrupt_images(received_at: datetime) -> Sample:
     )
     _attach(message, truncated_jpeg(name), "buletin.jpg", "image/jpeg")
     _attach(message, application_pdf(name), "adeverinta.jpg", "image/jpeg")
-    return Sample("corrupt", "a truncated JPEG and a PDF disguised as .jpg", message, received_at, True)
+    return Sample("corrupt", "a truncated JPEG and a PDF named .jpg (accepted as PDF)", message, received_at, True)
 
 
 def out_of_office(received_at: datetime) -> Sample:
@@ -282,8 +382,9 @@ def bounce(received_at: datetime) -> Sample:
 SAMPLE_BUILDERS = (good_submission, forbidden_attachments, corrupt_images, out_of_office, bounce)
 
 
-def build_samples(now: datetime) -> list[Sample]:
-    """The samples, received a few minutes apart earlier today (`now` is aware, in the office zone).
+def build_samples(now: datetime, signer: DemoSigner | None = None) -> list[Sample]:
+    """The samples, received a few minutes apart earlier today (`now` is aware, in the office zone); `signer`
+    signs the forms of the complete sample.
 
     Near midnight the gaps shrink, so every sample is still received "today" and before `now`.
     """
@@ -291,4 +392,7 @@ def build_samples(now: datetime) -> list[Sample]:
     count = len(SAMPLE_BUILDERS)
     gap = min(timedelta(minutes=4), (now - midnight) / (count + 1))
     first = now - gap * count
-    return [builder(first + gap * index) for index, builder in enumerate(SAMPLE_BUILDERS)]
+    return [
+        good_submission(first + gap * index, signer) if builder is good_submission else builder(first + gap * index)
+        for index, builder in enumerate(SAMPLE_BUILDERS)
+    ]

@@ -142,6 +142,7 @@ class Finding(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(sa_type=UtcDateTime)
     cleared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    cleared_by: str | None = None  # the clerk who closed it, or "intake" when a later e-mail settled it
     # Something only a clerk needs to confirm (e.g. a benefit category the form does not state): it never
     # flags the submission, never books a clarification and never reaches the citizen (contract.md).
     staff_only: bool = False
@@ -263,6 +264,26 @@ class Appointment(SQLModel, table=True):
     reminder_sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class VerificationState(StrEnum):
+    PENDING = "pending"  # complete: waits for a clerk's cross-checks before the decision visit is booked
+    CONFIRMED = "confirmed"  # a clerk (or the automatic confirmation) confirmed it: the step-8 visit is booked
+    REOPENED = "reopened"  # a finding appeared since: the case is back to a clarification (step 7)
+
+
+class CaseVerification(SQLModel, table=True):
+    """Procedure 000 step 8 books the decision visit only for a file that is complete *and correct*; correctness
+    includes staff's cross-checks (other institutions' databases). One row per case, on its first message."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    office: str = Field(index=True)
+    submission_id: int = Field(foreign_key="submission.id", unique=True)
+    state: str = Field(default=VerificationState.PENDING, index=True)
+    # When the file last became complete or changed: the automatic confirmation counts working days from here.
+    pending_since: datetime = Field(sa_type=UtcDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    decided_by: str | None = None  # the clerk who confirmed, or "intake" for the automatic confirmation
 
 
 class Alert(SQLModel, table=True):

@@ -41,7 +41,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("verify", "recognise each document; verify signatures; the law's qualified-signature rule", verify),
     Stage("assess", "request type, consent, checklist of documents, legibility: what is missing or wrong", assess),
     Stage("register", "give the next registration number of the office and year", stages.register),
-    Stage("book", "appointment: clarification within 5 working days if anything is wrong, else decision", book),
+    Stage(
+        "book",
+        "the visit the case calls for: clarification within 5 working days if anything is wrong; a complete case "
+        "waits for a clerk's confirmation before its decision visit",
+        book,
+    ),
     Stage("receipt", "render and sign the recipisă, queue the reply", stages.receipt),
 )
 

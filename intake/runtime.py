@@ -22,6 +22,9 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        from intake import texts
+
+        texts.configure(settings.texts.directory)  # the agency's edited wordings, before the packaged defaults
         return cls(
             settings=settings,
             engine=make_engine(settings.database.url),

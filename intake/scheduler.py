@@ -18,7 +18,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from intake import outbox, pipeline
-from intake.appointments.service import send_reminders
+from intake.appointments.service import auto_confirm, send_reminders
 from intake.mailbox import imap
 from intake.monitoring import check_health
 from intake.privacy import redact
@@ -36,6 +36,7 @@ class CycleReport:
     sent: outbox.SendReport = field(default_factory=outbox.SendReport)
     imap_error: str | None = None
     reminders: int = 0
+    confirmed: int = 0  # complete cases confirmed automatically (appointments.decision_auto_confirm_days)
 
 
 def run_cycle(rt: Runtime) -> CycleReport:
@@ -59,6 +60,8 @@ def run_cycle(rt: Runtime) -> CycleReport:
         imap.record_poll(rt, error=report.imap_error)
         report.processed += _process_and_send(rt, report)
     report.reminders = send_reminders(rt)
+    # After the batch: a case a follow-up just changed has its verification restarted, not confirmed.
+    report.confirmed = auto_confirm(rt)
     check_health(rt)  # raises or resolves ops alerts; its e-mails go out with the send below
     _add(report.sent, outbox.send_due(rt))
     return report

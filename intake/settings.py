@@ -71,6 +71,9 @@ class StorageSettings(Section):
 class OfficeSettings(Section):
     code: str = "CJ"
     name: str = "Agenția Județeană pentru Ocuparea Forței de Muncă Cluj"
+    # Romanian declines the name: "la registratura Agenției Județene …" (contract.md office.name_genitive).
+    name_genitive: str = "Agenției Județene pentru Ocuparea Forței de Muncă Cluj"
+    short_name: str = "AJOFM Cluj"  # "Un funcționar al AJOFM Cluj vă va contacta"
     address: str = "Cluj-Napoca, județul Cluj"
     timezone: str = "Europe/Bucharest"
 
@@ -159,12 +162,39 @@ class AppointmentsSettings(Section):
     reminder_hour: int = Field(9, ge=0, le=23)  # reminders go out the working day before, from this hour
     link_validity_days: int = Field(10, ge=1)  # how long a reschedule/cancel link works
     public_base_url: str = "http://127.0.0.1:8080"  # where beneficiaries open the reschedule link
+    # Minimum notice of an appointment we choose (not of one the beneficiary picks with the link): nothing earlier
+    # than this wall-clock time on the first working day after the booking day ("" = from opening), and nothing
+    # within `minimum_notice_hours` of the booking. The legal deadline wins over both.
+    next_day_not_before: str = "12:00"
+    minimum_notice_hours: int = Field(0, ge=0, le=24 * 14)
+    # A complete case waits for a clerk to confirm it (procedure 000 step 8: "conforme"); after this many working
+    # days with no finding at all it is confirmed automatically. 0 = never (a clerk always confirms).
+    decision_auto_confirm_days: int = Field(0, ge=0, le=60)
+
+    @field_validator("next_day_not_before")
+    @classmethod
+    def _wall_clock_time(cls, value: str) -> str:
+        from datetime import time
+
+        value = value.strip()
+        if value:
+            try:
+                time.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not HH:MM (or empty for no limit)") from None
+        return value
 
 
 class AlertsSettings(Section):
     ops_address: str = ""  # where alerts go (empty: alerts are only logged and shown in status)
     poll_failure_minutes: int = Field(15, ge=1)  # alert when polling has failed for longer than this
     trusted_list_stale_hours: int = Field(48, ge=1)  # alert when our copy of a list was not refreshed for longer
+
+
+class TextsSettings(Section):
+    # A folder of edited message templates (one file per message, see intake/texts/): a file there replaces the
+    # packaged default of the same name. Empty: the defaults.
+    directory: Path | None = None
 
 
 class WebSettings(Section):
@@ -198,6 +228,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
+    texts: TextsSettings = TextsSettings()
 
     @classmethod
     def settings_customise_sources(

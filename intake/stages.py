@@ -11,8 +11,11 @@ from functools import lru_cache
 
 from sqlmodel import Session, col, func, select
 
+from intake import texts
 from intake.appointments.notices import attach_invite
 from intake.appointments.service import appointment_text
+from intake.assessment import possibly_needed_documents
+from intake.case_file import case_documents, case_findings, case_messages
 from intake.clock import local
 from intake.followups import find_case
 from intake.mailbox.parse import ParsedMessage, parse_message
@@ -21,11 +24,12 @@ from intake.mailbox.screening import screen as screen_message
 from intake.models import Document, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
 from intake.receipts import compose, wording
-from intake.receipts.render import ReceiptData, ReceiptDocument, render_receipt
-from intake.records import add_finding, documents_of, open_findings
+from intake.receipts.render import CaseDocumentLine, ReceiptData, ReceiptDocument, render_receipt
+from intake.records import add_finding, documents_of
 from intake.registry import format_registration, next_number
 from intake.runtime import Runtime
-from intake.validation.filetypes import check_attachment, display_name
+from intake.signatures.policy import KIND_NAMES_RO
+from intake.validation.filetypes import check_attachment, display_name, takes_de
 
 NO_SENDER_REASON = "the message has no usable From address: it cannot be answered"
 
@@ -103,18 +107,21 @@ def validate(rt: Runtime, session: Session, submission: Submission) -> None:
     limits = rt.settings.limits
     for document in documents_of(session, submission):
         if document.position > limits.max_attachments:
-            _reject(
-                document,
-                "oversized",
-                f"Fișierul „{display_name(document.filename)}” nu a fost verificat: mesajul are mai mult de "
-                f"{limits.max_attachments} atașamente.",
+            reason = texts.render(
+                "constatare_oversized",
+                motiv="too_many_attachments",
+                fisier=display_name(document.filename),
+                maxim=limits.max_attachments,
+                de=takes_de(limits.max_attachments),
             )
+            _reject(document, "oversized", reason)
         else:
             check = check_attachment(
                 document.filename,
                 rt.store.get(document.sha256),
                 max_bytes=limits.max_attachment_bytes,
                 max_pixels=limits.max_image_pixels,
+                office_short=rt.settings.office.short_name,
             )
             document.detected_type = check.detected_type
             document.content_type = check.content_type
@@ -139,15 +146,18 @@ def register(rt: Runtime, session: Session, submission: Submission) -> None:
 
 def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
     documents = documents_of(session, submission)
-    # Only what concerns the citizen: staff-only findings neither flag nor appear on the recipisă or reply.
-    findings = open_findings(session, submission)
+    # Only what concerns the citizen: staff-only findings neither flag nor appear on the recipisă or reply. The
+    # file is judged as a whole: a follow-up's recipisă lists what is still wrong anywhere in the case.
+    findings = case_findings(session, submission)
     registration = registration_label(rt, submission)
     office = rt.settings.office
     appointment = appointment_text(rt, session, submission, submission.sender or "")
+    possibly_needed = possibly_needed_documents(rt, session, submission)
     pdf = rt.signer.sign(
         render_receipt(
             ReceiptData(
                 office_name=office.name,
+                office_genitive=office.name_genitive,
                 office_address=office.address,
                 registration_number=registration,
                 registered_at=submission.registered_at or rt.clock.now(),
@@ -157,7 +167,10 @@ def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
                 documents=tuple(_receipt_document(doc) for doc in documents),
                 findings=tuple(finding.message for finding in findings),
                 appointment=appointment.paragraph if appointment else None,
+                verifying=bool(appointment and appointment.verifying),
                 timezone=office.timezone,
+                possibly_needed=tuple(possibly_needed),
+                **_case_section(rt, session, submission),
             )
         )
     )
@@ -181,12 +194,32 @@ def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
         message_id=message_id,
         now=rt.clock.now(),
         appointment=appointment.paragraph if appointment else None,
+        possibly_needed=possibly_needed,
     )
     if appointment and appointment.invite:
-        attach_invite(reply, appointment.invite, "REQUEST")
+        attach_invite(reply, appointment.invite, appointment.method)  # CANCEL when this message ended the visit
     outbox = enqueue(session, rt, submission, kind="receipt", message=reply)
     session.flush()
     receipt_row.outbox_id = outbox.id
+
+
+def _case_section(rt: Runtime, session: Session, submission: Submission) -> dict[str, object]:
+    """A follow-up's recipisă also lists the documents of the whole case, and which later ones replaced earlier
+    ones (the file is judged as a whole: `intake.case_file`)."""
+    if submission.case_id is None:
+        return {}
+    case = case_messages(session, submission)
+    lines = tuple(
+        CaseDocumentLine(
+            filename=item.document.filename,
+            kind=KIND_NAMES_RO.get(item.document.kind or "other", KIND_NAMES_RO["other"]),
+            received_with=registration_label(rt, item.message),
+            replaced_by=item.replaced_by.filename if item.replaced_by is not None else None,
+        )
+        for item in case_documents(session, case)
+        if item.document.accepted
+    )
+    return {"case_registration": registration_label(rt, case[0]), "case_documents": lines}
 
 
 def registration_label(rt: Runtime, submission: Submission) -> str:
@@ -235,6 +268,8 @@ def _correspondent(rt: Runtime, submission: Submission) -> compose.Correspondent
         from_name=smtp.from_name,
         to_address=submission.sender or "",
         timezone=rt.settings.office.timezone,
+        office_short=rt.settings.office.short_name,
+        office_genitive=rt.settings.office.name_genitive,
     )
 
 
@@ -272,6 +307,7 @@ def _receipt_document(document: Document) -> ReceiptDocument:
         accepted=bool(document.accepted),
         reason=_document_remark(document),
         signature_summary=_signature_summary(document),
+        status=compose.document_status(bool(document.accepted), document.code),
     )
 
 
@@ -282,6 +318,7 @@ def _document_line(document: Document) -> compose.DocumentLine:
         pages=_pages(document),
         accepted=bool(document.accepted),
         reason=" ".join(part for part in (_document_remark(document), _signature_summary(document)) if part) or None,
+        code=document.code,
     )
 
 

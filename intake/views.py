@@ -8,6 +8,8 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from intake.alerts import open_alerts
+from intake.appointments.service import verification_state
+from intake.case_file import case_findings
 from intake.clock import local, utcnow
 from intake.models import (
     Appointment,
@@ -19,7 +21,6 @@ from intake.models import (
     Receipt,
     Submission,
 )
-from intake.records import staff_findings
 from intake.registry import format_registration
 from intake.runtime import Runtime
 from intake.signatures.trust_state import trust_overview, trusted_list_age_seconds
@@ -30,8 +31,9 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
     documents = session.exec(
         select(Document).where(Document.submission_id == submission.id).order_by(col(Document.position))
     ).all()
-    # Operators see every open finding, staff-only ones marked; `flagged` (kept by the pipeline) ignores those.
-    findings = staff_findings(session, submission)
+    # Operators see every open finding of the case (contract.md: every e-mail of a case shows the case as a
+    # whole), staff-only ones marked; `flagged` ignores those.
+    findings = case_findings(session, submission, staff=True)
     return {
         "registration_number": _registration(submission, timezone),
         "number": submission.number,
@@ -46,14 +48,17 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         "registered_at": _iso(submission.registered_at, timezone),
         "request_type": submission.request_type,
         "consent": submission.consent,
-        "flagged": submission.flagged,
+        "flagged": any(not finding.staff_only for finding in findings),
         "documents": [_document_view(document) for document in documents],
         "findings": [
             {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only}
             for finding in findings
         ],
         "appointment": _appointment_view(session, submission, timezone),
-        "case": submission.case_id,
+        # The registration number of the case's first message (its own for a new case), and where the case stands
+        # on the way to the decision visit: "pending" (complete, waiting for a clerk), "confirmed", or null.
+        "case": _case_registration(session, submission, timezone),
+        "verification": verification_state(session, submission),
         "receipt": _receipt_view(session, submission),
         "screening": submission.screening_reason,
         "quarantine_reason": submission.quarantine_reason,
@@ -76,7 +81,9 @@ def _appointment_view(session: Session, submission: Submission, timezone: str) -
         "start": _iso(appointment.start, timezone),
         "end": _iso(appointment.end, timezone),
         "purpose": appointment.purpose,
-        "deadline": _iso(appointment.deadline, timezone),
+        # The last day allowed for a clarification visit (ISO date, office time zone); null for a decision visit,
+        # which has no legal deadline.
+        "deadline": local(appointment.deadline, timezone).date().isoformat() if appointment.deadline else None,
         "overflow": appointment.overflow,
         "sequence": appointment.sequence,
         "reminder_sent": appointment.reminder_sent_at is not None,
@@ -210,6 +217,11 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
         ],
         "trust": {"ok": trust.ok, "sources_configured": trust.sources_configured, "problems": trust.problems},
     }
+
+
+def _case_registration(session: Session, submission: Submission, timezone: str) -> str | None:
+    root = session.get(Submission, submission.case_id) if submission.case_id is not None else submission
+    return _registration(root, timezone) if root is not None else None
 
 
 def _registration(submission: Submission, timezone: str) -> str | None:

@@ -7,6 +7,11 @@ Capacity rules, per slot:
 - when no regular desk is free before the legal deadline, a clarification may use one of `overflow_desks`
   extra places (the caller raises an alert); it is never booked past the deadline.
 
+Notice, per booking: the slot intake chooses respects the minimum notice (`OfficeCalendar.notice_start`); a
+clarification whose deadline leaves no room for it gets a shorter notice (never the same day), because the
+legal deadline wins over our courtesy. A slot the beneficiary picks (`free_slots`) only has the floor: they
+choose it knowingly.
+
 Taken places are read with one query per search, not one per slot.
 """
 
@@ -39,6 +44,7 @@ class Slot:
 class BookingChoice:
     slot: Slot
     overflow: bool  # booked into overflow_desks to keep the legal deadline
+    short_notice: bool = False  # earlier than the minimum notice, to keep the legal deadline
 
 
 @dataclass(frozen=True)
@@ -108,17 +114,26 @@ class Booker:
         now: datetime,
         received_at: datetime | None = None,
         exclude_appointment_id: int | None = None,
+        last_day: date | None = None,
     ) -> BookingChoice | None:
-        """The earliest slot with a regular free place; for a clarification, failing that, the earliest overflow
-        place before the deadline; None when there is neither (the caller must not book past the deadline)."""
-        window = self._window(session, purpose, now, received_at, exclude_appointment_id)
-        for slot, occupancy in window:
-            if self._has_room(purpose, occupancy):
-                return BookingChoice(slot, overflow=False)
+        """The earliest slot, trying in this order: a regular place with the minimum notice; for a clarification,
+        a regular place with a shorter notice (the deadline wins over the notice); then an overflow place with,
+        and without, the notice. None when there is none of these (the caller must not book past the deadline).
+
+        `last_day` replaces the window's end: the caller's choice when the legal deadline has already passed.
+        """
+        window = self._window(session, purpose, now, received_at, exclude_appointment_id, last_day)
+        notice = self.calendar.notice_start(now)
+        ladder = [(False, True)]
         if purpose == CLARIFICATION:
+            ladder += [(False, False), (True, True), (True, False)]
+        for overflow, with_notice in ladder:
             for slot, occupancy in window:
-                if occupancy.total < self.settings.desks + self.settings.overflow_desks:
-                    return BookingChoice(slot, overflow=True)
+                if with_notice and slot.start < notice:
+                    continue
+                fits = self._has_overflow_room(occupancy) if overflow else self._has_room(purpose, occupancy)
+                if fits:
+                    return BookingChoice(slot, overflow=overflow, short_notice=slot.start < notice)
         return None
 
     def free_slots(
@@ -130,10 +145,11 @@ class Booker:
         received_at: datetime | None = None,
         exclude_appointment_id: int | None = None,
         limit: int = 200,
+        last_day: date | None = None,
     ) -> list[Slot]:
         """The slots a beneficiary may move to: regular free places only, so overflow capacity stays for the
-        bookings that need it to keep the deadline."""
-        window = self._window(session, purpose, now, received_at, exclude_appointment_id)
+        bookings that need it to keep the deadline; never a day past the window's end (`last_day` if given)."""
+        window = self._window(session, purpose, now, received_at, exclude_appointment_id, last_day)
         return [slot for slot, occupancy in window if self._has_room(purpose, occupancy)][:limit]
 
     # --- helpers --------------------------------------------------------------------------------------------
@@ -145,14 +161,21 @@ class Booker:
         now: datetime,
         received_at: datetime | None,
         exclude_appointment_id: int | None,
+        last_day: date | None = None,
     ) -> list[tuple[Slot, Occupancy]]:
-        """Every slot of the allowed window with what is booked in it, read in one query."""
+        """Every slot of the allowed window from the booking floor (never today), with what is booked in it, read
+        in one query."""
+        _check_purpose(purpose)
         start = self.calendar.earliest_booking_start(now)
-        slots = list(self.slots(start, self.window_end(purpose, now, received_at)))
+        end = last_day if last_day is not None else self.window_end(purpose, now, received_at)
+        slots = list(self.slots(start, end))
         if not slots:
             return []
         booked = self._occupancy(session, slots[0].start, slots[-1].end, exclude_appointment_id)
         return [(slot, booked.get(_key(slot.start), Occupancy())) for slot in slots]
+
+    def _has_overflow_room(self, occupancy: Occupancy) -> bool:
+        return occupancy.total < self.settings.desks + self.settings.overflow_desks
 
     def _has_room(self, purpose: str, occupancy: Occupancy) -> bool:
         if occupancy.total >= self.settings.desks:

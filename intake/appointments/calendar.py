@@ -4,10 +4,15 @@ A working day is Monday to Friday, with opening hours configured, not a Romanian
 package), not a configured extra closed day (government bridge days, which the package cannot know) and not
 inside a configured office closure.
 
-The legal rule (procedure 000, "Programarea prealabilă"): a clarification appointment must fall no later than
-5 working days from receipt of the documents. Receipt is the IMAP INTERNALDATE read in the office time zone;
-the count starts the day after it. A message received on a non-working day, or after that day's closing time,
-is treated as received on the next working day.
+The legal rule (procedure 000, "Programarea prealabilă"): a clarification appointment must fall "nu mai târziu
+de 5 zile lucrătoare de la primirea documentelor". Receipt is the IMAP INTERNALDATE read in the office time zone,
+and the count runs strictly from its calendar day: the deadline is the 5th working day after that day, whatever
+the hour or the day of the week. A message received on Sunday is booked by Friday; one received at 23:00 counts
+from the same day as one received at 09:00 (the text counts from receipt, not from the office's next opening).
+
+Minimum notice is separate from the deadline: the slot intake chooses is never today, never before
+`next_day_not_before` on the next working day and never within `minimum_notice_hours`; when that leaves no room
+before the deadline, the deadline wins (see `Booker.find`).
 """
 
 from __future__ import annotations
@@ -94,18 +99,13 @@ class OfficeCalendar:
 
     # --- the legal deadline -----------------------------------------------------------------------------------
 
-    def effective_receipt_day(self, received_at: datetime) -> date:
-        """The working day the documents count as received on (the count of the deadline starts after it)."""
-        received = self._local(received_at)
-        day = received.date()
-        closing = self.closing_time(day)
-        if closing is not None and received < closing:
-            return day
-        return self.next_working_day(day)
+    def receipt_day(self, received_at: datetime) -> date:
+        """The calendar day of receipt in the office time zone: the count of the deadline starts after it."""
+        return self._local(received_at).date()
 
     def clarification_deadline(self, received_at: datetime) -> date:
-        """The last day a clarification appointment may fall on."""
-        return self.add_working_days(self.effective_receipt_day(received_at), self.settings.deadline_working_days)
+        """The last day a clarification appointment may fall on: the n-th working day after the day of receipt."""
+        return self.add_working_days(self.receipt_day(received_at), self.settings.deadline_working_days)
 
     def deadline_end(self, received_at: datetime) -> datetime:
         """The closing time of the deadline day (aware, office time zone)."""
@@ -117,10 +117,23 @@ class OfficeCalendar:
     # --- booking ----------------------------------------------------------------------------------------------
 
     def earliest_booking_start(self, now: datetime) -> datetime:
-        """Minimum notice: the opening of the first working day strictly after today (never the same day, so the
-        beneficiary always gets the e-mail before the visit; being tomorrow or later it is never in the past)."""
+        """The floor of every booking: the opening of the first working day strictly after today (never the same
+        day, so the beneficiary always gets the e-mail before the visit; being tomorrow it is never in the past)."""
         today = self._local(now).date()
         return self.opening_intervals(self.next_working_day(today))[0][0]
+
+    def notice_start(self, now: datetime) -> datetime:
+        """The earliest start of a slot intake chooses itself: the floor, but not before `next_day_not_before` on
+        that next working day (a message sent at night is not booked for 08:30 next morning), and not within
+        `minimum_notice_hours` of `now`. A limit past the day's closing simply moves to the following days."""
+        floor = self.earliest_booking_start(now)
+        start = floor
+        if self.settings.next_day_not_before:
+            not_before = time.fromisoformat(self.settings.next_day_not_before)
+            start = max(start, self._at(floor.date(), not_before))
+        if self.settings.minimum_notice_hours:
+            start = max(start, self._local(now) + timedelta(hours=self.settings.minimum_notice_hours))
+        return start
 
     # --- helpers ----------------------------------------------------------------------------------------------
 

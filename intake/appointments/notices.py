@@ -1,5 +1,6 @@
 """What we tell the beneficiary about an appointment: the paragraph of the recipisă and the reply, the
-e-mails sent later (reminder, change, cancellation) and the calendar invite attached to them.
+e-mails sent later (reminder, change, cancellation; the invitation once a clerk confirmed the file, the call to a
+clarification, the news that the file is complete and being verified) and the calendar invite attached to them.
 
 Every date is written out in Romanian words with a 24-hour time in the office zone and the label
 "ora României", and every e-mail carries the invite with the zone explicit: a time that reads right in the
@@ -20,7 +21,9 @@ from intake.receipts import wording as receipt_wording
 from intake.receipts.compose import Correspondent, Original, _reply
 
 INVITE_FILENAME = "programare.ics"
-KINDS = ("reminder", "rescheduled", "cancelled")
+KINDS = ("reminder", "rescheduled", "cancelled", "invitation", "clarification", "verification")
+# The kinds whose invite removes the event from the calendar (METHOD:CANCEL); every other kind books or updates it.
+CANCEL_KINDS = ("cancelled", "verification")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,24 @@ class AppointmentNotice:
     manage_url: str | None  # reschedule/cancel link
     overflow: bool = False
     manage_until: datetime | None = None  # when the link stops working (the token's expiry)
+    # Who comes and what the step-8 visit is for (the request type's checklist entry): an employer sends its legal
+    # representative or a proxy; a request that ends without a decision is never promised one.
+    applicant: str = wording.NATURAL_PERSON
+    decision: bool = True
+    request_name: str | None = None
+
+    @property
+    def late(self) -> bool:
+        """A clarification booked after its legal deadline (a finding raised once the deadline had passed)."""
+        return self.deadline is not None and local(self.start, self.timezone).date() > self.deadline
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The appointment a change replaced or cancelled, as the beneficiary knew it."""
+
+    purpose: str
+    start: datetime  # aware
 
 
 # --- dates in words ------------------------------------------------------------------------------------------
@@ -47,9 +68,25 @@ def day_in_words(day: date) -> str:
 
 
 def moment_in_words(moment: datetime, timezone: str) -> str:
-    """'joi, 26 noiembrie 2026, ora 10:00 (ora României)', in the office zone whatever zone `moment` is in."""
+    """'joi, 26 noiembrie 2026, la ora 10:00 (ora României)', in the office zone whatever zone `moment` is in."""
     at = local(moment, timezone)
-    return f"{day_in_words(at.date())}, ora {at:%H:%M} ({wording.LOCAL_TIME_LABEL})"
+    return wording.WHEN.format(day=day_in_words(at.date()), time=f"{at:%H:%M}", label=wording.LOCAL_TIME_LABEL)
+
+
+def visit_purpose(purpose: str, *, applicant: str, decision: bool, request_name: str | None) -> str:
+    """'pentru …': why the beneficiary comes, in the words that fit the request and who comes."""
+    if purpose == "clarification":
+        return wording.CLARIFICATION_PURPOSE
+    if decision:
+        return wording.DECISION_PURPOSE[_who(applicant)]
+    words = wording.NO_DECISION_PURPOSE[_who(applicant)]
+    if request_name:
+        return wording.NO_DECISION_PURPOSE_NAMED.format(purpose=words, request_name=request_name)
+    return words
+
+
+def _who(applicant: str) -> str:
+    return wording.LEGAL_PERSON if applicant == wording.LEGAL_PERSON else wording.NATURAL_PERSON
 
 
 # --- the paragraph of the recipisă and the reply --------------------------------------------------------------
@@ -61,9 +98,10 @@ def appointment_paragraph(notice: AppointmentNotice) -> str:
     blocks = [_when_and_where(notice)]
     if notice.reasons:
         blocks.append(_reasons(notice))
-    blocks.append(wording.BRING[notice.purpose])
+    blocks.append(wording.BRING[_bring_key(notice), _who(notice.applicant)])
     if notice.purpose == "clarification" and notice.deadline is not None:
-        blocks.append(wording.LEGAL_BASIS.format(deadline_day=day_in_words(notice.deadline)))
+        basis = wording.LEGAL_BASIS_LATE if notice.late else wording.LEGAL_BASIS
+        blocks.append(basis.format(deadline_day=day_in_words(notice.deadline)))
     if notice.overflow:
         blocks.append(wording.OVERFLOW)
     if notice.manage_url:
@@ -71,16 +109,33 @@ def appointment_paragraph(notice: AppointmentNotice) -> str:
     return "\n\n".join(blocks)
 
 
-def no_slot_paragraph(deadline: date | None, office_name: str) -> str:
+def pending_paragraph(office_name: str, *, applicant: str, decision: bool, request_name: str | None) -> str:
+    """The recipisă of a complete case: it is being verified, and the invitation to the office will follow."""
+    purpose = visit_purpose("decision", applicant=applicant, decision=decision, request_name=request_name)
+    return wording.PENDING_VERIFICATION[_who(applicant)].format(office_name=office_name, purpose=purpose)
+
+
+def change_preface(previous: Previous, timezone: str, *, cancelled: bool) -> str:
+    """The sentence that says which appointment a change replaced or cancelled."""
+    text = wording.CANCELLED_COMPLETE if cancelled else wording.REPLACED
+    return text.format(
+        previous=moment_in_words(previous.start, timezone),
+        previous_purpose=wording.CLARIFICATION_PURPOSE
+        if previous.purpose == "clarification"
+        else wording.STEP8_PURPOSE_SHORT,
+    )
+
+
+def no_slot_paragraph(deadline: date | None, office_name: str, office_short: str = "AJOFM Cluj") -> str:
     """When nothing could be booked: say so plainly, and that a person will get in touch."""
     before_deadline = ""
     if deadline is not None:
         before_deadline = wording.NO_SLOT_DEADLINE.format(deadline_day=day_in_words(deadline))
-    return wording.NO_SLOT.format(before_deadline=before_deadline, office_name=office_name)
+    return wording.NO_SLOT.format(before_deadline=before_deadline, office_name=office_name, office_short=office_short)
 
 
 def _check_notice(notice: AppointmentNotice) -> None:
-    if notice.purpose not in wording.PURPOSES:
+    if notice.purpose not in ("clarification", "decision"):
         raise ValueError(f"unknown appointment purpose {notice.purpose!r}")
     if notice.start.tzinfo is None or notice.end.tzinfo is None:
         # A naive time would be read in the server's zone: exactly the "two hours early" bug.
@@ -88,15 +143,24 @@ def _check_notice(notice: AppointmentNotice) -> None:
 
 
 def _when_and_where(notice: AppointmentNotice) -> str:
-    at = local(notice.start, notice.timezone)
-    return wording.APPOINTMENT.format(
+    return wording.APPOINTMENT[_who(notice.applicant)].format(
         office_name=notice.office_name,
         address=notice.office_address,
-        day=day_in_words(at.date()),
-        time=f"{at:%H:%M}",
-        label=wording.LOCAL_TIME_LABEL,
-        purpose=wording.PURPOSES[notice.purpose],
+        when=moment_in_words(notice.start, notice.timezone),
+        purpose=_purpose_of(notice),
     )
+
+
+def _purpose_of(notice: AppointmentNotice) -> str:
+    return visit_purpose(
+        notice.purpose, applicant=notice.applicant, decision=notice.decision, request_name=notice.request_name
+    )
+
+
+def _bring_key(notice: AppointmentNotice) -> str:
+    if notice.purpose == "clarification":
+        return "clarification"
+    return "decision" if notice.decision else "visit"
 
 
 def _reasons(notice: AppointmentNotice) -> str:
@@ -110,7 +174,11 @@ def _manage_link(notice: AppointmentNotice) -> str:
     if notice.manage_until is not None:
         lines.append(wording.MANAGE_LINK_VALIDITY.format(until=moment_in_words(notice.manage_until, notice.timezone)))
     if notice.purpose == "clarification" and notice.deadline is not None:
-        lines.append(wording.MANAGE_LINK_WINDOW.format(deadline_day=day_in_words(notice.deadline)))
+        if notice.late:
+            last_day = day_in_words(local(notice.start, notice.timezone).date())
+            lines.append(wording.MANAGE_LINK_WINDOW_LATE.format(last_day=last_day))
+        else:
+            lines.append(wording.MANAGE_LINK_WINDOW.format(deadline_day=day_in_words(notice.deadline)))
     return "\n".join(lines)
 
 
@@ -129,7 +197,9 @@ def invite_data(
         start=notice.start,
         end=notice.end,
         summary=wording.INVITE_SUMMARY[notice.purpose].format(
-            office_name=notice.office_name, registration=registration
+            office_name=notice.office_name,
+            registration=registration,
+            what=wording.INVITE_WHAT[notice.decision, _who(notice.applicant)],
         ),
         description=appointment_paragraph(notice),
         location=f"{notice.office_name}, {notice.office_address}",
@@ -165,41 +235,97 @@ def _body_part(message: EmailMessage) -> EmailMessage:
     raise ValueError("message has no text body to attach the invite to")
 
 
-# --- the later e-mails: reminder, change, cancellation --------------------------------------------------------
+# --- the later e-mails: reminder, change, cancellation, invitation, clarification, verification -----------------
 
 
 def build_appointment_update(
     who: Correspondent,
     *,
-    notice: AppointmentNotice,
-    invite: bytes,
+    notice: AppointmentNotice | None,
+    invite: bytes | None,
     kind: str,
     registration: str,
     message_id: str,
     now: datetime,
     in_reply_to: str | None,
     references: tuple[str, ...],
+    previous: Previous | None = None,
+    pending: str | None = None,
+    reasons: tuple[str, ...] = (),
+    replaces_invite: bool = False,
 ) -> EmailMessage:
-    """kind: "reminder" (the working day before), "rescheduled", "cancelled". Threaded under the case's
-    messages; the invite's METHOD must match the kind (a cancellation never carries a REQUEST)."""
+    """One e-mail about the case's visit, threaded under the case's messages:
+
+    - "reminder" (the working day before), "rescheduled" (moved), "cancelled";
+    - "invitation": a clerk confirmed the file, the decision visit is booked (procedure 000 step 8);
+    - "clarification": a finding calls the beneficiary in (step 7), `previous` the visit it replaces, if any
+      (`replaces_invite`: the same visit with new reasons); without a `notice`, nothing could be booked: `reasons`
+      say why, `pending` that we will call, and an invite, if any, cancels the visit it replaced;
+    - "verification": the clarification is no longer needed, the file is being verified (`pending` says so),
+      `previous` the clarification visit it cancels, if there was one (then with a METHOD:CANCEL invite).
+
+    The invite's METHOD must match (a cancellation never carries a REQUEST, nor a booking a CANCEL).
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown appointment update {kind!r}")
-    method = invite_method(invite)
-    if (method == "CANCEL") != (kind == "cancelled"):
-        raise ValueError(f"a {kind} e-mail cannot carry an invite with METHOD:{method}")
-    body = wording.UPDATE_BODY.format(
-        intro=_intro(kind, notice, registration),
-        details=wording.CANCELLED_NEXT if kind == "cancelled" else appointment_paragraph(notice),
-        calendar_note=wording.CALENDAR_NOTES[kind],
-        notice=receipt_wording.AUTOMATIC_NOTICE,
-        signature=receipt_wording.SIGNATURE,
+    if notice is None and kind not in ("verification", "clarification"):
+        raise ValueError(f"a {kind} e-mail needs the appointment")
+    cancels = kind in CANCEL_KINDS or notice is None
+    if invite is not None:
+        method = invite_method(invite)
+        if (method == "CANCEL") != cancels:
+            raise ValueError(f"a {kind} e-mail cannot carry an invite with METHOD:{method}")
+    elif notice is not None:
+        raise ValueError(f"a {kind} e-mail needs its invite")
+    blocks = _update_blocks(
+        kind, notice, registration, previous, pending, reasons, invite, replaces_invite, who.timezone
     )
-    subject = wording.SUBJECTS[kind].format(registration=registration)
+    text = "\n\n".join(["Bună ziua,", *blocks, receipt_wording.automatic_notice(), receipt_wording.signature()])
+    office_name = notice.office_name if notice is not None else ""
+    subject = wording.SUBJECTS[kind].format(registration=registration, office_name=office_name)
     message = _reply(
-        who, _thread(in_reply_to, references, now), subject=subject, text=body, message_id=message_id, now=now
+        who, _thread(in_reply_to, references, now), subject=subject, text=text + "\n", message_id=message_id, now=now
     )
-    attach_invite(message, invite, method)
+    if invite is not None:
+        attach_invite(message, invite, invite_method(invite))
     return message
+
+
+def _update_blocks(
+    kind: str,
+    notice: AppointmentNotice | None,
+    registration: str,
+    previous: Previous | None,
+    pending: str | None,
+    reasons: tuple[str, ...],
+    invite: bytes | None,
+    replaces_invite: bool,
+    timezone: str,
+) -> list[str]:
+    intro = wording.INTROS[kind].format(
+        office_name=notice.office_name if notice is not None else "",
+        registration=registration,
+        when=moment_in_words(notice.start, notice.timezone) if notice is not None else "",
+    )
+    blocks = [intro]
+    if notice is None:
+        # Nothing booked: why we wrote (the findings), what was cancelled, and what happens now.
+        if reasons:
+            blocks.append("\n".join([wording.REASONS_HEADER["clarification"], *(f"  - {r}" for r in reasons)]))
+        if previous is not None:
+            blocks.append(change_preface(previous, timezone, cancelled=True))
+        blocks.append(pending or "")
+        if invite is not None:
+            blocks.append(wording.CALENDAR_NOTES["cancels"])
+        return blocks
+    if kind == "cancelled":
+        return [*blocks, wording.CANCELLED_NEXT, wording.CALENDAR_NOTES["cancels"]]
+    if previous is not None:
+        blocks.append(change_preface(previous, timezone, cancelled=False))
+    blocks.append(appointment_paragraph(notice))
+    replaces = kind == "rescheduled" or previous is not None or replaces_invite
+    blocks.append(wording.CALENDAR_NOTES["replaces" if replaces else "new"])
+    return blocks
 
 
 def invite_method(invite: bytes) -> str:
@@ -208,17 +334,6 @@ def invite_method(invite: bytes) -> str:
     if found is None:
         raise ValueError("the invite has no METHOD")
     return found.group(1).decode("ascii")
-
-
-def _intro(kind: str, notice: AppointmentNotice, registration: str) -> str:
-    at = local(notice.start, notice.timezone)
-    return wording.INTROS[kind].format(
-        office_name=notice.office_name,
-        registration=registration,
-        day=day_in_words(at.date()),
-        time=f"{at:%H:%M}",
-        label=wording.LOCAL_TIME_LABEL,
-    )
 
 
 def _thread(in_reply_to: str | None, references: tuple[str, ...], now: datetime) -> Original:

@@ -1,10 +1,38 @@
-"""Appointments of a case: book (the `book` stage), reschedule or cancel (the beneficiary's link or staff),
-and remind (the working day before).
+"""Appointments of a case: which visit the case calls for, booking it, rescheduling or cancelling it (the
+beneficiary's link or staff), and reminding (the working day before).
 
-One case has at most one active appointment, held by its first message. A flagged case gets a
-clarification appointment no later than the legal deadline counted from the first message's receipt; a
-case in order gets a decision appointment. Every change raises the ICS SEQUENCE and drops any reminder
-already sent, so the new time gets its own.
+Where a case stands (procedure 000, section a, steps 7 and 8), decided on the case as a whole (the first message
+and every follow-up) and kept on its first message:
+
+  clarification  a finding the beneficiary must settle is open: a clarification visit no later than the 5th
+                 working day after the calendar day the case's first message was received (step 7);
+  pending        complete, nothing for the beneficiary to settle: the file waits in the "de verificat" queue for
+                 a clerk's cross-checks (step 8 books the visit for a file complete *and correct*); no visit yet;
+  confirmed      a clerk confirmed the file (one audited action), or nobody raised any finding for
+                 `appointments.decision_auto_confirm_days` working days: the step-8 visit is booked (identity and,
+                 for a request that ends with one, the decision).
+
+Transitions, and what the beneficiary receives (every change of a booked visit raises its ICS SEQUENCE):
+
+  new case → clarification       the recipisă carries the visit and its invite (REQUEST)
+  new case → pending             the recipisă says the file is being verified and the invitation will follow
+  pending → confirmed            "invitation" e-mail, invite REQUEST (SEQUENCE 0)
+  pending → clarification        a finding (a follow-up, or staff): the visit and why, invite REQUEST
+  confirmed → clarification      the decision visit becomes a clarification visit within the deadline (same UID,
+                                 higher SEQUENCE), saying which visit it replaces
+  clarification → clarification  a staff finding beside the open ones: the same visit with the new reason,
+                                 updated invite (higher SEQUENCE)
+  clarification → pending        the last finding is gone: the clarification visit is cancelled (invite CANCEL,
+                                 higher SEQUENCE) and the beneficiary told the file is being verified
+
+A change decided while processing a follow-up is told by that follow-up's recipisă (one e-mail, not two); a
+change decided by staff or by the automatic confirmation gets its own e-mail ("clarification", "verification",
+"invitation").
+
+A clarification whose deadline has already passed when the finding appears (a late staff cross-check, a late
+follow-up) is booked at the earliest possible slot; ops get an alert and staff a staff-only finding. When the
+deadline has not passed but no place is left before it, nothing is booked: staff get a finding, ops an alert,
+and the sender is told we will call.
 """
 
 from __future__ import annotations
@@ -13,36 +41,76 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
 from intake.alerts import raise_alert
-from intake.appointments.booking import Booker, BookingChoice, Slot
+from intake.appointments import wording
+from intake.appointments.booking import CLARIFICATION, DECISION, Booker, BookingChoice, Slot
 from intake.appointments.calendar import OfficeCalendar
 from intake.appointments.ics import build_invite
 from intake.appointments.notices import (
     AppointmentNotice,
+    Previous,
     appointment_paragraph,
     build_appointment_update,
+    change_preface,
     invite_data,
+    moment_in_words,
     no_slot_paragraph,
+    pending_paragraph,
 )
 from intake.appointments.tokens import make_token
+from intake.case_file import case_findings
 from intake.clock import local
 from intake.db import transaction
-from intake.models import Appointment, AppointmentState, Event, Submission
+from intake.models import (
+    Appointment,
+    AppointmentState,
+    CaseVerification,
+    Document,
+    Event,
+    Finding,
+    Submission,
+    VerificationState,
+)
 from intake.outbox import enqueue
 from intake.receipts import compose
-from intake.records import add_finding, open_findings
+from intake.records import add_finding
 from intake.registry import format_registration
 from intake.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+AUTO = "intake"  # the actor of what intake decides by itself (the automatic confirmation, re-assessment)
+
 NO_SLOT_RO = (
     "Nu a fost găsit niciun loc liber pentru programare în termenul legal; un funcționar vă va contacta "
     "pentru stabilirea programării."
 )
+NO_DECISION_SLOT_RO = (
+    "Dosarul este confirmat, dar nu există niciun loc liber pentru vizita de la pasul 8 în orizontul de "
+    "programare: stabiliți ziua și ora cu beneficiarul."
+)
+DEADLINE_MISSED_RO = (
+    "Constatarea a apărut după termenul legal de clarificare ({deadline}); programarea de clarificare a fost "
+    "făcută la primul loc liber: {when}."
+)
+DOCUMENTS_AFTER_CONFIRMATION_RO = (
+    "Beneficiarul a trimis documente după confirmarea dosarului: verificați-le înainte de vizita programată."
+)
+
+# Findings about the booking itself: they are ours, not the beneficiary's, so they never decide the case's step.
+BOOKING_CODES = frozenset({"appointment_unavailable", "deadline_missed", "documents_after_confirmation"})
+
+
+class CaseStateError(Exception):
+    """An action the case's step does not allow; `key` names the reason (the web layer words it)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def calendar_for(rt: Runtime) -> OfficeCalendar:
@@ -67,43 +135,381 @@ def active_appointment(session: Session, root_id: int) -> Appointment | None:
     ).first()
 
 
+def verification_of(session: Session, root: Submission) -> CaseVerification | None:
+    return session.exec(select(CaseVerification).where(CaseVerification.submission_id == root.id)).first()
+
+
+def verification_state(session: Session, submission: Submission) -> str | None:
+    """The contract's `verification`: "pending" while a complete case waits for a clerk, "confirmed" once the
+    decision visit may be booked, None otherwise (a clarification, or not assessed yet)."""
+    verification = verification_of(session, case_root(session, submission))
+    if verification is None or verification.state == VerificationState.REOPENED:
+        return None
+    return verification.state
+
+
+def citizen_findings(session: Session, root: Submission) -> list[Finding]:
+    """The open findings of the whole case that the beneficiary must settle: what calls for a clarification."""
+    return [finding for finding in case_findings(session, root) if finding.code not in BOOKING_CODES]
+
+
+# --- the request: who comes, and whether the visit hands over a decision --------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    applicant: str = wording.NATURAL_PERSON
+    decision: bool = True
+    name: str | None = None
+
+
+@lru_cache(maxsize=1)
+def _request_types() -> dict[str, Request]:
+    from intake.validation.checklist import load_checklists
+
+    return {
+        code: Request(applicant=kind.applicant, decision=kind.decision, name=kind.name)
+        for code, kind in load_checklists().items()
+    }
+
+
+def request_of(root: Submission) -> Request:
+    """Unknown type: the natural person and the decision wording, the common case (the type is asked for anyway)."""
+    return _request_types().get(root.request_type or "", Request())
+
+
+# --- what a change was, for the e-mail that tells it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happened to the case's visit.
+
+    kind: "none"; "booked" (a new visit); "moved" (the visit changed purpose and time, `previous` says from what);
+    "reasons" (same visit, new reasons); "cancelled" (the clarification visit is no longer needed); "pending"
+    (back to verification with no visit to cancel); "no_slot" (nothing could be booked before the deadline).
+    """
+
+    kind: str
+    appointment: Appointment | None = None
+    previous: Previous | None = None
+
+
+NO_CHANGE = Change("none")
+
+
+# --- the `book` stage and the decisions of staff ---------------------------------------------------------------
+
+
 def book(rt: Runtime, session: Session, submission: Submission) -> None:
-    """The `book` stage: make sure the case has the appointment its state calls for."""
+    """The `book` stage: the case gets the visit its step calls for. The recipisă that follows tells the
+    beneficiary about it; if none will be sent for this message (reply not allowed), an e-mail does."""
     root = case_root(session, submission)
-    # open_findings leaves out staff-only findings: a clerk confirms those; they never call the citizen in.
-    flagged = bool(open_findings(session, root)) or bool(open_findings(session, submission))
-    purpose = "clarification" if flagged else "decision"
+    file_changed = submission.id != root.id and _brings_documents(session, submission)
+    change = reconcile(rt, session, submission, book_missing_visit=True, file_changed=file_changed)
+    _note_documents_after_confirmation(rt, session, root, submission)
+    if submission.reply_allowed:
+        _record_for_receipt(rt, session, root, submission, change)
+    else:
+        tell(rt, session, root, change)
+
+
+def after_staff_change(rt: Runtime, session: Session, submission: Submission) -> Change:
+    """A clerk added, cleared or settled a finding: the visit follows, and the beneficiary gets an e-mail that says
+    why (the findings) with the updated invite. A visit the beneficiary cancelled is not booked again here."""
+    root = case_root(session, submission)
+    change = reconcile(rt, session, submission, book_missing_visit=False)
+    tell(rt, session, root, change)
+    return change
+
+
+def book_by_staff(rt: Runtime, session: Session, submission: Submission) -> Appointment | None:
+    """Staff's "book" button: the visit the case's step calls for, told by e-mail. A pending case is confirmed
+    instead (its visit needs the clerk's confirmation), so this refuses one."""
+    root = case_root(session, submission)
+    if active_appointment(session, root.id or 0) is not None:
+        raise CaseStateError("programare_existenta")
+    verification = verification_of(session, root)
+    if not citizen_findings(session, root) and (verification is None or verification.state != "confirmed"):
+        raise CaseStateError("de_verificat")
+    change = reconcile(rt, session, submission, book_missing_visit=True)
+    tell(rt, session, root, change)
+    return active_appointment(session, root.id or 0)
+
+
+def reconcile(
+    rt: Runtime, session: Session, submission: Submission, *, book_missing_visit: bool, file_changed: bool = False
+) -> Change:
+    """Bring the case to the step its findings call for (see the module docstring); return what changed.
+
+    `book_missing_visit`: a confirmed case without a visit (the beneficiary cancelled it) gets one again; only
+    when the beneficiary wrote again or staff ask for it. `file_changed`: a follow-up brought documents, so a
+    pending verification starts again."""
+    root = case_root(session, submission)
+    findings = citizen_findings(session, root)
     current = active_appointment(session, root.id or 0)
-    if current is not None and current.purpose == purpose:
-        current.reasons = _reasons(session, root, submission)
-        session.add(current)
-        return
-    if current is not None and purpose == "decision":
-        # The file is now in order: the same visit serves to check identity and hand over the decision.
-        _change(rt, session, current, purpose="decision", reasons=[])
-        return
-    booker = booker_for(rt)
-    choice = booker.find(
-        session,
-        purpose=purpose,
-        now=rt.clock.now(),
-        received_at=root.received_at,
-        exclude_appointment_id=current.id if current else None,
+    verification = verification_of(session, root)
+    if findings:
+        return _call_for_clarification(rt, session, root, current, verification, findings)
+    if verification is not None and verification.state == VerificationState.CONFIRMED:
+        if current is None and book_missing_visit:
+            return _book_decision(rt, session, root)
+        return NO_CHANGE
+    return _await_verification(rt, session, root, current, verification, file_changed=file_changed)
+
+
+def confirm(rt: Runtime, session: Session, submission: Submission, actor: str) -> Appointment | None:
+    """A clerk (or the automatic confirmation) confirms a complete case: the step-8 visit is booked and the
+    beneficiary invited. The case's open staff-only findings are what the clerk confirms with it, so they close.
+    Returns the visit, or None when no place was free (staff get a finding, ops an alert)."""
+    root = case_root(session, submission)
+    verification = verification_of(session, root)
+    if citizen_findings(session, root):
+        raise CaseStateError("constatari_deschise")
+    if verification is None or verification.state != VerificationState.PENDING:
+        raise CaseStateError("nu_e_de_verificat")
+    now = rt.clock.now()
+    closed = []
+    for finding in case_findings(session, root, staff=True):
+        # Everything only staff were asked to look at, the notes about the booking included (a missed deadline,
+        # documents after an earlier confirmation): confirming the file is having looked at it.
+        if finding.staff_only:
+            finding.cleared_at = now
+            finding.cleared_by = actor
+            session.add(finding)
+            closed.append(finding.code)
+    verification.state = VerificationState.CONFIRMED
+    verification.decided_at = now
+    verification.decided_by = actor
+    session.add(verification)
+    session.add(
+        Event(submission_id=root.id, at=now, actor=actor, action="verification_confirmed", detail={"closed": closed})
     )
+    current = active_appointment(session, root.id or 0)
+    if current is not None and current.purpose == DECISION:
+        return current  # booked before confirmations existed: it stands
+    change = _book_decision(rt, session, root)
+    tell(rt, session, root, change)
+    return change.appointment
+
+
+def auto_confirm(rt: Runtime) -> int:
+    """Confirm every case pending for `decision_auto_confirm_days` working days with no finding at all (staff-only
+    ones included: an open question for staff is exactly what a clerk must settle). 0 = off."""
+    days = rt.settings.appointments.decision_auto_confirm_days
+    if days <= 0:
+        return 0
+    calendar = calendar_for(rt)
+    today = local(rt.clock.now(), rt.settings.office.timezone).date()
+    confirmed = 0
+    with transaction(rt.engine) as session:
+        pending = session.exec(
+            select(CaseVerification).where(
+                CaseVerification.office == rt.office, CaseVerification.state == VerificationState.PENDING
+            )
+        ).all()
+        for verification in pending:
+            since = local(verification.pending_since, rt.settings.office.timezone).date()
+            if calendar.add_working_days(since, days) > today:
+                continue
+            root = session.get_one(Submission, verification.submission_id)
+            if case_findings(session, root, staff=True):
+                continue
+            confirm(rt, session, root, AUTO)
+            confirmed += 1
+    return confirmed
+
+
+# --- the transitions -----------------------------------------------------------------------------------------
+
+
+def _call_for_clarification(
+    rt: Runtime,
+    session: Session,
+    root: Submission,
+    current: Appointment | None,
+    verification: CaseVerification | None,
+    findings: list[Finding],
+) -> Change:
+    now = rt.clock.now()
+    if verification is not None and verification.state != VerificationState.REOPENED:
+        session.add(
+            Event(
+                submission_id=root.id,
+                at=now,
+                action="verification_reopened",
+                detail={"was": verification.state, "codes": [f.code for f in findings]},
+            )
+        )
+        verification.state = VerificationState.REOPENED
+        session.add(verification)
+    reasons = list(dict.fromkeys(finding.message for finding in findings))
+    if current is not None and current.purpose == CLARIFICATION:
+        if current.reasons == reasons:
+            return NO_CHANGE
+        _change(rt, session, current, reasons=reasons)
+        return Change("reasons", current)
+    choice, late = _find_clarification(rt, session, root, exclude=current.id if current else None)
     if choice is None:
-        _no_slot(rt, session, root, submission, purpose, current)
-        return
+        return _no_slot(rt, session, root, current)
+    _clear_booking_findings(rt, session, root, "appointment_unavailable")
+    deadline = calendar_for(rt).deadline_end(root.received_at)
     if current is not None:
-        _change(rt, session, current, purpose=purpose, slot=choice.slot, reasons=_reasons(session, root, submission))
+        previous = Previous(current.purpose, current.start)
+        _change(rt, session, current, purpose=CLARIFICATION, slot=choice.slot, reasons=reasons, deadline=deadline)
+        current.overflow = choice.overflow
+        appointment, change = current, Change("moved", current, previous)
+        if choice.overflow and not late:
+            _alert_overflow(rt, session, root, choice)
+    else:
+        appointment = _create(rt, session, root, CLARIFICATION, choice, reasons=reasons, deadline=deadline)
+        change = Change("booked", appointment)
+    if late:
+        _tell_late(rt, session, root, appointment)
+    return change
+
+
+def _await_verification(
+    rt: Runtime,
+    session: Session,
+    root: Submission,
+    current: Appointment | None,
+    verification: CaseVerification | None,
+    *,
+    file_changed: bool,
+) -> Change:
+    now = rt.clock.now()
+    was = verification.state if verification is not None else None
+    if verification is None:
+        verification = CaseVerification(office=root.office, submission_id=root.id or 0, pending_since=now)
+    elif verification.state == VerificationState.REOPENED or file_changed:
+        # Back from a clarification, or a follow-up changed the file: the clerk's checks (and the automatic
+        # confirmation's count) start again from now.
+        verification.pending_since = now
+    verification.state = VerificationState.PENDING
+    verification.decided_at = verification.decided_by = None
+    session.add(verification)
+    if was != VerificationState.PENDING:
+        session.add(Event(submission_id=root.id, at=now, action="verification_pending", detail={"was": was}))
+    _clear_booking_findings(rt, session, root, "appointment_unavailable")
+    if current is not None and current.purpose == DECISION:
+        # Booked before the verification step existed (or by staff): it stands, the case counts as confirmed.
+        verification.state = VerificationState.CONFIRMED
+        verification.decided_by = verification.decided_by or AUTO
+        return NO_CHANGE
+    if current is not None:
+        previous = Previous(current.purpose, current.start)
+        current.state = AppointmentState.CANCELLED
+        current.sequence += 1
+        current.updated_at = now
+        session.add(current)
+        session.add(
+            Event(
+                submission_id=root.id,
+                at=now,
+                action="appointment_cancelled",
+                detail={"why": "no finding left: the file is being verified", "start": current.start.isoformat()},
+            )
+        )
+        return Change("cancelled", current, previous)
+    return Change("pending") if was == VerificationState.REOPENED else NO_CHANGE
+
+
+def _book_decision(rt: Runtime, session: Session, root: Submission) -> Change:
+    choice = booker_for(rt).find(session, purpose=DECISION, now=rt.clock.now())
+    if choice is None:
+        add_finding(session, rt, root, "appointment_unavailable", NO_DECISION_SLOT_RO, staff_only=True)
+        raise_alert(
+            session,
+            rt,
+            "booking_impossible",
+            f"submission {root.id}",
+            f"No decision slot within {rt.settings.appointments.decision_horizon_working_days} working days for "
+            f"confirmed case {root.id}: staff must arrange it.",
+        )
+        return NO_CHANGE
+    _clear_booking_findings(rt, session, root, "appointment_unavailable")
+    return Change("booked", _create(rt, session, root, DECISION, choice, reasons=[], deadline=None))
+
+
+def _find_clarification(
+    rt: Runtime, session: Session, root: Submission, *, exclude: int | None
+) -> tuple[BookingChoice | None, bool]:
+    """The clarification slot, and whether it is late. Within the deadline when the deadline can still be kept;
+    once it has passed (no working day left before it), the earliest possible slot within another
+    `deadline_working_days` working days."""
+    booker = booker_for(rt)
+    now = rt.clock.now()
+    choice = booker.find(
+        session, purpose=CLARIFICATION, now=now, received_at=root.received_at, exclude_appointment_id=exclude
+    )
+    if choice is not None:
+        return choice, False
+    deadline = booker.calendar.clarification_deadline(root.received_at)
+    if booker.calendar.earliest_booking_start(now).date() <= deadline:
+        return None, False  # the deadline can be kept but no place is left: never book past it silently
+    today = local(now, rt.settings.office.timezone).date()
+    last_day = booker.calendar.add_working_days(today, rt.settings.appointments.deadline_working_days)
+    late = booker.find(
+        session,
+        purpose=CLARIFICATION,
+        now=now,
+        received_at=root.received_at,
+        exclude_appointment_id=exclude,
+        last_day=last_day,
+    )
+    return late, late is not None
+
+
+def _tell_late(rt: Runtime, session: Session, root: Submission, appointment: Appointment) -> None:
+    timezone = rt.settings.office.timezone
+    deadline = calendar_for(rt).clarification_deadline(root.received_at)
+    message = DEADLINE_MISSED_RO.format(
+        deadline=f"{deadline:%d.%m.%Y}", when=f"{local(appointment.start, timezone):%d.%m.%Y %H:%M}"
+    )
+    add_finding(session, rt, root, "deadline_missed", message, staff_only=True)
+    raise_alert(
+        session,
+        rt,
+        "clarification_late",
+        f"submission {root.id}",
+        f"A finding on case {root.id} came after its clarification deadline ({deadline:%d.%m.%Y}); booked at the "
+        f"earliest possible slot, {local(appointment.start, timezone):%d.%m.%Y %H:%M}.",
+    )
+
+
+def _note_documents_after_confirmation(rt: Runtime, session: Session, root: Submission, submission: Submission) -> None:
+    """A follow-up with documents after the clerk confirmed the file: the visit stands, staff look at them."""
+    if submission.id == root.id:
         return
-    _create(rt, session, root, submission, purpose, choice)
+    verification = verification_of(session, root)
+    if verification is None or verification.state != VerificationState.CONFIRMED:
+        return
+    if _brings_documents(session, submission):
+        add_finding(
+            session, rt, submission, "documents_after_confirmation", DOCUMENTS_AFTER_CONFIRMATION_RO, staff_only=True
+        )
+
+
+def _brings_documents(session: Session, submission: Submission) -> bool:
+    accepted = select(Document.id).where(Document.submission_id == submission.id, col(Document.accepted).is_(True))
+    return session.exec(accepted).first() is not None
+
+
+# --- booking mechanics ------------------------------------------------------------------------------------------
 
 
 def _create(
-    rt: Runtime, session: Session, root: Submission, submission: Submission, purpose: str, choice: BookingChoice
+    rt: Runtime,
+    session: Session,
+    root: Submission,
+    purpose: str,
+    choice: BookingChoice,
+    *,
+    reasons: list[str],
+    deadline: datetime | None,
 ) -> Appointment:
     now = rt.clock.now()
-    deadline = calendar_for(rt).deadline_end(root.received_at) if purpose == "clarification" else None
     appointment = Appointment(
         office=rt.office,
         submission_id=root.id or 0,
@@ -113,7 +519,7 @@ def _create(
         overflow=choice.overflow,
         deadline=deadline,
         uid=f"intake-{rt.office.lower()}-{root.id}-{secrets.token_hex(4)}@{_domain(rt)}",
-        reasons=_reasons(session, root, submission),
+        reasons=reasons,
         created_at=now,
         updated_at=now,
     )
@@ -124,21 +530,34 @@ def _create(
             submission_id=root.id,
             at=now,
             action="appointment_booked",
-            detail={"purpose": purpose, "start": choice.slot.start.isoformat(), "overflow": choice.overflow},
+            detail={
+                "purpose": purpose,
+                "start": choice.slot.start.isoformat(),
+                "overflow": choice.overflow,
+                "short_notice": choice.short_notice,
+            },
         )
     )
-    if choice.overflow:
-        raise_alert(
-            session,
-            rt,
-            "booking_overflow",
-            f"submission {root.id}",
-            f"Regular capacity was full until the legal deadline; case {root.id} was booked into overflow "
-            f"capacity at {local(choice.slot.start, rt.settings.office.timezone):%d.%m.%Y %H:%M}. "
-            "Add desks or open extra hours.",
-        )
-        root.flagged = True
+    if choice.overflow and purpose == CLARIFICATION and not _is_late(appointment):
+        _alert_overflow(rt, session, root, choice)
     return appointment
+
+
+def _alert_overflow(rt: Runtime, session: Session, root: Submission, choice: BookingChoice) -> None:
+    raise_alert(
+        session,
+        rt,
+        "booking_overflow",
+        f"submission {root.id}",
+        f"Regular capacity was full until the legal deadline; case {root.id} was booked into overflow "
+        f"capacity at {local(choice.slot.start, rt.settings.office.timezone):%d.%m.%Y %H:%M}. "
+        "Add desks or open extra hours.",
+    )
+    root.flagged = True
+
+
+def _is_late(appointment: Appointment) -> bool:
+    return appointment.deadline is not None and appointment.start > appointment.deadline
 
 
 def _change(
@@ -149,12 +568,12 @@ def _change(
     purpose: str | None = None,
     slot: Slot | None = None,
     reasons: list[str] | None = None,
+    deadline: datetime | None = None,
 ) -> None:
     before = {"purpose": appointment.purpose, "start": appointment.start.isoformat()}
     if purpose is not None:
         appointment.purpose = purpose
-        if purpose == "decision":
-            appointment.deadline = None
+        appointment.deadline = deadline if purpose == CLARIFICATION else None
     if slot is not None:
         appointment.start, appointment.end = slot.start, slot.end
         appointment.reminder_sent_at = None
@@ -174,71 +593,166 @@ def _change(
     )
 
 
-def _no_slot(
-    rt: Runtime, session: Session, root: Submission, submission: Submission, purpose: str, current: Appointment | None
-) -> None:
+def _no_slot(rt: Runtime, session: Session, root: Submission, current: Appointment | None) -> Change:
     """Never book past the legal deadline silently: tell staff and ops, and tell the sender we will call."""
-    add_finding(session, rt, submission, "appointment_unavailable", NO_SLOT_RO, detail={"purpose": purpose})
+    if not any(f.code == "appointment_unavailable" and not f.staff_only for f in case_findings(session, root)):
+        add_finding(session, rt, root, "appointment_unavailable", NO_SLOT_RO, detail={"purpose": CLARIFICATION})
     raise_alert(
         session,
         rt,
         "booking_impossible",
         f"submission {root.id}",
-        f"No {purpose} slot (regular or overflow) before the deadline for case {root.id}: staff must arrange it.",
+        f"No clarification slot (regular or overflow) before the deadline for case {root.id}: staff must arrange it.",
     )
+    previous = None
     if current is not None:
+        previous = Previous(current.purpose, current.start)
         current.state = AppointmentState.SUPERSEDED
         current.sequence += 1
+        current.updated_at = rt.clock.now()
         session.add(current)
+    return Change("no_slot", current, previous)
 
 
-def _reasons(session: Session, root: Submission, submission: Submission) -> list[str]:
-    seen: dict[str, None] = {}
-    for message in (root, submission):
-        for finding in open_findings(session, message):
-            seen.setdefault(finding.message, None)
-    return list(seen)
+def _clear_booking_findings(rt: Runtime, session: Session, root: Submission, code: str) -> None:
+    for finding in case_findings(session, root, staff=True):
+        if finding.code == code:
+            finding.cleared_at = rt.clock.now()
+            finding.cleared_by = AUTO
+            session.add(finding)
 
 
-# --- what the beneficiary reads ---------------------------------------------------------------------------
+# --- telling the beneficiary -------------------------------------------------------------------------------------
+
+# The change a follow-up's book stage made, kept for the recipisă that follows it (its own transaction).
+TOLD_BY_RECEIPT = "visit_change"
+
+
+def _record_for_receipt(
+    rt: Runtime, session: Session, root: Submission, submission: Submission, change: Change
+) -> None:
+    if change.kind == "none":
+        return
+    detail: dict[str, object] = {"by": submission.id, "kind": change.kind}
+    if change.appointment is not None:
+        detail["appointment"] = change.appointment.id
+    if change.previous is not None:
+        detail["previous"] = {"purpose": change.previous.purpose, "start": change.previous.start.isoformat()}
+    session.add(Event(submission_id=root.id, at=rt.clock.now(), action=TOLD_BY_RECEIPT, detail=detail))
+
+
+def _change_for_receipt(session: Session, root: Submission, submission: Submission) -> Change:
+    events = session.exec(
+        select(Event)
+        .where(Event.submission_id == root.id, Event.action == TOLD_BY_RECEIPT)
+        .order_by(col(Event.id).desc())
+    ).all()
+    for event in events:
+        detail = event.detail or {}
+        if detail.get("by") != submission.id:
+            continue
+        appointment = session.get(Appointment, detail["appointment"]) if detail.get("appointment") else None
+        previous = None
+        if isinstance(detail.get("previous"), dict):
+            before = detail["previous"]
+            previous = Previous(str(before["purpose"]), datetime.fromisoformat(str(before["start"])))
+        return Change(str(detail.get("kind")), appointment, previous)
+    return NO_CHANGE
+
+
+def tell(rt: Runtime, session: Session, root: Submission, change: Change) -> None:
+    """The e-mail of a change decided outside the pipeline (staff, the automatic confirmation)."""
+    appointment = change.appointment
+    if change.kind == "none":
+        return
+    if change.kind in ("booked", "moved", "reasons") and appointment is not None:
+        kind = "clarification" if appointment.purpose == CLARIFICATION else "invitation"
+        _send(rt, session, root, kind, appointment, previous=change.previous, replaces=change.kind == "reasons")
+    elif change.kind == "cancelled" and appointment is not None:
+        _send(rt, session, root, "verification", appointment, previous=change.previous, pending=_pending(rt, root))
+    elif change.kind == "pending":
+        _send(rt, session, root, "verification", None, pending=_pending(rt, root))
+    elif change.kind == "no_slot":
+        deadline = calendar_for(rt).clarification_deadline(root.received_at)
+        _send(
+            rt,
+            session,
+            root,
+            "clarification",
+            appointment,
+            previous=change.previous,
+            pending=no_slot_paragraph(deadline, rt.settings.office.name, rt.settings.office.short_name),
+            reasons=[f.message for f in citizen_findings(session, root)],
+        )
+
+
+def _pending(rt: Runtime, root: Submission) -> str:
+    request = request_of(root)
+    return pending_paragraph(
+        rt.settings.office.name, applicant=request.applicant, decision=request.decision, request_name=request.name
+    )
 
 
 @dataclass(frozen=True)
 class AppointmentText:
     paragraph: str
     invite: bytes | None
+    method: str = "REQUEST"  # of the invite: REQUEST books or updates, CANCEL removes
+    verifying: bool = False  # no visit yet: the complete file is being verified (the recipisă's heading says so)
 
 
 def appointment_text(rt: Runtime, session: Session, submission: Submission, to_address: str) -> AppointmentText | None:
-    """The appointment paragraph (and ICS invite) for the recipisă and the reply of this submission's case."""
+    """The appointment paragraph (and ICS invite) for the recipisă and the reply of this submission's case: the
+    visit, or that the complete file is being verified, preceded by what this message's processing changed."""
     root = case_root(session, submission)
+    change = _change_for_receipt(session, root, submission)
     appointment = active_appointment(session, root.id or 0)
+    timezone = rt.settings.office.timezone
     if appointment is None:
-        unavailable = any(f.code == "appointment_unavailable" for f in open_findings(session, submission))
+        if change.kind == "cancelled" and change.appointment is not None and change.previous is not None:
+            preface = change_preface(change.previous, timezone, cancelled=True)
+            invite = _invite(rt, root, change.appointment, to_address, "CANCEL")
+            return AppointmentText(f"{preface}\n\n{_pending(rt, root)}", invite, "CANCEL", verifying=True)
+        if verification_state(session, root) == VerificationState.PENDING:
+            return AppointmentText(_pending(rt, root), None, verifying=True)
+        unavailable = any(
+            f.code == "appointment_unavailable" and not f.staff_only for f in case_findings(session, root)
+        )
         if not unavailable:
             return None
         deadline = calendar_for(rt).clarification_deadline(root.received_at)
-        return AppointmentText(no_slot_paragraph(deadline, rt.settings.office.name), None)
+        paragraph = no_slot_paragraph(deadline, rt.settings.office.name, rt.settings.office.short_name)
+        if change.kind == "no_slot" and change.appointment is not None and change.previous is not None:
+            # The visit this message's findings replaced could not be rebooked: its invite is withdrawn.
+            preface = change_preface(change.previous, timezone, cancelled=True)
+            invite = _invite(rt, root, change.appointment, to_address, "CANCEL")
+            return AppointmentText(f"{preface}\n\n{paragraph}", invite, "CANCEL")
+        return AppointmentText(paragraph, None)
     # The recipisă and its e-mail list the findings already; the paragraph need not repeat them.
-    notice = notice_for(rt, appointment, with_reasons=False)
-    registration = _registration(rt, root)
-    invite = build_invite(
-        invite_data(
-            notice,
-            _correspondent(rt, to_address),
-            uid=appointment.uid,
-            sequence=appointment.sequence,
-            registration=registration,
-        ),
-        method="REQUEST",
-        stamp=rt.clock.now(),
+    paragraph = appointment_paragraph(notice_for(rt, appointment, root, with_reasons=False))
+    if change.kind == "moved" and change.previous is not None:
+        paragraph = f"{change_preface(change.previous, timezone, cancelled=False)}\n\n{paragraph}"
+    return AppointmentText(paragraph, _invite(rt, root, appointment, to_address, "REQUEST"))
+
+
+def _invite(rt: Runtime, root: Submission, appointment: Appointment, to_address: str, method: str) -> bytes:
+    notice = notice_for(rt, appointment, root, with_reasons=False)
+    data = invite_data(
+        notice,
+        _correspondent(rt, to_address),
+        uid=appointment.uid,
+        sequence=appointment.sequence,
+        registration=_registration(rt, root),
     )
-    return AppointmentText(appointment_paragraph(notice), invite)
+    return build_invite(data, method=method, stamp=rt.clock.now())
 
 
-def notice_for(rt: Runtime, appointment: Appointment, *, with_reasons: bool = True) -> AppointmentNotice:
+def notice_for(
+    rt: Runtime, appointment: Appointment, root: Submission | None = None, *, with_reasons: bool = True
+) -> AppointmentNotice:
     office = rt.settings.office
     token, until = manage_token(rt, appointment)
+    request = request_of(root) if root is not None else Request()
     return AppointmentNotice(
         purpose=appointment.purpose,
         start=appointment.start,
@@ -251,6 +765,9 @@ def notice_for(rt: Runtime, appointment: Appointment, *, with_reasons: bool = Tr
         manage_url=f"{rt.settings.appointments.public_base_url.rstrip('/')}/programare/{token}",
         overflow=appointment.overflow,
         manage_until=until,
+        applicant=request.applicant,
+        decision=request.decision,
+        request_name=request.name,
     )
 
 
@@ -263,37 +780,32 @@ def manage_token(rt: Runtime, appointment: Appointment) -> tuple[str, datetime]:
 # --- changes by the beneficiary (the link) or by staff ------------------------------------------------------
 
 
-def reschedule(rt: Runtime, session: Session, appointment: Appointment, start: datetime, actor: str) -> None:
-    """Move to another free slot of the allowed window; the beneficiary gets an updated invite."""
+def free_slots(rt: Runtime, session: Session, appointment: Appointment) -> list[Slot]:
+    """Where the visit may move (the link and the staff page alike): a clarification never past its legal
+    deadline; one booked late (the deadline had passed) never later than the day it was booked for."""
     root = session.get_one(Submission, appointment.submission_id)
-    slots = booker_for(rt).free_slots(
+    last_day = None
+    if appointment.purpose == CLARIFICATION and _is_late(appointment):
+        last_day = local(appointment.start, rt.settings.office.timezone).date()
+    return booker_for(rt).free_slots(
         session,
         purpose=appointment.purpose,
         now=rt.clock.now(),
         received_at=root.received_at,
         exclude_appointment_id=appointment.id,
+        last_day=last_day,
     )
-    slot = next((s for s in slots if s.start == start), None)
+
+
+def reschedule(rt: Runtime, session: Session, appointment: Appointment, start: datetime, actor: str) -> None:
+    """Move to another free slot of the allowed window; the beneficiary gets an updated invite."""
+    root = session.get_one(Submission, appointment.submission_id)
+    slot = next((s for s in free_slots(rt, session, appointment) if s.start == start), None)
     if slot is None:
         raise ValueError("that slot is not free or not allowed")
     _change(rt, session, appointment, slot=slot)
     session.add(Event(submission_id=root.id, at=rt.clock.now(), actor=actor, action="appointment_rescheduled"))
     _notify(rt, session, appointment, root, "rescheduled")
-
-
-def confirm_in_order(rt: Runtime, session: Session, submission: Submission, actor: str) -> bool:
-    """Staff cleared what was wrong: the clarification visit becomes the decision visit (procedure step 8),
-    at the same time, and the beneficiary gets the updated invite. True when it changed."""
-    root = case_root(session, submission)
-    if open_findings(session, root) or open_findings(session, submission):
-        return False
-    appointment = active_appointment(session, root.id or 0)
-    if appointment is None or appointment.purpose != "clarification":
-        return False
-    _change(rt, session, appointment, purpose="decision", reasons=[])
-    session.add(Event(submission_id=root.id, at=rt.clock.now(), actor=actor, action="appointment_now_decision"))
-    _notify(rt, session, appointment, root, "rescheduled")
-    return True
 
 
 def cancel(rt: Runtime, session: Session, appointment: Appointment, actor: str) -> None:
@@ -338,29 +850,55 @@ def send_reminders(rt: Runtime) -> int:
 
 
 def _notify(rt: Runtime, session: Session, appointment: Appointment, root: Submission, kind: str) -> None:
+    """The reminder, move and cancellation e-mails."""
+    _send(rt, session, root, kind, appointment)
+
+
+def _send(
+    rt: Runtime,
+    session: Session,
+    root: Submission,
+    kind: str,
+    appointment: Appointment | None,
+    *,
+    previous: Previous | None = None,
+    pending: str | None = None,
+    reasons: list[str] | None = None,
+    replaces: bool = False,
+) -> None:
+    """One e-mail about the case's visit, with the invite: CANCEL when the visit was cancelled or superseded."""
     if not root.sender or not root.reply_allowed:
         return
     who = _correspondent(rt, root.sender)
-    notice = notice_for(rt, appointment)
     registration = _registration(rt, root)
-    method = "CANCEL" if kind == "cancelled" else "REQUEST"
-    invite = build_invite(
-        invite_data(notice, who, uid=appointment.uid, sequence=appointment.sequence, registration=registration),
-        method=method,
-        stamp=rt.clock.now(),
-    )
+    notice = invite = None
+    if appointment is not None:
+        notice = notice_for(rt, appointment, root)
+        method = "REQUEST" if appointment.state == AppointmentState.BOOKED else "CANCEL"
+        invite = build_invite(
+            invite_data(notice, who, uid=appointment.uid, sequence=appointment.sequence, registration=registration),
+            method=method,
+            stamp=rt.clock.now(),
+        )
+        if method == "CANCEL" and kind != "cancelled":
+            notice = None  # the text says what was cancelled (`previous`); the visit itself is not shown again
+        tag = f"{kind}.{appointment.id}.{appointment.sequence}"
+    else:
+        tag = f"{kind}.case-{root.id}.{secrets.token_hex(4)}"
     message = build_appointment_update(
         who,
         notice=notice,
         invite=invite,
         kind=kind,
         registration=registration,
-        message_id=compose.make_message_id(
-            f"{kind}.{appointment.id}.{appointment.sequence}", rt.office, root.id or 0, rt.settings.smtp.from_address
-        ),
+        message_id=compose.make_message_id(tag, rt.office, root.id or 0, rt.settings.smtp.from_address),
         now=rt.clock.now(),
         in_reply_to=root.message_id,
         references=tuple(root.references),
+        previous=previous,
+        pending=pending,
+        reasons=tuple(reasons or ()),
+        replaces_invite=replaces,
     )
     enqueue(session, rt, root, kind=f"appointment_{kind}", message=message)
 
@@ -383,3 +921,34 @@ def _registration(rt: Runtime, submission: Submission) -> str:
 
 def _domain(rt: Runtime) -> str:
     return rt.settings.smtp.from_address.rpartition("@")[2] or "intake.invalid"
+
+
+__all__ = [
+    "AUTO",
+    "AppointmentText",
+    "CaseStateError",
+    "Change",
+    "active_appointment",
+    "after_staff_change",
+    "appointment_text",
+    "auto_confirm",
+    "book",
+    "book_by_staff",
+    "booker_for",
+    "calendar_for",
+    "cancel",
+    "case_root",
+    "citizen_findings",
+    "confirm",
+    "free_slots",
+    "manage_token",
+    "moment_in_words",
+    "notice_for",
+    "reconcile",
+    "request_of",
+    "reschedule",
+    "send_reminders",
+    "tell",
+    "verification_of",
+    "verification_state",
+]

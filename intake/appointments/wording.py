@@ -1,122 +1,97 @@
-"""What the beneficiary reads about an appointment: the Romanian wording, kept apart from the code.
+"""What the beneficiary reads about an appointment, Romanian, in the editable template `programare.txt`
+(intake/texts/templates: the agency changes a wording there, or in its own copy in `texts.directory`, not here).
 
-Day and month names are our own tables, not the system locale: the daemon runs in containers whose
-locale is C, and a date must read the same on every machine.
+The names below are the ones the appointment code has always used; each is read from a block of the template when
+it is used, so an edited template takes effect without a restart of anything but the process. A text keeps its
+`{placeholders}`, filled in by the code with `.format()`.
+
+Who is addressed depends on the request (intake/validation/checklists.toml): a natural person comes in person;
+an employer (a legal person) sends its legal representative or a proxy with a power of attorney, so no text
+tells a company that "the decision will be handed to you personally". A request that ends without a decision
+(a job-seeker registration) is never promised one: the visit checks identity and completes the request.
 """
 
 from __future__ import annotations
 
-WEEKDAYS = ("luni", "marți", "miercuri", "joi", "vineri", "sâmbătă", "duminică")  # Monday first, like weekday()
-MONTHS = (
-    "ianuarie",
-    "februarie",
-    "martie",
-    "aprilie",
-    "mai",
-    "iunie",
-    "iulie",
-    "august",
-    "septembrie",
-    "octombrie",
-    "noiembrie",
-    "decembrie",
-)
+from typing import Any
 
+from intake import texts
+
+TEMPLATE = "programare"
+
+# Day and month names are our own tables, not the system locale: the daemon runs in containers whose locale is C.
+WEEKDAYS = texts.WEEKDAYS
+MONTHS = texts.MONTHS
 # "ora României" every time a time is written: the reader may be abroad, or read on a phone set to another zone.
 LOCAL_TIME_LABEL = "ora României"
+NATURAL_PERSON = "natural_person"
+LEGAL_PERSON = "legal_person"
 
-PURPOSES = {
-    "clarification": "pentru clarificarea dosarului",
-    "decision": "pentru verificarea identității și înmânarea deciziei",
-}
-
-APPOINTMENT = (
-    "Vă rugăm să vă prezentați la {office_name}, {address}, în data de {day}, ora {time} ({label}), {purpose}."
+# Single texts, by the name the code uses.
+TEXTS = (
+    "CANCELLED_COMPLETE",
+    "CANCELLED_NEXT",
+    "CLARIFICATION_PURPOSE",
+    "INVITE_ALARM",
+    "LEGAL_BASIS",
+    "LEGAL_BASIS_LATE",
+    "LEGAL_PERSON_IDENTITY",
+    "MANAGE_LINK",
+    "MANAGE_LINK_VALIDITY",
+    "MANAGE_LINK_WINDOW",
+    "MANAGE_LINK_WINDOW_LATE",
+    "NO_DECISION_PURPOSE_NAMED",
+    "NO_SLOT",
+    "NO_SLOT_DEADLINE",
+    "OVERFLOW",
+    "REPLACED",
+    "STEP8_PURPOSE_SHORT",
+    "UPDATE_BODY",
+    "WHEN",
 )
-
-REASONS_HEADER = {
-    "clarification": "Motivul programării (ce trebuie lămurit sau completat):",
-    "decision": "De reținut:",
-}
-
-BRING = {
-    "clarification": (
-        "Aduceți actul de identitate în original și documentele menționate mai sus, completate sau corectate, "
-        "în original."
+# Texts chosen by a key (the visit's purpose, who is addressed, the kind of e-mail): name -> keys.
+CHOICES: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "APPOINTMENT": (("natural_person",), ("legal_person",)),
+    "BRING": (
+        ("clarification", "natural_person"),
+        ("clarification", "legal_person"),
+        ("decision", "natural_person"),
+        ("decision", "legal_person"),
+        ("visit", "natural_person"),
+        ("visit", "legal_person"),
     ),
-    "decision": "Aduceți actul de identitate în original; decizia vă va fi înmânată personal.",
-}
-
-LEGAL_BASIS = (
-    "Conform procedurii, clarificarea are loc cel târziu în 5 zile lucrătoare de la primirea documentelor "
-    "în format electronic, adică cel târziu {deadline_day}."
-)
-
-OVERFLOW = (
-    "Toate locurile obișnuite până la termenul legal erau ocupate, așa că v-am programat într-un interval "
-    "suplimentar, ca să respectăm termenul. Dacă ora trebuie schimbată, vă anunțăm prin e-mail."
-)
-
-# The URL stands on its own line: no punctuation next to it for a mail client to glue onto the link.
-MANAGE_LINK = "Dacă nu puteți ajunge la ora propusă, puteți alege altă oră sau anula programarea aici:\n{url}"
-MANAGE_LINK_VALIDITY = "Linkul este valabil până {until}."
-MANAGE_LINK_WINDOW = "Noua programare trebuie să fie cel târziu {deadline_day}, ca să respectăm termenul legal."
-
-NO_SLOT = (
-    "Nu am putut stabili automat o programare{before_deadline}. Un coleg de la {office_name} vă va contacta "
-    "în cel mai scurt timp, prin e-mail sau telefonic, pentru a stabili împreună ziua și ora la care să vă prezentați."
-)
-NO_SLOT_DEADLINE = " în termenul legal (cel târziu {deadline_day})"
-
-# --- the update e-mails (reminder, change, cancellation) -----------------------------------------------------
-
-SUBJECTS = {
-    "reminder": "Reamintire programare – nr. {registration}",
-    "rescheduled": "Programare modificată – nr. {registration}",
-    "cancelled": "Programare anulată – nr. {registration}",
-}
-
-INTROS = {
-    "reminder": "Vă reamintim programarea dumneavoastră la {office_name}, pentru dosarul cu numărul {registration}.",
-    "rescheduled": (
-        "Programarea dumneavoastră pentru dosarul cu numărul {registration} a fost modificată. Noua programare:"
+    "CALENDAR_NOTES": (("new",), ("replaces",), ("cancels",)),
+    "DECISION_PURPOSE": (("natural_person",), ("legal_person",)),
+    "INTROS": (("reminder",), ("rescheduled",), ("cancelled",), ("invitation",), ("clarification",), ("verification",)),
+    "INVITE_SUMMARY": (("clarification",), ("decision",)),
+    "INVITE_WHAT": (
+        (True, "natural_person"),
+        (True, "legal_person"),
+        (False, "natural_person"),
+        (False, "legal_person"),
     ),
-    "cancelled": (
-        "Programarea dumneavoastră din {day}, ora {time} ({label}), la {office_name}, pentru dosarul cu numărul "
-        "{registration}, a fost anulată."
+    "NO_DECISION_PURPOSE": (("natural_person",), ("legal_person",)),
+    "PENDING_VERIFICATION": (("natural_person",), ("legal_person",)),
+    "REASONS_HEADER": (("clarification",), ("decision",)),
+    "SUBJECTS": (
+        ("reminder",),
+        ("rescheduled",),
+        ("cancelled",),
+        ("invitation",),
+        ("clarification",),
+        ("verification",),
     ),
 }
 
-CALENDAR_NOTES = {
-    "reminder": "Invitația atașată (programare.ics) poate fi adăugată în calendarul dumneavoastră.",
-    "rescheduled": "Invitația atașată (programare.ics) înlocuiește invitația trimisă anterior în calendar.",
-    "cancelled": "Invitația atașată (programare.ics) elimină programarea din calendarul dumneavoastră.",
-}
 
-CANCELLED_NEXT = (
-    "Dacă doriți o nouă programare sau aveți întrebări despre dosar, răspundeți la acest mesaj și păstrați "
-    "numărul de înregistrare în subiect."
-)
+def _block(name: str, key: tuple[Any, ...] = ()) -> str:
+    return texts.part(TEMPLATE, "__".join((name.lower(), *(str(part) for part in key))))
 
-UPDATE_BODY = """Bună ziua,
 
-{intro}
-
-{details}
-
-{calendar_note}
-
-{notice}
-
-{signature}
-"""
-
-# --- the calendar invite ---------------------------------------------------------------------------------------
-
-INVITE_SUMMARY = {
-    "clarification": "Programare la {office_name}: clarificarea dosarului nr. {registration}",
-    "decision": (
-        "Programare la {office_name}: verificarea identității și înmânarea deciziei (dosarul nr. {registration})"
-    ),
-}
-INVITE_ALARM = "Mâine: programare la {office_name}, ora {time} ({label})."
+def __getattr__(name: str) -> Any:
+    """`wording.APPOINTMENT[...]`, `wording.OVERFLOW`: read from the template at the moment they are used."""
+    if name in TEXTS:
+        return _block(name)
+    if name in CHOICES:
+        return {key if len(key) > 1 else key[0]: _block(name, key) for key in CHOICES[name]}
+    raise AttributeError(name)

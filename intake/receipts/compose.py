@@ -1,7 +1,8 @@
 """The replies we send: acknowledgement (procedure step 5) and the recipisă (step 6).
 
 Every reply is threaded to the message it answers, marked as automatic (RFC 3834) and carries a
-Message-ID derived from the submission, so a retry after a crash is recognisably the same message.
+Message-ID derived from the submission, so a retry after a crash is recognisably the same message. The words are
+templates the agency can edit (`intake/texts/templates/confirmare_primire.txt`, `recipisa_email.txt`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from intake import texts
 from intake.clock import local
 from intake.receipts import wording
 
@@ -25,6 +27,8 @@ class Correspondent:
     from_name: str
     to_address: str
     timezone: str
+    office_short: str = "AJOFM Cluj"  # "Registratura AJOFM Cluj"
+    office_genitive: str = "Agenției Județene pentru Ocuparea Forței de Muncă Cluj"  # "la registratura …"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class DocumentLine:
     pages: int | None
     accepted: bool
     reason: str | None
+    code: str | None = None  # why it was not accepted (forbidden_attachment, corrupt_attachment, oversized)
 
 
 def make_message_id(kind: str, office: str, submission_id: int, from_address: str) -> str:
@@ -56,12 +61,12 @@ def format_received(moment: datetime, timezone: str) -> str:
 
 
 def build_acknowledgement(who: Correspondent, original: Original, *, message_id: str, now: datetime) -> EmailMessage:
-    body = wording.ACK_BODY.format(
-        received=format_received(original.received_at, who.timezone),
-        notice=wording.AUTOMATIC_NOTICE,
-        signature=wording.SIGNATURE,
+    subject, body = texts.mail(
+        "confirmare_primire",
+        subiect=_subject(original),
+        primit=local(original.received_at, who.timezone),
+        birou_scurt=who.office_short,
     )
-    subject = wording.ACK_SUBJECT.format(subject=_subject(original))
     return _reply(who, original, subject=subject, text=body, message_id=message_id, now=now, html=False)
 
 
@@ -78,39 +83,40 @@ def build_receipt_reply(
     message_id: str,
     now: datetime,
     appointment: str | None = None,
+    possibly_needed: list[str] | None = None,
 ) -> EmailMessage:
-    findings_text = ""
-    if findings:
-        findings_text = wording.FINDINGS_HEADER + "".join(f"  - {item}\n" for item in findings)
-    body = wording.RECEIPT_BODY.format(
-        received=format_received(original.received_at, who.timezone),
-        office_name=office_name,
-        registration=registration,
-        documents=_document_lines(documents),
-        findings=findings_text,
-        appointment=f"\n{appointment}\n" if appointment else "",
-        attachment=pdf_filename,
-        notice=wording.AUTOMATIC_NOTICE,
-        signature=wording.SIGNATURE,
+    subject, body = texts.mail(
+        "recipisa_email",
+        subiect=_subject(original),
+        numar=registration,
+        primit=local(original.received_at, who.timezone),
+        birou=office_name,
+        birou_genitiv=who.office_genitive,
+        birou_scurt=who.office_short,
+        documente=[_document_entry(doc) for doc in documents],
+        constatari=findings,
+        daca_este_cazul=possibly_needed or [],
+        programare=appointment,
+        fisier_recipisa=pdf_filename,
     )
-    subject = wording.RECEIPT_SUBJECT.format(registration=registration, subject=_subject(original))
     message = _reply(who, original, subject=subject, text=body, message_id=message_id, now=now)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_filename)
     return message
 
 
-def _document_lines(documents: list[DocumentLine]) -> str:
-    if not documents:
-        return wording.NO_ATTACHMENTS
-    lines = []
-    for index, doc in enumerate(documents, start=1):
-        details = ", ".join(part for part in (doc.detected_type, wording.pages_label(doc.pages)) if part)
-        status = wording.DOCUMENT_ACCEPTED if doc.accepted else wording.DOCUMENT_REJECTED
-        line = f"  {index}. {doc.filename} ({details}): {status}"
-        if doc.reason:
-            line += f". {doc.reason}"
-        lines.append(line)
-    return "\n".join(lines)
+def _document_entry(doc: DocumentLine) -> dict[str, object]:
+    return {
+        "nume": doc.filename,
+        "detalii": ", ".join(part for part in (doc.detected_type, wording.pages_label(doc.pages)) if part),
+        "acceptat": doc.accepted,
+        "stare": document_status(doc.accepted, doc.code),
+        "motiv": doc.reason,
+    }
+
+
+def document_status(accepted: bool, code: str | None) -> str:
+    """"acceptat" or "neacceptat (format nepermis)" …: the same words on the recipisă and in the e-mail."""
+    return texts.render("stare_document", acceptat=accepted, cod=code)
 
 
 def _subject(original: Original) -> str:

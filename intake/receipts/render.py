@@ -24,6 +24,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
+from intake import texts
+
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FAMILY = "DejaVu"
@@ -74,6 +76,18 @@ class ReceiptDocument:
     accepted: bool
     reason: str | None  # Romanian, when rejected or with a remark
     signature_summary: str | None = None  # Romanian one-liner about the e-signature
+    status: str | None = None  # "acceptat" / "neacceptat (format nepermis)" …; None: from `accepted`
+
+
+@dataclass(frozen=True)
+class CaseDocumentLine:
+    """One document of the case file, for the recipisă of a follow-up (procedure 000 step 6: the list of the
+    documents received, here for the whole file the follow-up completes)."""
+
+    filename: str
+    kind: str  # Romanian name of what it is
+    received_with: str  # registration number of the e-mail that brought it
+    replaced_by: str | None = None  # file name of the later document that counts instead
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,11 @@ class ReceiptData:
     findings: tuple[str, ...] = ()
     appointment: str | None = None
     timezone: str = "Europe/Bucharest"
+    verifying: bool = False  # `appointment` says the complete file is being verified: no visit yet
+    office_genitive: str | None = None  # "la registratura <genitive>"; None: the name as given
+    case_registration: str | None = None  # a follow-up: the registration number of the case's first e-mail
+    case_documents: tuple[CaseDocumentLine, ...] = ()
+    possibly_needed: tuple[str, ...] = ()  # "dacă este cazul": documents that depend on what the file cannot show
 
 
 # --------------------------------------------------------------------------------------------- fonts
@@ -225,18 +244,9 @@ def _grouped_hash(sha256: str) -> str:
 
 # ------------------------------------------------------------------------------------------- layout
 
-TITLE = "RECIPISĂ"
-SUBTITLE = "de înregistrare a documentelor primite prin poșta electronică"
-NO_ATTACHMENTS = "Mesajul nu conține atașamente."
+# The fixed words are the blocks of the editable template intake/texts/templates/recipisa_pdf.txt.
+TEXTS = "recipisa_pdf"
 NO_SUBJECT = "(fără subiect)"
-ACCEPTED = "acceptat"
-REJECTED = "respins"
-CLOSING = (
-    "Prezenta recipisă este semnată electronic în numele registraturii {office}. Ea certifică numai "
-    "primirea și înregistrarea mesajului și a documentelor enumerate mai sus, la data și ora indicate; "
-    "nu atestă că dosarul este complet și nici că documentele sunt conforme. Amprenta SHA-256 "
-    "identifică fiecare fișier primit."
-)
 TABLE_HEADER = ("Nr.", "Fișier", "Tip", "Pagini", "Dimensiune", "SHA-256", "Stare")
 COL_WIDTHS = (8, 50, 14, 13, 21, 27, 47)  # mm, sum = A4 width minus 15 mm margins
 MARGIN = 15.0
@@ -274,9 +284,9 @@ def _new_pdf(data: ReceiptData, kit: _FontKit) -> _ReceiptPDF:
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=18)
     pdf.footer_text = f"Recipisa nr. {clean_text(data.registration_number, kit.charset, MAX_SHORT)}"
-    pdf.set_title(f"{TITLE} nr. {data.registration_number}")
+    pdf.set_title(f"{texts.part(TEXTS, 'titlu')} nr. {data.registration_number}")
     pdf.set_author(data.office_name)
-    pdf.set_subject(SUBTITLE)
+    pdf.set_subject(texts.part(TEXTS, "subtitlu"))
     pdf.set_creator("intake")
     pdf.set_lang("ro-RO")
     pdf.add_page()
@@ -303,8 +313,8 @@ def _letterhead(ctx: _Context) -> None:
     pdf.set_draw_color(120)
     pdf.line(MARGIN, pdf.get_y(), pdf.w - MARGIN, pdf.get_y())
     pdf.ln(6)
-    _paragraph(pdf, TITLE, size=20, style="B", height=9, align="C")
-    _paragraph(pdf, SUBTITLE, size=10, height=5, align="C")
+    _paragraph(pdf, texts.part(TEXTS, "titlu"), size=20, style="B", height=9, align="C")
+    _paragraph(pdf, texts.part(TEXTS, "subtitlu"), size=10, height=5, align="C")
     pdf.ln(5)
 
 
@@ -342,7 +352,7 @@ def _fit(pdf: FPDF, text: str, column: float, lines: int) -> str:
 
 def _status_cell(ctx: _Context, doc: ReceiptDocument) -> str:
     column = COL_WIDTHS[6]
-    lines = [ACCEPTED if doc.accepted else REJECTED]
+    lines = [doc.status or texts.render("stare_document", acceptat=doc.accepted, cod=None)]
     for remark in (doc.reason, doc.signature_summary):
         cleaned = ctx.clean(remark, MAX_REASON)
         if cleaned:
@@ -368,7 +378,7 @@ def _documents(ctx: _Context) -> None:
     pdf, documents = ctx.pdf, ctx.data.documents
     _heading(pdf, f"Documente primite ({len(documents)})")
     if not documents:
-        _paragraph(pdf, NO_ATTACHMENTS)
+        _paragraph(pdf, texts.part(TEXTS, "fara_atasamente"))
         return
     pdf.set_font(FAMILY, "", TABLE_FONT_SIZE)  # also the font _fit measures with
     rows = [_document_row(ctx, number, doc) for number, doc in enumerate(documents, start=1)]
@@ -390,6 +400,31 @@ def _documents(ctx: _Context) -> None:
     pdf.ln(2)
 
 
+def _case_documents(ctx: _Context) -> None:
+    data = ctx.data
+    if not data.case_registration or not data.case_documents:
+        return
+    _heading(ctx.pdf, f"Documentele dosarului nr. {ctx.clean(data.case_registration, MAX_SHORT)}")
+    _paragraph(ctx.pdf, texts.part(TEXTS, "dosar"), size=8.5, height=4.3)
+    for line in data.case_documents:
+        name = ctx.clean(line.filename, MAX_FILENAME) or "(fără nume)"
+        text = f"•  „{name}” ({ctx.clean(line.kind, 200)}), primit cu nr. {ctx.clean(line.received_with, MAX_SHORT)}"
+        if line.replaced_by:
+            text += f"; înlocuit de „{ctx.clean(line.replaced_by, MAX_FILENAME)}”"
+        _paragraph(ctx.pdf, text + ".", size=9)
+
+
+def _possibly_needed(ctx: _Context) -> None:
+    items = [ctx.clean(item, 600) for item in ctx.data.possibly_needed]
+    items = [item for item in items if item]
+    if not items:
+        return
+    _heading(ctx.pdf, "Documente necesare, dacă este cazul")
+    _paragraph(ctx.pdf, texts.part(TEXTS, "daca_este_cazul"), size=8.5, height=4.3)
+    for item in items:
+        _paragraph(ctx.pdf, f"•  {item}")
+
+
 def _findings(ctx: _Context) -> None:
     findings = [ctx.clean(f, 2000, multiline=True) for f in ctx.data.findings]
     findings = [f for f in findings if f]
@@ -404,14 +439,14 @@ def _appointment(ctx: _Context) -> None:
     text = ctx.clean(ctx.data.appointment, 4000, multiline=True)
     if not text:
         return
-    _heading(ctx.pdf, "Programare")
+    _heading(ctx.pdf, texts.part(TEXTS, "titlu_verificare" if ctx.data.verifying else "titlu_programare"))
     _paragraph(ctx.pdf, text)
 
 
 def _closing(ctx: _Context) -> None:
     ctx.pdf.ln(6)
-    office = ctx.clean(ctx.data.office_name, 300)
-    _paragraph(ctx.pdf, CLOSING.format(office=office), size=8.5, height=4.3)
+    genitive = ctx.clean(ctx.data.office_genitive or ctx.data.office_name, 300)
+    _paragraph(ctx.pdf, texts.part(TEXTS, "incheiere", birou_genitiv=genitive), size=8.5, height=4.3)
 
 
 def render_receipt(data: ReceiptData) -> bytes:
@@ -421,7 +456,9 @@ def render_receipt(data: ReceiptData) -> bytes:
     _letterhead(ctx)
     _registration_fields(ctx)
     _documents(ctx)
+    _case_documents(ctx)
     _findings(ctx)
+    _possibly_needed(ctx)
     _appointment(ctx)
     _closing(ctx)
     return bytes(ctx.pdf.output())

@@ -1,51 +1,11 @@
-"""What the beneficiary reads: the Romanian wording of our replies, kept apart from the code that sends it."""
+"""What is not prose in our replies: file names and small labels. Every sentence the beneficiary reads is a template
+in intake/texts/templates (the agency edits those, not this file)."""
 
 from __future__ import annotations
 
-SIGNATURE = "Cu stimă,\nRegistratura AJOFM Cluj"
-
-AUTOMATIC_NOTICE = (
-    "Acesta este un mesaj trimis automat. Dacă doriți să completați dosarul, răspundeți la acest mesaj "
-    "și păstrați numărul de înregistrare în subiect."
-)
-
-ACK_SUBJECT = "Confirmare de primire: {subject}"
-ACK_BODY = """Bună ziua,
-
-Confirmăm primirea mesajului dumneavoastră, sosit la {received}.
-
-Verificăm formularele și documentele trimise. În scurt timp veți primi recipisa cu numărul de \
-înregistrare și lista documentelor primite.
-
-{notice}
-
-{signature}
-"""
-
-RECEIPT_SUBJECT = "Recipisă nr. {registration}: {subject}"
-RECEIPT_BODY = """Bună ziua,
-
-Mesajul dumneavoastră, sosit la {received}, a fost înregistrat la registratura {office_name} \
-cu numărul {registration}.
-
-Documente primite:
-{documents}
-{findings}{appointment}
-Recipisa semnată electronic, cu lista documentelor primite, este atașată acestui mesaj ({attachment}).
-
-{notice}
-
-{signature}
-"""
-
-NO_ATTACHMENTS = "  (mesajul nu conține atașamente)"
-FINDINGS_HEADER = "\nAm constatat următoarele:\n"
-
-DOCUMENT_ACCEPTED = "acceptat"
-DOCUMENT_REJECTED = "respins"
+from intake import texts
 
 NO_SUBJECT = "(fără subiect)"
-
 RECEIPT_FILENAME = "recipisa-{number}-{year}.pdf"
 
 
@@ -53,3 +13,11 @@ def pages_label(pages: int | None) -> str:
     if pages is None:
         return ""
     return "1 pagină" if pages == 1 else f"{pages} pagini"
+
+
+def automatic_notice() -> str:
+    return texts.part("incheiere_email", "nota_automata")
+
+
+def signature(office_short: str = "AJOFM Cluj") -> str:
+    return texts.part("incheiere_email", "semnatura", birou_scurt=office_short)

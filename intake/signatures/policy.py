@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from intake import texts
 from intake.signatures.labels import LABEL_STRENGTH, strongest
 
 __all__ = ["LABEL_STRENGTH", "SignaturePolicy", "finding_message", "requires_qualified_signatures", "strongest"]
@@ -32,10 +33,8 @@ KIND_NAMES_RO = {
     "other": "documentul",
 }
 
-LEGAL_BASIS_RO = (
-    "Conform Procedurii ANOFM (art. 5 alin. (5)), cererea și declarația pe propria răspundere trimise prin "
-    "e-mail trebuie semnate cu semnătură electronică extinsă, bazată pe un certificat calificat."
-)
+# Kinds whose Romanian name is feminine: "cererea ... este semnată", "actul ... este semnat".
+FEMININE_KINDS = frozenset({"application", "declaration", "registration_form", "employer_certificate"})
 
 
 @dataclass(frozen=True)
@@ -57,15 +56,16 @@ def requires_qualified_signatures(kinds: Iterable[str]) -> bool:
     return bool(TRIGGERING_KINDS & set(kinds))
 
 
-def finding_message(code: str, kind: str, filename: str, summary: str) -> str:
-    what = KIND_NAMES_RO.get(kind, "documentul").capitalize()
-    messages = {
-        "signature_missing": f"{what} („{filename}”) nu are semnătură electronică. {LEGAL_BASIS_RO}",
-        "signature_invalid": f"Semnătura electronică din {KIND_NAMES_RO.get(kind, 'document')} („{filename}”) "
-        f"nu este validă. {summary}",
-        "signature_not_qualified": f"{what} („{filename}”) este semnat(ă) electronic, dar nu cu o semnătură "
-        f"bazată pe un certificat calificat. {summary} {LEGAL_BASIS_RO}",
-        "signature_indeterminate": f"Semnătura electronică din {KIND_NAMES_RO.get(kind, 'document')} "
-        f"(„{filename}”) nu a putut fi verificată complet; un funcționar o va verifica. {summary}",
-    }
-    return messages[code].strip()
+def finding_message(
+    code: str, kind: str, filename: str, summary: str, *, label: str | None = None, office_short: str = "AJOFM Cluj"
+) -> str:
+    """The Romanian finding, from the editable template `constatare_<code>.txt` (intake/texts/templates)."""
+    return texts.render(
+        f"constatare_{code}",
+        document=KIND_NAMES_RO.get(kind, KIND_NAMES_RO["other"]),
+        feminin=kind in FEMININE_KINDS,
+        fisier=filename,
+        rezumat=summary,
+        eticheta=label,
+        birou_scurt=office_short,
+    )

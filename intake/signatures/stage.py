@@ -1,8 +1,11 @@
 """The `verify` stage: what each document is, whose signature it carries, and whether the law is met.
 
 For every accepted attachment: recognise its kind (application, declaration, ...), verify the signatures of
-PDFs and CAdES containers, keep the evidence, and raise findings when the application or the declaration
-of a benefit request lacks a valid qualified signature or when the signers and the applicant differ.
+PDFs and CAdES containers, keep the evidence, and raise the findings that belong to one document: its signer is
+not the applicant named on it, the CNP written on it is impossible, someone else signed it too. Whether the
+case's application and declaration carry the qualified signature 001 Art. 5(5) asks for, and are signed by the
+same person, is decided on the case as a whole by the `assess` stage (`intake.signatures.case_rule`): a later
+e-mail may complete or replace them.
 
 The verdict of a document is that of the applicant's own signature (the one whose certificate carries the CNP or
 the name on the form; else the earliest): a third party's signature beside it neither makes nor breaks the
@@ -16,6 +19,7 @@ from pathlib import PurePath
 
 from sqlmodel import Session
 
+from intake import texts
 from intake.models import Document, SignatureCheck, Submission
 from intake.privacy import mask_cnp
 from intake.records import add_finding, documents_of
@@ -24,7 +28,7 @@ from intake.signatures import policy as law
 from intake.signatures.verify import ApplicantHint, DocumentVerdict, verify_document
 from intake.validation import documents as kinds
 from intake.validation import identity
-from intake.validation.filetypes import check_attachment
+from intake.validation.filetypes import check_attachment, note
 
 VERIFIABLE_TYPES = frozenset({"pdf", "p7s", "p7m"})
 
@@ -45,17 +49,8 @@ def verify(rt: Runtime, session: Session, submission: Submission) -> None:
         session.add(item.document)
     _check_form_cnps(rt, session, submission, checked)
     if law.requires_qualified_signatures(item.document.kind for item in checked):
-        _enforce_qualified_signatures(rt, session, submission, checked)
         _check_identity(rt, session, submission, checked)
         _flag_third_party_signatures(rt, session, submission, checked)
-
-
-CNP_PROBLEMS_RO = {
-    "format": "nu are 13 cifre",
-    "checksum": "cifra de control nu corespunde",
-    "date": "data nașterii nu este validă",
-    "county": "codul județului nu este valid",
-}
 
 
 def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
@@ -68,14 +63,17 @@ def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, chec
         check = identity.validate_cnp(cnp, today=today)
         if check.valid:
             continue
-        problem = CNP_PROBLEMS_RO.get(check.reason or "", "nu este valid")
         add_finding(
             session,
             rt,
             submission,
             "invalid_cnp",
-            f"CNP-ul din {law.KIND_NAMES_RO[item.document.kind]} („{item.document.filename}”) nu este valid: "
-            f"{problem}.",
+            texts.render(
+                "constatare_invalid_cnp",
+                document=law.KIND_NAMES_RO[item.document.kind],
+                fisier=item.document.filename,
+                motiv=check.reason or "",
+            ),
             document_id=item.document.id,
             detail={"form_cnp": cnp, "reason": check.reason},
         )
@@ -108,7 +106,11 @@ def _unpack_enveloped(
         name = _content_name(item.document.filename)
         limits = rt.settings.limits
         check = check_attachment(
-            name, content, max_bytes=limits.max_attachment_bytes, max_pixels=limits.max_image_pixels
+            name,
+            content,
+            max_bytes=limits.max_attachment_bytes,
+            max_pixels=limits.max_image_pixels,
+            office_short=rt.settings.office.short_name,
         )
         inner = Document(
             submission_id=submission.id or 0,
@@ -124,7 +126,7 @@ def _unpack_enveloped(
             accepted=check.accepted,
             code=check.code,
             reason=check.reason,
-            notes=[f"Conținutul fișierului semnat „{item.document.filename}”.", *check.notes],
+            notes=[note("p7m_content", item.document.filename), *check.notes],
         )
         session.add(inner)
         session.flush()
@@ -146,7 +148,7 @@ def _apply_detached_signatures(rt: Runtime, checked: list[_Checked]) -> None:
             continue
         target = by_name.get(_content_name(item.document.filename)) or (pdfs[0] if len(pdfs) == 1 else None)
         if target is None:
-            item.document.notes = [*item.document.notes, "Nu s-a găsit documentul semnat de această semnătură."]
+            item.document.notes = [*item.document.notes, note("p7s_without_document", item.document.filename)]
             continue
         content = rt.store.get(target.document.sha256)
         hint = ApplicantHint(target.applicant.name, target.applicant.cnp)
@@ -165,42 +167,12 @@ def _apply_detached_signatures(rt: Runtime, checked: list[_Checked]) -> None:
             target.document.signature = {**verdict.as_json(), "via": item.document.filename}
 
 
-def _enforce_qualified_signatures(
-    rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]
-) -> None:
-    rule = rt.signature_policy
+def _check_identity(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
+    """The signer of the application and of the declaration is the applicant named on that form."""
     for item in checked:
         doc = item.document
-        if doc.kind not in law.QUALIFIED_SIGNATURE_REQUIRED or doc.detected_type in ("p7s", "p7m"):
-            continue
-        code = rule.finding_code(_label(item))
-        if code is None:
-            continue
-        summary = item.verdict.summary_ro if item.verdict else "Documentul nu are semnătură electronică."
-        message = law.finding_message(code, doc.kind, doc.filename, summary)
-        add_finding(session, rt, submission, code, message, document_id=doc.id, detail={"label": _label(item)})
-
-
-def _check_identity(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
-    """One person: the signer of the application = the signer of the declaration = the applicant on the form."""
-    signed = {
-        item.document.kind: item
-        for item in checked
-        if item.document.kind in law.QUALIFIED_SIGNATURE_REQUIRED and item.verdict and item.verdict.signer
-    }
-    application, declaration = signed.get("application"), signed.get("declaration")
-    if application and declaration and not _same_signer(application.verdict, declaration.verdict):
-        add_finding(
-            session,
-            rt,
-            submission,
-            "signer_mismatch",
-            f"Cererea este semnată de {application.verdict.signer}, iar declarația de {declaration.verdict.signer}: "  # type: ignore[union-attr]
-            "cele două documente trebuie semnate de aceeași persoană.",
-            detail={"application_signer": application.verdict.signer, "declaration_signer": declaration.verdict.signer},  # type: ignore[union-attr]
-        )
-    for item in signed.values():
-        _compare_with_form(rt, session, submission, item)
+        if doc.kind in law.QUALIFIED_SIGNATURE_REQUIRED and item.verdict and item.verdict.signer:
+            _compare_with_form(rt, session, submission, item)
 
 
 def _compare_with_form(rt: Runtime, session: Session, submission: Submission, item: _Checked) -> None:
@@ -213,8 +185,13 @@ def _compare_with_form(rt: Runtime, session: Session, submission: Submission, it
             rt,
             submission,
             "identity_mismatch",
-            f"Numele semnatarului ({verdict.signer}) nu corespunde cu numele din {law.KIND_NAMES_RO[doc.kind]} "
-            f"({form.name}).",
+            texts.render(
+                "constatare_identity_mismatch",
+                motiv="name",
+                document=law.KIND_NAMES_RO[doc.kind],
+                semnatar=verdict.signer,
+                nume_formular=form.name,
+            ),
             document_id=doc.id,
             detail={"signer": verdict.signer, "form_name": form.name},
         )
@@ -225,8 +202,13 @@ def _compare_with_form(rt: Runtime, session: Session, submission: Submission, it
             rt,
             submission,
             "identity_mismatch",
-            f"CNP-ul din certificatul semnatarului ({mask_cnp(signer_cnp)}) nu corespunde cu CNP-ul din "
-            f"{law.KIND_NAMES_RO[doc.kind]} ({mask_cnp(form.cnp)}).",
+            texts.render(
+                "constatare_identity_mismatch",
+                motiv="cnp",
+                document=law.KIND_NAMES_RO[doc.kind],
+                cnp_semnatar=mask_cnp(signer_cnp),
+                cnp_formular=mask_cnp(form.cnp),
+            ),
             document_id=doc.id,
             detail={"signer_cnp": signer_cnp, "form_cnp": form.cnp},
         )
@@ -250,9 +232,14 @@ def _flag_third_party_signatures(
             rt,
             submission,
             "third_party_signature",
-            f"{law.KIND_NAMES_RO[doc.kind].capitalize()} („{doc.filename}”) este semnat(ă) de solicitant "
-            f"({verdict.signer or 'semnatar necunoscut'}), dar poartă și semnătura: {', '.join(others)}. "
-            "Verificați cine a mai semnat documentul și de ce.",
+            texts.render(
+                "constatare_third_party_signature",
+                document=law.KIND_NAMES_RO[doc.kind],
+                feminin=doc.kind in law.FEMININE_KINDS,
+                fisier=doc.filename,
+                semnatar=verdict.signer or "",
+                altii=others,
+            ),
             document_id=doc.id,
             detail={
                 "applicant_signature": verdict.applicant_signature,
@@ -281,13 +268,6 @@ def _record_verdict(rt: Runtime, session: Session, doc: Document, verdict: Docum
             decided_at=verdict.decided_at,
         )
     )
-
-
-def _same_signer(a: DocumentVerdict, b: DocumentVerdict) -> bool:
-    id_a, id_b = a.signer_identifier, b.signer_identifier
-    if id_a and id_b:
-        return id_a == id_b
-    return identity.same_person(a.signer or "", b.signer or "")
 
 
 def _label(item: _Checked) -> str:

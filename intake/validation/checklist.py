@@ -7,10 +7,13 @@ checks that file, tells which request an e-mail is, and which required documents
 What is never reported missing (procedure.md §7):
 - optional documents: the income certificate, which ANAF sends electronically (item 9);
 - "după caz" documents (conditional): they depend on a situation the e-mail cannot show (item 10);
-- category documents while the applicant's category (A-E) is not known: `conditional_documents` lists them
-  as possibly needed instead;
-- documents the attachment classifier cannot recognise (a bonus application arrives as "other"): their
-  absence cannot be told from the kinds, so `unverifiable_documents` lists them for staff to check.
+- category documents while the applicant's category (A-E) is not known, unless every category still possible
+  requires them: `possibly_needed` lists them for the recipisă ("dacă este cazul") instead;
+- documents the attachment classifier cannot recognise (the few without a form of their own, e.g. the family
+  documents of 003 Art. 59(3) C): their absence cannot be told from the kinds, so `unverifiable_documents`
+  lists them for staff to check.
+A "după caz" document becomes required when the file shows the situation it names (`required_if`: a proxy signs
+for the company, so its power of attorney is needed).
 Fields the agency fills in (item 23) are not documents and are not checked here.
 """
 
@@ -49,6 +52,9 @@ class RequiredDocument:
     category: str | None  # applicant category (A-E of the benefit); None = every applicant
     conditional: bool = False  # "după caz": needed only in a situation the e-mail cannot show
     legal_basis: str = ""
+    # Situations the file itself can show (SITUATIONS) that make a "după caz" document required: the power of
+    # attorney when the form says a proxy signs for the company.
+    required_if: tuple[str, ...] = ()
 
     @property
     def recognisable(self) -> bool:
@@ -64,6 +70,12 @@ class Category:
     code: str
     name: str
     legal_basis: str
+    # How the form says it (intake.validation.category): phrases of the applicant's own text, the box of the form
+    # that, ticked, points to it (one box may point to several categories: A and B share one on Anexa 3), and the
+    # categories a phrase of this one rules out (an invalidity pensioner also says their employment ended).
+    clues: tuple[str, ...] = ()
+    boxes: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,16 @@ class RequestType:
     # Whether it ends with a decision handed over at the office (procedure 000 step 8); a job-seeker registration
     # ends with the registration itself.
     decision: bool = True
+    # "one": the applicant is in exactly one category (the benefit's A-E); "several": the categories found all
+    # apply (an employer may hire people of several Art. 85 categories under one convention).
+    category_rule: str = "one"
+    # The kinds of the forms the category is read from (the Anexa 3 application).
+    category_from: tuple[str, ...] = ()
+    # Whether the agency's territorial competence is checked on the form's domicile (001 Art. 1, 16^1).
+    territorial_check: bool = False
+
+    def category(self, code: str) -> Category | None:
+        return next((category for category in self.categories if category.code == code), None)
 
 
 @dataclass(frozen=True)
@@ -108,13 +130,30 @@ _TYPE_KEYS = frozenset(
         "documents",
         "applicant",
         "decision",
+        "category_rule",
+        "category_from",
+        "territorial_check",
     }
 )
 APPLICANTS = ("natural_person", "legal_person")
+CATEGORY_RULES = ("one", "several")
+# What the assessment can tell from the file itself (`required_if`): "proxy" = someone signs for the company
+# with a power of attorney rather than as its legal representative.
+SITUATIONS = ("proxy",)
 _DOCUMENT_KEYS = frozenset(
-    {"kind", "label", "legal_basis", "qualified_signature", "optional", "conditional", "alternatives", "category"}
+    {
+        "kind",
+        "label",
+        "legal_basis",
+        "qualified_signature",
+        "optional",
+        "conditional",
+        "alternatives",
+        "category",
+        "required_if",
+    }
 )
-_CATEGORY_KEYS = frozenset({"code", "name", "legal_basis"})
+_CATEGORY_KEYS = frozenset({"code", "name", "legal_basis", "clues", "boxes", "overrides"})
 
 
 def load_checklists(path: Path | None = None) -> dict[str, RequestType]:
@@ -189,7 +228,23 @@ def _parse_type(code: str, entry: object, known_kinds: frozenset[str]) -> Reques
         categories=categories,
         applicant=_applicant(where, entry),
         decision=_flag(where, entry, "decision", default=True),
+        category_rule=_category_rule(where, entry, categories),
+        category_from=_kinds(where, entry, "category_from", known_kinds),
+        territorial_check=_flag(where, entry, "territorial_check"),
     )
+
+
+def _category_rule(where: str, entry: Mapping[str, Any], categories: tuple[Category, ...]) -> str:
+    value = entry.get("category_rule", "one")
+    if value not in CATEGORY_RULES:
+        raise ChecklistError(f"{where}: category_rule must be one of {', '.join(CATEGORY_RULES)}")
+    if categories and not entry.get("category_from"):
+        raise ChecklistError(f"{where}: has categories but no category_from (the forms that state the category)")
+    codes = {category.code for category in categories}
+    for category in categories:
+        if unknown := sorted(set(category.overrides) - codes):
+            raise ChecklistError(f"{where} category {category.code!r}: overrides unknown categories {unknown}")
+    return str(value)
 
 
 def _applicant(where: str, entry: Mapping[str, Any]) -> str:
@@ -203,7 +258,14 @@ def _applicant(where: str, entry: Mapping[str, Any]) -> str:
 def _parse_category(where: str, entry: Mapping[str, Any]) -> Category:
     _check_keys(f"{where} category", entry, _CATEGORY_KEYS)
     where = f"{where} category {entry.get('code')!r}"
-    return Category(_text(where, entry, "code"), _text(where, entry, "name"), _text(where, entry, "legal_basis"))
+    return Category(
+        _text(where, entry, "code"),
+        _text(where, entry, "name"),
+        _text(where, entry, "legal_basis"),
+        clues=tuple(_keyword(where, word) for word in _list(where, entry, "clues", str)),
+        boxes=tuple(_keyword(where, word) for word in _list(where, entry, "boxes", str)),
+        overrides=tuple(_list(where, entry, "overrides", str)),
+    )
 
 
 def _parse_document(
@@ -220,6 +282,11 @@ def _parse_document(
     category = entry.get("category")
     if category is not None and category not in categories:
         raise ChecklistError(f"{where}: unknown category {category!r}")
+    required_if = tuple(_list(where, entry, "required_if", str))
+    if unknown := sorted(set(required_if) - set(SITUATIONS)):
+        raise ChecklistError(f"{where}: required_if: unknown situations {', '.join(unknown)}")
+    if required_if and not entry.get("conditional"):
+        raise ChecklistError(f"{where}: required_if only makes sense for a conditional document")
     return RequiredDocument(
         kind=kind,
         label=_text(where, entry, "label"),
@@ -229,6 +296,7 @@ def _parse_document(
         category=category,
         conditional=_flag(where, entry, "conditional"),
         legal_basis=_text(where, entry, "legal_basis"),
+        required_if=required_if,
     )
 
 
@@ -335,6 +403,10 @@ def _decide_by_documents(
     if len(by_text) != 1 or by_text[0] == code or by_text[0] in checklists[code].includes:
         return Detection(code, evidence, (code,))
     named = by_text[0]
+    if checklists[named].applicant != checklists[code].applicant:
+        # An employer's convention or table is never a citizen's request: its e-mail speaks of "șomeri" and their
+        # "indemnizație de șomaj" without asking for it (and a citizen's form is no employer's request).
+        return Detection(code, f"{evidence}; the text's {named} is for another kind of applicant", (code,))
     if code in checklists[named].includes:
         # A fișa with "indemnizație de șomaj" in the subject: the benefit, whose application is then missing.
         return Detection(named, f"{_text_evidence(named, phrases)}; {evidence}, part of it", (named,))
@@ -418,22 +490,110 @@ def _kinds_evidence(code: str, present: frozenset[str], checklists: Mapping[str,
 
 
 def missing_documents(
-    request_type: RequestType, kinds_present: Collection[str], category: str | None = None
+    request_type: RequestType,
+    kinds_present: Collection[str],
+    category: str | None = None,
+    *,
+    categories: Collection[str] = (),
+    candidates: Collection[str] = (),
+    situations: Collection[str] = (),
 ) -> list[RequiredDocument]:
     """Required documents not present (an alternative counts), one per kind, in checklist order.
 
-    Not reported: optional and "după caz" documents, category documents unless `category` is given, and
+    `category` / `categories`: the applicant categories established (one for the benefit; several may apply
+    to an employer's Art. 85 convention): their documents are required. While none is established,
+    `candidates` are the categories still possible: a document every one of them requires is required anyway
+    (A and B both ask for the Art. 18 certificate). `situations` (SITUATIONS) the file shows make the "după
+    caz" documents that name them required.
+
+    Not reported: optional and other "după caz" documents, the documents of categories not established, and
     documents the classifier cannot recognise (see `unverifiable_documents`).
     """
+    established = _established(category, categories)
     missing: list[RequiredDocument] = []
     for doc in request_type.documents:
-        if doc.optional or doc.conditional or not doc.recognisable:
-            continue
-        if doc.category is not None and doc.category != category:
+        if not _required(request_type, doc, established, candidates, situations) or not doc.recognisable:
             continue
         if not doc.satisfied_by(kinds_present) and all(doc.kind != seen.kind for seen in missing):
             missing.append(doc)
     return missing
+
+
+def possibly_needed(
+    request_type: RequestType,
+    kinds_present: Collection[str],
+    category: str | None = None,
+    *,
+    categories: Collection[str] = (),
+    candidates: Collection[str] = (),
+    situations: Collection[str] = (),
+) -> list[str]:
+    """Labels of the documents that may be needed and are not there, for the recipisă ("dacă este cazul").
+
+    They are the "după caz" documents of the request and of the established categories, and, while the
+    category is not established, the documents of every category still possible (all of them when nothing
+    is known) that are not required anyway; each of those names the categories it belongs to, so the reader
+    can tell whether it concerns them. Never a missing-document finding.
+    """
+    established = _established(category, categories)
+    possible = set(candidates or (c.code for c in request_type.categories)) if not established else set()
+    # A kind already reported missing is asked for anyway (the general diploma covers D's and E's).
+    asked = {
+        doc.kind
+        for doc in missing_documents(
+            request_type, kinds_present, category, categories=categories, candidates=candidates, situations=situations
+        )
+    }
+    by_label: dict[tuple[str, str], list[str]] = {}
+    for doc in request_type.documents:
+        if doc.optional or doc.satisfied_by(kinds_present) or doc.kind in asked:
+            continue
+        if _required(request_type, doc, established, candidates, situations):
+            continue
+        if doc.category is None or doc.category in established:
+            if doc.conditional:
+                by_label.setdefault((doc.kind, doc.label), [])
+        elif doc.category in possible:
+            by_label.setdefault((doc.kind, doc.label), []).append(doc.category)
+    labels = []
+    for (_kind, label), codes in by_label.items():
+        names = [category.name for code in codes if (category := request_type.category(code))]
+        labels.append(f"{label} ({'; '.join(names)})" if names else label)
+    return labels
+
+
+def _established(category: str | None, categories: Collection[str]) -> frozenset[str]:
+    return frozenset(categories) | ({category} if category else frozenset())
+
+
+def _required(
+    request_type: RequestType,
+    doc: RequiredDocument,
+    established: frozenset[str],
+    candidates: Collection[str],
+    situations: Collection[str],
+) -> bool:
+    if doc.optional:
+        return False
+    if doc.conditional and not set(doc.required_if) & set(situations):
+        return False
+    if doc.category is None:
+        return True
+    if established:
+        return doc.category in established
+    return (
+        bool(candidates)
+        and doc.category in candidates
+        and all(_category_requires(request_type, code, doc.kind) for code in candidates)
+    )
+
+
+def _category_requires(request_type: RequestType, code: str, kind: str) -> bool:
+    """Whether category `code` requires a document of `kind` whatever the situation (not "după caz")."""
+    return any(
+        doc.category == code and doc.kind == kind and not doc.optional and not doc.conditional
+        for doc in request_type.documents
+    )
 
 
 def conditional_documents(

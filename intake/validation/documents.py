@@ -2,12 +2,17 @@
 
 The law treats two documents apart: the unemployment-benefit application (Anexa 3) and the medical-
 restrictions declaration (Anexa 1^1) must carry a signature based on a qualified certificate; everything
-else is a copy certified by the applicant (procedure §2.2, §7 item 1). So the kind of every attachment is
-recorded (contract.md kinds), from the strongest evidence available:
+else is a copy certified by the applicant (procedure §2.2, §7 item 1). And a checklist can only say a document
+is missing if the document can be recognised, so every form the checklists name has a kind of its own (the
+contract's kinds, then the requests of 001 Art. 20, 22 and 003 Art. 40-45, the benefit's category documents,
+the employers' forms of 003 Art. 48-62 and the three laws of 000). The kind of every attachment is recorded,
+from the strongest evidence available:
 
 1. a title of the form, as a heading: in capitals or alone on its line, at the start of a line. Body text
    mentions other documents ("b) declarație pe propria răspundere, sub sancțiunile ..." inside the
-   application), so a phrase in running text is no title;
+   application), so a phrase in running text is no title. Forms that share a title ("DECLARAȚIE PE PROPRIA
+   RĂSPUNDERE", "ADEVERINȚĂ", "CONVENȚIE", "TABEL NOMINAL", "CERERE") are told apart by what they say
+   (`context`): a company's sworn statement is the employer's, not the Anexa 1^1 declaration;
 2. body keywords and AcroForm field names (weak: at least two points are needed);
 3. the file name (images have no text: no OCR here).
 
@@ -53,6 +58,18 @@ class DocumentKind:
     # A PDF holding several forms is filed under the kind with the stricter rule: the application, then the
     # declaration (procedure §7 item 1: when both rules could apply, the stricter one does).
     priority: int = 0
+    # Several forms share a title ("DECLARAȚIE PE PROPRIA RĂSPUNDERE", "CONVENȚIE", "TABEL NOMINAL", "CERERE"):
+    # a title of a kind with `context` counts only when the text also has one of these phrases, and among such
+    # kinds at the same title the one with the most context phrases wins.
+    context: tuple[str, ...] = ()
+    # A title does not count for this kind when the text has one of these phrases (a declaration about medical
+    # restrictions is the Anexa 1^1 one, whatever else it says).
+    exclude: tuple[str, ...] = ()
+    # The kind whose title this one shares and narrows: its title hit at the same place gives way to this one.
+    refines: str | None = None
+    # A case may hold several documents of this kind (both sides of an ID, several employment contracts): a
+    # later one adds to the earlier ones instead of replacing them.
+    several: bool = False
 
 
 DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
@@ -136,6 +153,7 @@ DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
     ),
     DocumentKind(
         name="id_document",
+        several=True,
         description="identity document",
         titles=(
             "carte de identitate",
@@ -167,6 +185,7 @@ DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
     ),
     DocumentKind(
         name="diploma",
+        several=True,
         description="education or qualification certificate",
         titles=(
             "diplomă",
@@ -216,6 +235,7 @@ DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
     ),
     DocumentKind(
         name="employment_record",
+        several=True,
         description="employment record (carnet de muncă / Revisal)",
         titles=(
             "carnet de muncă",
@@ -250,9 +270,534 @@ DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
         ),
         filename_hints=("adeverinta", "adeverinta angajator", "adeverinta salariat", "anexa 26"),
     ),
+    # ----------------------------------------------------------------------------------------------
+    # The benefit's category documents (001 Art. 5(4) A-E) that have a recognisable form.
+    DocumentKind(
+        name="medical_review_decision",
+        description="medical review decision on the work capacity (001 Art. 5(4) B b)",
+        titles=(
+            "decizie medicală asupra capacității de muncă",
+            "decizia medicală asupra capacității de muncă",
+            "decizie de revizuire medicală",
+            "decizia de revizuire medicală",
+            "decizie de revizuire",
+        ),
+        keywords=(
+            "revizuire medicală",
+            "capacitatea de muncă",
+            "capacității de muncă",
+            "medicul expert al asigurărilor sociale",
+            "medic expert al asigurărilor sociale",
+            "și-a redobândit capacitatea de muncă",
+            "pensie de invaliditate",
+            "gradul de invaliditate",
+        ),
+        filename_hints=(
+            "revizuire",
+            "revizuire medicala",
+            "decizie medicala",
+            "decizie revizuire",
+            "expertiza medicala",
+        ),
+    ),
+    DocumentKind(
+        name="no_vacancy_certificate",
+        description="employer's certificate that no vacant post allows re-employment (001 Art. 5(4) B c)",
+        titles=("adeverință",),
+        context=("post vacant", "posturi vacante", "lipsa unui post vacant", "lipsa postului vacant"),
+        refines="employer_certificate",
+        keywords=("lipsa unui post vacant", "nu există post vacant", "reîncadrarea nu este posibilă"),
+        filename_hints=("adeverinta post vacant", "lipsa post vacant", "post vacant"),
+    ),
+    DocumentKind(
+        name="successor_certificate",
+        description="certificate of the employer that took over the former employer's assets (001 Art. 5(4) A c)",
+        titles=("adeverință",),
+        context=("a preluat patrimoniul", "preluat patrimoniul", "preluarea patrimoniului", "succesorul"),
+        refines="employer_certificate",
+        keywords=("a preluat patrimoniul", "preluarea patrimoniului", "postul a fost desființat"),
+        filename_hints=("adeverinta succesor", "succesor", "preluare patrimoniu"),
+    ),
+    DocumentKind(
+        name="suspension_end_document",
+        description="document showing when the reason for the suspension ended (001 Art. 5(4) C b)",
+        titles=("adeverință", "decizie", "decizia"),
+        context=(
+            "încetarea suspendării",
+            "încetării suspendării",
+            "încetarea motivului suspendării",
+            "încetării motivului suspendării",
+            "încetarea cauzei de suspendare",
+        ),
+        refines="employer_certificate",
+        keywords=("încetarea suspendării", "încetării suspendării", "încetarea motivului suspendării"),
+        filename_hints=("incetare suspendare", "incetarea suspendarii", "sfarsit suspendare"),
+    ),
+    DocumentKind(
+        name="provider_certificate",
+        description="employment-services provider's certificate of the registration date (001 Art. 5(4) D b)",
+        titles=("adeverință",),
+        context=(
+            "furnizor de servicii de ocupare",
+            "furnizorul de servicii de ocupare",
+            "furnizor de servicii specializate",
+            "în vederea medierii",
+            "servicii de mediere",
+        ),
+        refines="employer_certificate",
+        keywords=("furnizor de servicii de ocupare", "în vederea medierii", "s-a înregistrat la data de"),
+        filename_hints=("adeverinta furnizor", "furnizor servicii", "adeverinta mediere"),
+    ),
+    DocumentKind(
+        name="court_judgment",
+        description="final court judgment ordering reinstatement (001 Art. 5(4) A b)",
+        titles=(
+            "sentința civilă",
+            "sentință civilă",
+            "decizia civilă",
+            "hotărâre judecătorească",
+            "hotărârea judecătorească",
+        ),
+        keywords=("reintegrarea în muncă", "reintegrarea", "definitivă", "instanța", "tribunalul", "în numele legii"),
+        filename_hints=("sentinta", "hotarare judecatoreasca", "hotarare instanta", "decizie civila"),
+    ),
+    # ----------------------------------------------------------------------------------------------
+    # Requests of a registered person other than the benefit (001 Art. 20, 22; 003 Art. 40-45).
+    DocumentKind(
+        name="reinstatement_request",
+        description="request to reinstate the benefit payment (001 Art. 20, Anexa 9)",
+        titles=(
+            "cerere de repunere în plată",
+            "cerere pentru repunerea în plată",
+            "cerere privind repunerea în plată",
+            "cererea de repunere în plată",
+            "cerere",
+        ),
+        context=("repunerea în plată", "repunere în plată", "reluarea plății indemnizației"),
+        keywords=(
+            "repunerea în plată",
+            "repunere în plată",
+            "motivul suspendării",
+            "numărul carnetului de evidență",
+            "carnetul de evidență nr",
+            "solicit repunerea",
+        ),
+        filename_hints=("repunere", "repunere in plata", "cerere repunere", "anexa 9", "anexa nr 9"),
+        field_hints=("repunere", "motiv suspendare", "motivul suspendarii"),
+    ),
+    DocumentKind(
+        name="transfer_request",
+        description="request to transfer the file to another agency (001 Art. 22, no model form)",
+        titles=(
+            "cerere de transfer",
+            "cerere de transfer al dosarului",
+            "cerere privind transferul dosarului",
+            "cerere pentru transferul dosarului",
+            "cerere",
+        ),
+        context=("transferul dosarului", "transfer al dosarului", "transferarea dosarului", "transferați dosarul"),
+        keywords=(
+            "transferul dosarului",
+            "transfer al dosarului",
+            "transferarea dosarului",
+            "solicit transferul",
+            "noul domiciliu",
+            "schimbarea domiciliului",
+        ),
+        filename_hints=("transfer", "cerere transfer", "transfer dosar"),
+        field_hints=("transfer", "noul domiciliu"),
+    ),
+    DocumentKind(
+        name="allowance_application",
+        description="application for the monthly allowance of Law Art. 72 (003 Art. 40, Anexa 10)",
+        titles=(
+            "cerere pentru acordarea drepturilor prevăzute la art. 72",
+            "cerere privind acordarea drepturilor prevăzute la art. 72",
+            "cerere pentru acordarea sumei lunare",
+            "cerere",
+        ),
+        context=(
+            "art. 72 din lege",
+            "art. 72 din legea",
+            "articolul 72",
+            "anexa nr. 10",
+            "înainte de expirarea perioadei de acordare a indemnizației",
+            "30% din indemnizația de șomaj",
+        ),
+        keywords=(
+            "art. 72 din lege",
+            "art. 72 din legea",
+            "înainte de expirarea perioadei",
+            "30% din indemnizația",
+            "suma lunară",
+            "anexa nr. 10",
+        ),
+        filename_hints=("anexa 10", "anexa nr 10", "art 72", "cerere art 72", "suma lunara"),
+    ),
+    DocumentKind(
+        name="graduate_bonus_application",
+        description="application for the graduate hiring bonus of Law Art. 73^1(1) (003 Art. 43^1, Anexa 23)",
+        titles=(
+            "cerere pentru acordarea primei prevăzute la art. 73^1 alin. (1)",
+            "cerere pentru acordarea primei pentru absolvenți",
+            "cerere",
+        ),
+        context=(
+            "art. 73^1 alin. (1)",
+            "art. 731 alin. (1)",
+            "art. 73 indice 1 alin. (1)",
+            "anexa nr. 23",
+            "prima pentru absolvenți",
+            "primei pentru absolvenți",
+            "prima de absolvent",
+        ),
+        keywords=("art. 73^1 alin. (1)", "art. 731 alin. (1)", "anexa nr. 23", "primei pentru absolvenți"),
+        filename_hints=("anexa 23", "anexa nr 23", "prima absolvent", "prima absolventi", "cerere prima absolvent"),
+    ),
+    DocumentKind(
+        name="graduate_sum_application",
+        description="application for the graduates' 12-month sum of Law Art. 73^1(2) (003 Art. 43^3, Anexa 24)",
+        titles=("cerere pentru acordarea sumei prevăzute la art. 73^1 alin. (2)", "cerere"),
+        context=(
+            "art. 73^1 alin. (2)",
+            "art. 731 alin. (2)",
+            "art. 73 indice 1 alin. (2)",
+            "anexa nr. 24",
+            "menținerea raportului de muncă",
+        ),
+        keywords=("art. 73^1 alin. (2)", "art. 731 alin. (2)", "anexa nr. 24", "timp de 12 luni"),
+        filename_hints=("anexa 24", "anexa nr 24", "suma absolventi", "cerere suma 12 luni"),
+    ),
+    DocumentKind(
+        name="hiring_bonus_application",
+        description="application for the hiring bonus of Law Art. 74 (003 Art. 45, Anexa 11)",
+        titles=(
+            "cerere pentru acordarea primei de încadrare",
+            "cerere privind acordarea primei de încadrare",
+            "cerere",
+        ),
+        context=("prima de încadrare", "primei de încadrare", "art. 74 din lege", "art. 74 din legea"),
+        keywords=("prima de încadrare", "primei de încadrare", "art. 74 din lege"),
+        filename_hints=("prima incadrare", "prima de incadrare", "cerere prima incadrare"),
+    ),
+    DocumentKind(
+        name="installation_bonus_application",
+        description="application for the installation bonus of Law Art. 75 (003 Art. 45, Anexa 12)",
+        titles=(
+            "cerere pentru acordarea primei de instalare",
+            "cerere privind acordarea primei de instalare",
+            "cerere",
+        ),
+        context=("prima de instalare", "primei de instalare", "art. 75 din lege", "art. 75 din legea"),
+        keywords=("prima de instalare", "primei de instalare", "art. 75 din lege"),
+        filename_hints=("prima instalare", "prima de instalare", "anexa 12", "anexa nr 12"),
+    ),
+    DocumentKind(
+        name="undertaking",
+        description="undertaking to respect Law Art. 76(1), an enforceable title (003 Art. 43^1, 45, Anexa 13)",
+        titles=("angajament", "angajamentul"),
+        keywords=("mă angajez", "art. 76 alin. (1)", "titlu executoriu", "să restitui", "anexa nr. 13"),
+        filename_hints=("angajament", "anexa 13", "anexa nr 13"),
+    ),
+    DocumentKind(
+        name="employment_notice",
+        description="employer's notice of employment (001 Anexa 2, înștiințare)",
+        titles=("înștiințare privind încadrarea în muncă", "înștiințare de încadrare în muncă", "înștiințare"),
+        keywords=(
+            "privind încadrarea în muncă",
+            "a fost încadrat",
+            "a fost încadrată",
+            "nu a fost încadrat",
+            "pe durată nedeterminată",
+            "pe durată determinată",
+            "dispoziția de repartizare",
+        ),
+        filename_hints=("instiintare", "instiintare angajare", "instiintare incadrare"),
+    ),
+    DocumentKind(
+        name="employment_contract",
+        description="the act of employment: individual employment contract or appointment (copy)",
+        titles=(
+            "contract individual de muncă",
+            "contractul individual de muncă",
+            "contract de ucenicie la locul de muncă",
+            "contract de ucenicie",
+            "decizie de numire",
+            "act administrativ de numire",
+        ),
+        keywords=(
+            "părțile contractului",
+            "durata contractului",
+            "felul muncii",
+            "salariul de bază",
+            "durata muncii",
+            "concediul de odihnă",
+        ),
+        filename_hints=(
+            "cim",
+            "contract munca",
+            "contract de munca",
+            "contract individual",
+            "contract",
+            "decizie numire",
+        ),
+        several=True,
+    ),
+    # Sworn statements share the title of the Anexa 1^1 declaration: what they declare tells them apart. The
+    # employer's speaks for a company ("subscrisa", its representative) about the last 2 years; the graduate's is
+    # about the graduation and education.
+    DocumentKind(
+        name="employer_statement",
+        description="employer's sworn statement (no employment in the last 2 years; 003 Art. 40, 43^1, 59)",
+        titles=("declarație pe propria răspundere", "declarație pe proprie răspundere", "declarație"),
+        context=(
+            "subscrisa",
+            "reprezentată legal prin",
+            "reprezentant legal",
+            "reprezentantul legal",
+            "cu sediul în",
+            "în ultimii 2 ani",
+            "în ultimii doi ani",
+            "nu are obligația",
+            "nu avem obligația",
+        ),
+        exclude=("restricții medicale", "de a angaja persoane cu handicap", "familiei monoparentale"),
+        refines="declaration",
+        keywords=("subscrisa", "în ultimii 2 ani", "reprezentată legal prin", "nu avem obligația"),
+        filename_hints=("declaratie angajator", "declaratia angajatorului", "declaratie firma"),
+    ),
+    DocumentKind(
+        name="graduate_statement",
+        description="graduate's sworn statement (not employed since graduating, not in education; 003 Art. 43^1, 43^3)",
+        titles=("declarație pe propria răspundere", "declarație pe proprie răspundere", "declarație"),
+        context=(
+            "data absolvirii",
+            "absolvirii studiilor",
+            "nu urmez o formă de învățământ",
+            "nu urmez nicio formă de învățământ",
+            "absolvent al",
+            "absolventă a",
+        ),
+        exclude=("restricții medicale",),
+        refines="declaration",
+        keywords=("data absolvirii", "absolvirii studiilor", "nu urmez o formă de învățământ"),
+        filename_hints=("declaratie absolvent", "declaratia absolventului"),
+    ),
+    # ----------------------------------------------------------------------------------------------
+    # Employers (003 Art. 48-62) and Laws 279/2005, 335/2013, 72/2007 (000 section a).
+    DocumentKind(
+        name="community_convention",
+        description="convention for community development programmes (Law Art. 78-79; 003 Art. 49, Anexa 14)",
+        titles=("convenție",),
+        context=(
+            "dezvoltarea comunităților locale",
+            "dezvoltării comunităților locale",
+            "ocuparea temporară a forței de muncă",
+            "art. 78 din lege",
+            "art. 78 din legea",
+            "anexa nr. 14",
+        ),
+        keywords=("dezvoltarea comunităților locale", "ocuparea temporară a forței de muncă", "anexa nr. 14"),
+        filename_hints=("conventie art 78", "conventie comunitati", "anexa 14", "anexa nr 14"),
+    ),
+    DocumentKind(
+        name="graduate_convention",
+        description="convention for hiring graduates (Law Art. 80; 003 Art. 52, Anexa 15)",
+        titles=("convenție",),
+        context=(
+            "art. 80 din lege",
+            "art. 80 din legea",
+            "anexa nr. 15",
+            "încadrarea în muncă a absolvenților",
+            "absolvenți ai instituțiilor de învățământ",
+            "absolvenților instituțiilor de învățământ",
+        ),
+        keywords=("art. 80 din lege", "anexa nr. 15", "încadrarea în muncă a absolvenților"),
+        filename_hints=("conventie absolventi", "conventie art 80", "anexa 15", "anexa nr 15"),
+    ),
+    DocumentKind(
+        name="graduate_monthly_table",
+        description="monthly nominal table of the graduates hired under Law Art. 80 (003 Art. 54(4), Anexa 16)",
+        titles=("tabel nominal", "tabelul nominal"),
+        context=(
+            "art. 80 din lege",
+            "art. 80 din legea",
+            "anexa nr. 16",
+            "absolvenți încadrați",
+            "absolvenților încadrați",
+        ),
+        keywords=("anexa nr. 16", "absolvenți încadrați", "art. 80 din lege"),
+        filename_hints=("anexa 16", "anexa nr 16", "tabel absolventi"),
+    ),
+    DocumentKind(
+        name="training_addendum",
+        description="addendum to the Art. 80 convention: training by the employer (Law Art. 84; 003 Art. 57, Anexa 17)",
+        titles=("act adițional", "actul adițional"),
+        context=(
+            "pregătire profesională",
+            "pregătirii profesionale",
+            "formare profesională",
+            "art. 84",
+            "anexa nr. 17",
+        ),
+        exclude=("contractul individual de muncă",),
+        keywords=("act adițional la convenția", "anexa nr. 17", "art. 84 din lege"),
+        filename_hints=("act aditional conventie", "act aditional", "anexa 17", "anexa nr 17"),
+    ),
+    DocumentKind(
+        name="training_graduates_table",
+        description="nominal table of the graduates who passed the training (003 Art. 58 a, Anexa 18)",
+        titles=("tabel nominal", "tabelul nominal"),
+        context=("au promovat examenul", "examenul de absolvire", "anexa nr. 18", "pregătire profesională", "art. 84"),
+        keywords=("au promovat examenul de absolvire", "anexa nr. 18"),
+        filename_hints=("anexa 18", "anexa nr 18", "tabel promovati", "tabel absolventi curs"),
+    ),
+    DocumentKind(
+        name="cost_estimate",
+        description="cost estimate per trainee (devizul cheltuielilor; 003 Art. 58 c)",
+        titles=("deviz", "devizul cheltuielilor", "deviz de cheltuieli", "deviz estimativ"),
+        keywords=("devizul cheltuielilor", "cheltuieli pe cursant", "cost pe cursant"),
+        filename_hints=("deviz", "deviz cheltuieli"),
+    ),
+    DocumentKind(
+        name="disadvantaged_convention",
+        description="convention for hiring disadvantaged unemployed people (Law Art. 85; 003 Art. 59, Anexa 19)",
+        titles=("convenție",),
+        context=(
+            "art. 85 din lege",
+            "art. 85 din legea",
+            "anexa nr. 19",
+            "peste 45 de ani",
+            "părinți unici susținători",
+            "părinte unic susținător",
+            "pensie anticipată parțială",
+        ),
+        keywords=("art. 85 din lege", "anexa nr. 19", "peste 45 de ani", "părinți unici susținători"),
+        filename_hints=("conventie art 85", "anexa 19", "anexa nr 19"),
+    ),
+    DocumentKind(
+        name="disadvantaged_monthly_table",
+        description="monthly nominal table of the people hired under Law Art. 85 (003 Art. 60(5), Anexa 20)",
+        titles=("tabel nominal", "tabelul nominal"),
+        context=("art. 85 din lege", "art. 85 din legea", "anexa nr. 20"),
+        keywords=("anexa nr. 20", "art. 85 din lege"),
+        filename_hints=("anexa 20", "anexa nr 20"),
+    ),
+    DocumentKind(
+        name="contribution_reduction_application",
+        description="application for the reduction of the 2.5% contribution (Law Art. 93; 003 Art. 62, Anexa 21)",
+        titles=("cerere pentru reducerea contribuției", "cerere privind reducerea contribuției", "cerere"),
+        context=(
+            "reducerea contribuției",
+            "reducerea sumei reprezentând contribuția",
+            "art. 93 din lege",
+            "art. 93 din legea",
+            "anexa nr. 21",
+        ),
+        keywords=("reducerea contribuției", "art. 93 din lege", "anexa nr. 21"),
+        filename_hints=("reducere contributie", "anexa 21", "anexa nr 21", "art 93"),
+    ),
+    DocumentKind(
+        name="hires_table",
+        description="nominal table of the unemployed hired and kept at least 6 months (003 Art. 62(1) a)",
+        titles=("tabel nominal", "tabelul nominal"),
+        context=("cel puțin 6 luni", "menținut în activitate", "menținute în activitate", "art. 93"),
+        keywords=("menținut în activitate", "cel puțin 6 luni"),
+        filename_hints=("tabel someri", "tabel nominal someri"),
+    ),
+    DocumentKind(
+        name="timesheet",
+        description="timesheet (pontaj)",
+        titles=("pontaj", "foaie colectivă de prezență", "foaia colectivă de prezență", "condica de prezență"),
+        keywords=("foaie colectivă de prezență", "ore lucrate", "pontaj"),
+        filename_hints=("pontaj", "foaie prezenta", "foaie colectiva", "condica"),
+        several=True,
+    ),
+    DocumentKind(
+        name="payroll",
+        description="payroll (stat de plată)",
+        titles=("stat de plată", "statul de plată", "stat de salarii", "stat de plată salarii"),
+        keywords=("stat de plată", "salariu brut", "rest de plată", "total venit brut"),
+        filename_hints=("stat plata", "stat de plata", "stat salarii", "state de plata", "statul de plata"),
+        several=True,
+    ),
+    DocumentKind(
+        name="disability_certificate",
+        description="disability certificate of the assessment commission (003 Art. 56, 59(3) A a)",
+        titles=(
+            "certificat de încadrare în grad de handicap",
+            "certificat de încadrare în grad și tip de handicap",
+            "certificat de încadrare într-o categorie de persoane cu handicap",
+            "certificat de încadrare în grad de handicap și tip de handicap",
+        ),
+        keywords=(
+            "comisia de evaluare a persoanelor adulte cu handicap",
+            "comisia de expertiză medicală a persoanelor cu handicap",
+            "grad de handicap",
+            "tip de handicap",
+        ),
+        filename_hints=("certificat handicap", "handicap", "grad handicap", "certificat dizabilitate"),
+        several=True,
+    ),
+    DocumentKind(
+        name="disability_quota_statement",
+        description="employer's statement on its legal quota of disabled employees (003 Art. 59(3) A d, 60(5))",
+        titles=("declarație pe propria răspundere", "declarație pe proprie răspundere", "declarație"),
+        context=(
+            "de a angaja persoane cu handicap",
+            "obligația de a angaja persoane cu handicap",
+            "angaja persoane cu handicap",
+        ),
+        exclude=("restricții medicale",),
+        refines="declaration",
+        keywords=("obligația de a angaja persoane cu handicap",),
+        filename_hints=("declaratie handicap", "declaratie cota handicap"),
+    ),
+    DocumentKind(
+        name="single_parent_statement",
+        description="single parent's statement that the family lives together (003 Art. 59(3) C d)",
+        titles=("declarație pe propria răspundere", "declarație pe proprie răspundere", "declarație"),
+        context=("familiei monoparentale", "familie monoparentală", "locuiesc împreună"),
+        exclude=("restricții medicale",),
+        refines="declaration",
+        keywords=("familiei monoparentale", "locuiesc împreună"),
+        filename_hints=("declaratie monoparentala", "declaratie parinte unic"),
+    ),
+    DocumentKind(
+        name="power_of_attorney",
+        description="power of attorney for the person who files for the company (împuternicire, procură)",
+        titles=("împuternicire", "procură", "procură specială", "procura specială", "mandat"),
+        keywords=("împuternicesc", "împuternicim", "în numele și pe seama", "mandatar", "împuternicitul"),
+        filename_hints=("imputernicire", "procura", "mandat"),
+    ),
+    DocumentKind(
+        name="apprenticeship_request",
+        description="employer's request for the apprenticeship measure (Law 279/2005)",
+        titles=("cerere", "convenție"),
+        context=("279/2005", "ucenicia la locul de muncă", "contract de ucenicie", "ucenici"),
+        keywords=("279/2005", "ucenicia la locul de muncă", "contract de ucenicie"),
+        filename_hints=("ucenicie", "cerere ucenicie", "ucenic"),
+    ),
+    DocumentKind(
+        name="traineeship_request",
+        description="employer's request for the graduate traineeship measure (Law 335/2013)",
+        titles=("cerere", "convenție"),
+        context=("335/2013", "efectuarea stagiului", "stagiului pentru absolvenții", "stagiari"),
+        keywords=("335/2013", "efectuarea stagiului", "stagiari"),
+        filename_hints=("stagiu", "stagiar", "stagiari", "cerere stagiu"),
+    ),
+    DocumentKind(
+        name="student_employment_request",
+        description="employer's request for the pupils and students employment incentive (Law 72/2007)",
+        titles=("cerere", "convenție"),
+        context=("72/2007", "elevilor și studenților", "elevi și studenți"),
+        keywords=("72/2007", "elevilor și studenților", "elevi și studenți"),
+        filename_hints=("elevi studenti", "elevi si studenti", "cerere elevi"),
+    ),
     DocumentKind(
         name=OTHER,
         description="other document",
+        several=True,
         # Certificates that are not the employer's: the more specific title wins over "adeverință".
         titles=("adeverință de venit", "adeverință medicală", "certificat medical"),
         filename_hints=("adeverinta venit", "adeverinta de venit", "certificat medical"),
@@ -260,6 +805,24 @@ DOCUMENT_KINDS: tuple[DocumentKind, ...] = (
 )
 
 KINDS_BY_NAME: dict[str, DocumentKind] = {kind.name: kind for kind in DOCUMENT_KINDS}
+# Kinds a case may hold several of (a later one adds to the earlier ones, it does not replace them).
+SEVERAL_KINDS: frozenset[str] = frozenset(kind.name for kind in DOCUMENT_KINDS if kind.several)
+
+
+@dataclass(frozen=True)
+class FormText:
+    """What a form says: its kind, its text and its AcroForm fields (empty for images: no OCR here)."""
+
+    kind: str
+    text: str
+    fields: Mapping[str, str]
+
+
+def read_form(kind: str, data: bytes, detected_type: str | None) -> FormText:
+    """The text and fields of a stored attachment, for the readers of categories and addresses; never raises."""
+    if detected_type != "pdf":
+        return FormText(kind, "", {})
+    return FormText(kind, extract_pdf_text(data), pdf_form_fields(data))
 
 MIN_KEYWORD_POINTS = 2
 FIELD_HINT_POINTS = 2
@@ -280,6 +843,7 @@ class _TitleHit:
     start: int
     length: int
     original: str
+    context_points: int = 0  # how many of the kind's context phrases the text has
 
 
 # --------------------------------------------------------------------------------------------------
@@ -310,11 +874,13 @@ def _classify(filename: str, text: str, fields: Mapping[str, str]) -> Classifica
 
 
 def _classify_by_title(text: str, folded: Folded) -> Classification | None:
-    hits = [hit for kind in DOCUMENT_KINDS for hit in _title_hits(kind, text, folded)]
+    hits = _narrowed([hit for kind in DOCUMENT_KINDS for hit in _title_hits(kind, text, folded)])
     if not hits:
         return None
-    # Strictest rule first, then the first title in the file, then the most specific (longest) title there.
-    hits.sort(key=lambda hit: (-hit.kind.priority, hit.start, -hit.length))
+    # Strictest rule first, then the first title in the file, then the most specific (longest) title there, then
+    # the kind whose context the text confirms best, then the table's order.
+    order = {kind.name: index for index, kind in enumerate(DOCUMENT_KINDS)}
+    hits.sort(key=lambda hit: (-hit.kind.priority, hit.start, -hit.length, -hit.context_points, order[hit.kind.name]))
     best = hits[0]
     also = tuple(dict.fromkeys(hit.kind.name for hit in hits if hit.kind.name not in (best.kind.name, OTHER)))
     evidence = f"title '{_one_line(best.original)}' ({best.kind.description})"
@@ -323,12 +889,45 @@ def _classify_by_title(text: str, folded: Folded) -> Classification | None:
     return Classification(best.kind.name, CONFIDENCE_TITLE, evidence, also)
 
 
+def _narrowed(hits: list[_TitleHit]) -> list[_TitleHit]:
+    """One kind per title: "ADEVERINȚĂ" that speaks of a vacant post is no longer the employer's Art. 18
+    certificate, a sworn statement by a company is not the Anexa 1^1 declaration, and of several forms titled
+    "CERERE" or "CONVENȚIE" the one whose context the text confirms best is kept. Where titles of different
+    length start at the same place, the longer one is the title ("CERERE pentru acordarea indemnizației de
+    șomaj" is not a bare "CERERE")."""
+    refined = {(hit.start, hit.kind.refines) for hit in hits if hit.kind.refines}
+    hits = [hit for hit in hits if (hit.start, hit.kind.name) not in refined]
+    longest: dict[int, int] = {}
+    for hit in hits:
+        longest[hit.start] = max(longest.get(hit.start, 0), hit.length)
+    hits = [hit for hit in hits if hit.length == longest[hit.start]]
+    order = {kind.name: index for index, kind in enumerate(DOCUMENT_KINDS)}
+    best: dict[int, _TitleHit] = {}
+    for hit in hits:
+        if not hit.kind.context:
+            continue
+        current = best.get(hit.start)
+        if current is None or (hit.context_points, -order[hit.kind.name]) > (
+            current.context_points,
+            -order[current.kind.name],
+        ):
+            best[hit.start] = hit
+    return [hit for hit in hits if not hit.kind.context or best[hit.start].kind is hit.kind]
+
+
 def _title_hits(kind: DocumentKind, text: str, folded: Folded) -> list[_TitleHit]:
+    points = 0
+    if kind.context:
+        points = sum(1 for phrase in kind.context if phrase_pattern(phrase).search(folded.text))
+        if not points:
+            return []
+    if any(phrase_pattern(phrase).search(folded.text) for phrase in kind.exclude):
+        return []
     hits = []
     for phrase in kind.titles:
         for start, end in folded.find(phrase):
             if _is_heading(text, start, end):
-                hits.append(_TitleHit(kind, phrase, start, end - start, text[start:end]))
+                hits.append(_TitleHit(kind, phrase, start, end - start, text[start:end], points))
     return hits
 
 

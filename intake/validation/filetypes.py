@@ -4,8 +4,20 @@ The agency accepts only JPEG, PNG and PDF attachments ("JPEG, JPG, PNG sau PDF")
 mail clients guess MIME types, so nothing the sender declares is trusted: the type comes from the bytes,
 and an allowed type must also really decode (Pillow loads the pixels, pypdf reads the page tree).
 
+The name never decides either way: a PDF named `.jpg` (or a JPEG named `.pdf`) is checked and accepted as what
+it is, with a Romanian note that the name did not match the content (the citizen picked a wrong extension; the
+file is exactly what the procedure accepts, and downstream everything goes by `detected_type`). A forbidden
+format named like an accepted one (a ZIP or an EXE called `.pdf`) stays rejected, and the reason says what it
+really is.
+
 `check_attachment` never raises: whatever comes in, a `FileCheck` comes out, with a Romanian reason for
-every rejection, because its result is shown to the sender on the receipt and to staff.
+every rejection, because its result is shown to the sender on the receipt and to staff. (One exception: an
+edited template that does not render, see below, is raised rather than hidden behind a false rejection.)
+
+The reasons and notes are the agency's editable templates (issue 9 point 12), one per finding code:
+`constatare_forbidden_attachment.txt` (with the shared sentence `formate_acceptate.txt`, procedure 000 step 3),
+`constatare_corrupt_attachment.txt`, `constatare_encrypted_attachment.txt`, `constatare_oversized.txt`, and the
+notes `nota_document.txt`. This module supplies the facts (names, formats, sizes written the Romanian way).
 """
 
 from __future__ import annotations
@@ -20,10 +32,13 @@ import zipfile
 from dataclasses import dataclass
 
 from asn1crypto import cms
+from jinja2 import TemplateError
 from PIL import Image, ImageFile
 from pypdf import PdfReader
 from pypdf.constants import TrailerKeys
 from pypdf.generic import NullObject
+
+from intake import texts
 
 # pypdf logs a warning for every small defect of real-world PDFs; they are not actionable here and
 # would drown the daemon's log. Errors still come through.
@@ -104,7 +119,6 @@ FORMATS: dict[str, Format] = {f.name: f for f in _FORMAT_TABLE}
 
 ACCEPTED_TYPES: frozenset[str] = frozenset({"pdf", "jpeg", "png", "p7s", "p7m"})
 SIGNATURE_CONTAINERS: frozenset[str] = frozenset({"p7s", "p7m"})
-_ACCEPTED_PHRASE = "Se acceptă doar fișiere PDF, JPEG sau PNG (și semnături electronice .p7s sau .p7m)."
 
 # What content each file-name extension promises. Only these extensions can produce a "mismatch":
 # an extension we do not know (".dat", none at all) promises nothing.
@@ -204,10 +218,15 @@ def check_attachment(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    office_short: str = "AJOFM Cluj",
 ) -> FileCheck:
-    """Decide from the content whether an attachment is an acceptable, readable PDF, JPEG or PNG."""
+    """Decide from the content whether an attachment is an acceptable, readable PDF, JPEG or PNG.
+
+    `office_short` names the agency in the reason's legal reference ("procedura de comunicare electronică a …")."""
     try:
-        return _check(filename, data, max_bytes, max_pixels)
+        return _check(filename, data, max_bytes, max_pixels, office_short)
+    except TemplateError:
+        raise  # an edited wording that does not render is the agency's to fix (`intake check`), not the sender's
     except Exception:
         # Our own bug or an input nobody imagined: fail closed, the sender gets a reason and staff a log.
         log.exception("attachment check failed unexpectedly")
@@ -232,14 +251,14 @@ class _Outcome:
     notes: tuple[str, ...] = ()
 
 
-def _check(filename: object, data: object, max_bytes: int, max_pixels: int) -> FileCheck:
+def _check(filename: object, data: object, max_bytes: int, max_pixels: int, office_short: str) -> FileCheck:
     name = filename if isinstance(filename, str) else ""
     content = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else b""
     shown = display_name(name)
 
     kind = sniff(content)
     if kind == "empty":
-        outcome = _Outcome(False, CODE_CORRUPT, f"Fișierul „{shown}” este gol (0 octeți).")
+        outcome = _Outcome(False, CODE_CORRUPT, _reason(CODE_CORRUPT, "empty", shown))
     elif len(content) > max_bytes:
         outcome = _Outcome(False, CODE_OVERSIZED, _oversized_reason(shown, len(content), max_bytes))
     elif kind == "pdf":
@@ -249,15 +268,19 @@ def _check(filename: object, data: object, max_bytes: int, max_pixels: int) -> F
     elif kind in SIGNATURE_CONTAINERS:
         outcome = _check_cms(content, kind, shown)
     else:
-        outcome = _Outcome(False, CODE_FORBIDDEN, _forbidden_reason(shown, kind))
+        outcome = _Outcome(False, CODE_FORBIDDEN, _forbidden_reason(shown, kind, office_short))
 
+    # The content decides, never the name: a PDF named .jpg is the PDF it is (and the reverse), checked and
+    # accepted as such with a note; a forbidden format named like an accepted one stays rejected, and the
+    # reason says what it really is.
     mismatch = _name_mismatch(name, kind)
     notes = outcome.notes
-    if outcome.accepted and _disguised(name, kind):
-        outcome = _Outcome(False, CODE_FORBIDDEN, _disguised_reason(shown, name, kind), pages=outcome.pages)
+    if mismatch and outcome.accepted:
+        notes = (_renamed_note(shown, name, kind), *notes)
+    elif mismatch and outcome.code == CODE_FORBIDDEN and _promises_accepted(name):
+        outcome = _Outcome(False, CODE_FORBIDDEN, _disguised_reason(shown, name, kind, office_short))
     elif mismatch:
-        label = FORMATS[kind].label
-        notes = (f"Numele fișierului „{shown}” indică alt format decât conținutul ({label}).", *notes)
+        notes = (note("name_mismatch", shown, format=FORMATS[kind].label), *notes)
     return FileCheck(
         detected_type=kind,
         content_type=FORMATS[kind].mime,
@@ -283,7 +306,7 @@ def _unverifiable(filename: object) -> FileCheck:
         content_type=FORMATS["unknown"].mime,
         accepted=False,
         code=CODE_CORRUPT,
-        reason=f"Fișierul „{shown}” nu a putut fi verificat. Vă rugăm să îl trimiteți din nou.",
+        reason=_reason(CODE_CORRUPT, "unverifiable", shown),
         pages=None,
         width=None,
         height=None,
@@ -423,7 +446,7 @@ def _check_cms(data: bytes, kind: str, shown: str) -> _Outcome:
         return _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, "o semnătură electronică CAdES"))
     if signer_count == 0:
         return _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, "o semnătură electronică CAdES"))
-    return _Outcome(True, notes=(f"Fișierul „{shown}” este o semnătură electronică CAdES; se verifică separat.",))
+    return _Outcome(True, notes=(note("cades", shown),))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -491,12 +514,8 @@ def _check_pdf(data: bytes, shown: str) -> _Outcome:
     except Exception:
         return damaged
     if pages == 0:
-        return _Outcome(
-            False,
-            CODE_CORRUPT,
-            f"Fișierul „{shown}” este un document PDF fără nicio pagină. Vă rugăm să îl trimiteți din nou.",
-        )
-    notes = ("Documentul PDF este criptat.",) if encrypted else ()
+        return _Outcome(False, CODE_CORRUPT, _reason(CODE_CORRUPT, "no_pages", shown))
+    notes = (note("encrypted", shown),) if encrypted else ()
     return _Outcome(True, pages=pages, encrypted=encrypted, notes=notes)
 
 
@@ -509,16 +528,7 @@ def _opens_without_password(reader: PdfReader) -> bool:
 
 
 def _encrypted_outcome(shown: str, *, by_certificate: bool = False) -> _Outcome:
-    if by_certificate:
-        reason = (
-            f"Fișierul „{shown}” este un document PDF criptat cu certificat și nu poate fi deschis. "
-            "Vă rugăm să îl trimiteți din nou, fără criptare și fără parolă."
-        )
-    else:
-        reason = (
-            f"Fișierul „{shown}” este un document PDF protejat cu parolă și nu poate fi deschis. "
-            "Vă rugăm să îl trimiteți din nou, fără parolă."
-        )
+    reason = _reason(CODE_ENCRYPTED, "certificate" if by_certificate else "password", shown)
     return _Outcome(False, CODE_ENCRYPTED, reason, encrypted=True)
 
 
@@ -561,54 +571,84 @@ def _name_mismatch(filename: str, kind: str) -> bool:
     return promised is not None and kind not in promised
 
 
-# A document dressed as a picture, or a picture dressed as a document, is refused: whoever opens it by its
-# name gets the wrong viewer, and it is the classic disguise. Between the two picture formats the mix-up is
-# common (phones save PNG screenshots as .jpg) and harmless, so it only earns a note.
-_FAMILY: dict[str, str] = {"pdf": "document", "jpeg": "image", "png": "image"}
-
-
-def _disguised(filename: str, kind: str) -> bool:
-    promised = _EXTENSION_TABLE.get(_extension(filename))
-    if not promised or kind not in _FAMILY:
-        return False
-    families = {_FAMILY.get(promised_kind) for promised_kind in promised}
-    return None not in families and _FAMILY[kind] not in families
+def _promises_accepted(filename: str) -> bool:
+    promised = _EXTENSION_TABLE.get(_extension(filename), frozenset())
+    return bool(promised & ACCEPTED_TYPES)
 
 
 # --------------------------------------------------------------------------------------------------
-# Romanian messages
+# Romanian messages: the editable templates constatare_<code>.txt and nota_document.txt (intake/texts/templates)
 
 
-def _disguised_reason(shown: str, filename: str, kind: str) -> str:
-    extension = _extension(filename)
-    correct = {"pdf": "pdf", "jpeg": "jpg", "png": "png"}[kind]
-    actual = {"pdf": "un document PDF", "jpeg": "o imagine JPEG", "png": "o imagine PNG"}[kind]
-    return (
-        f"Fișierul „{shown}” este de fapt {actual}, deși numele lui (.{extension}) indică alt format. "
-        f"Vă rugăm să îl trimiteți din nou cu extensia corectă (.{correct})."
+def _reason(code: str, motiv: str, shown: str, **context: object) -> str:
+    return texts.render(f"constatare_{code}", motiv=motiv, fisier=shown, **context)
+
+
+def note(motiv: str, shown: str, **context: object) -> str:
+    """A note on a document (nota_document.txt): "renamed", "name_mismatch", "cades", "encrypted", "p7m_content",
+    "p7s_without_document"."""
+    return texts.render("nota_document", motiv=motiv, fisier=shown, **context)
+
+
+# How a format is named inside a sentence: "fișierul este un document PDF", "primit ca document PDF".
+_WHAT_IT_IS: dict[str, tuple[str, str]] = {
+    "pdf": ("un document PDF", "document PDF"),
+    "jpeg": ("o imagine JPEG", "imagine JPEG"),
+    "png": ("o imagine PNG", "imagine PNG"),
+    "p7s": ("o semnătură electronică CAdES detașată (.p7s)", "semnătură electronică CAdES"),
+    "p7m": ("un document semnat CAdES (.p7m)", "document semnat CAdES"),
+}
+
+
+def _promised_label(filename: str) -> str:
+    promised = sorted(_EXTENSION_TABLE.get(_extension(filename), frozenset()))
+    return FORMATS[promised[0]].label if promised else "alt format"
+
+
+def _renamed_note(shown: str, filename: str, kind: str) -> str:
+    actual, as_what = _WHAT_IT_IS[kind]
+    return note(
+        "renamed",
+        shown,
+        extensie=_extension(filename),
+        format_promis=_promised_label(filename),
+        ce_este=actual,
+        primit_ca=as_what,
     )
 
 
-def _forbidden_reason(shown: str, kind: str) -> str:
+def _disguised_reason(shown: str, filename: str, kind: str, office_short: str) -> str:
+    return _reason(
+        CODE_FORBIDDEN,
+        "disguised",
+        shown,
+        format="" if kind == "unknown" else FORMATS[kind].label,
+        extensie=_extension(filename),
+        format_promis=_promised_label(filename),
+        birou_scurt=office_short,
+    )
+
+
+def _forbidden_reason(shown: str, kind: str, office_short: str) -> str:
     if kind == "unknown":
-        return f"Formatul fișierului „{shown}” nu a fost recunoscut și nu este acceptat. {_ACCEPTED_PHRASE}"
-    return f"Fișierul „{shown}” are formatul {FORMATS[kind].label}, care nu este acceptat. {_ACCEPTED_PHRASE}"
+        return _reason(CODE_FORBIDDEN, "unknown", shown, birou_scurt=office_short)
+    return _reason(CODE_FORBIDDEN, "format", shown, format=FORMATS[kind].label, birou_scurt=office_short)
 
 
 def _damaged_reason(shown: str, what: str) -> str:
-    return (
-        f"Fișierul „{shown}” pare a fi {what}, dar este deteriorat sau incomplet și nu poate fi citit. "
-        "Vă rugăm să îl trimiteți din nou."
-    )
+    return _reason(CODE_CORRUPT, "damaged", shown, ce=what)
 
 
-def _bomb_reason(shown: str, label: str, max_pixels: int, width: int | None = None,
-                 height: int | None = None) -> str:
-    size = f" de {width} × {height} pixeli" if width is not None and height is not None else ""
-    return (
-        f"Fișierul „{shown}” este o imagine {label}{size}, prea mare pentru a fi procesată "
-        f"(limita este de {_ro_count(max_pixels, 'pixeli')} în total). "
-        "Vă rugăm să o trimiteți la o rezoluție mai mică."
+def _bomb_reason(shown: str, label: str, max_pixels: int, width: int | None = None, height: int | None = None) -> str:
+    return _reason(
+        CODE_CORRUPT,
+        "too_many_pixels",
+        shown,
+        format=label,
+        latime=width,
+        inaltime=height,
+        limita=_ro_decimal(max_pixels * 100),
+        de=takes_de(max_pixels),
     )
 
 
@@ -618,13 +658,19 @@ def _oversized_reason(shown: str, size: int, limit: int) -> str:
     elif limit >= 1024:
         unit, factor = "KB", 1024
     else:
-        unit, factor = "octeți", 1
+        unit, factor = "B", 1  # "octeți" in the template, with "de" where Romanian wants it ("100 de octeți")
     # Size rounded up and limit rounded down, so the message can never read "15 MB, over 15 MB".
     size_hundredths = -(-size * 100 // factor)
     limit_hundredths = limit * 100 // factor
-    return (
-        f"Fișierul „{shown}” are {_ro_decimal(size_hundredths)} {unit} și depășește limita de "
-        f"{_ro_decimal(limit_hundredths)} {unit}. Vă rugăm să îl trimiteți într-o variantă mai mică."
+    return _reason(
+        CODE_OVERSIZED,
+        "file_size",
+        shown,
+        marime=_ro_decimal(size_hundredths),
+        limita=_ro_decimal(limit_hundredths),
+        unitate=unit,
+        de_marime=unit == "B" and takes_de(size),
+        de_limita=unit == "B" and takes_de(limit),
     )
 
 
@@ -635,7 +681,6 @@ def _ro_decimal(hundredths: int) -> str:
     return f"{text},{frac:02d}".rstrip("0").rstrip(",") if frac else text
 
 
-def _ro_count(n: int, noun_plural: str) -> str:
-    # Romanian inserts "de" after numbers whose last two digits are 00 or 20-99 ("20 de pixeli").
-    joiner = " de " if n >= 20 and (n % 100 == 0 or n % 100 >= 20) else " "
-    return f"{_ro_decimal(n * 100)}{joiner}{noun_plural}"
+def takes_de(n: int) -> bool:
+    """Romanian inserts "de" after numbers whose last two digits are 00 or 20-99 ("20 de pixeli", "101 pixeli")."""
+    return n >= 20 and (n % 100 == 0 or n % 100 >= 20)

@@ -21,11 +21,13 @@ from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
 
 from intake.appointments import service
+from intake.case_file import case_findings
 from intake.clock import local
 from intake.db import transaction
 from intake.models import (
     Appointment,
     AuditEvent,
+    CaseVerification,
     Document,
     Event,
     Finding,
@@ -33,6 +35,7 @@ from intake.models import (
     Receipt,
     Submission,
     SubmissionState,
+    VerificationState,
 )
 from intake.outbox import enqueue
 from intake.receipts import compose
@@ -61,13 +64,24 @@ FINDING_CODES: dict[str, str] = {
     "appointment_unavailable": "Niciun loc liber la programare",
     "invalid_cnp": "CNP invalid pe formular",
     "third_party_signature": "Documentul poartă și semnătura altei persoane",
+    "deadline_missed": "Termenul legal de clarificare a fost depășit",
+    "documents_after_confirmation": "Documente primite după confirmarea dosarului",
+    "benefit_category_unknown": "Categoria solicitantului nu reiese din cerere (de confirmat)",
+    "territorial_competence": "Domiciliul/reședința în alt județ (competența teritorială)",
 }
 
 STATE_FILTERS: dict[str, str] = {
     "deschise": "Toate deschise",
     "semnalate": "Cu constatări",
     "carantina": "În carantină",
+    "de_verificat": "De verificat (dosare complete)",
     "rezolvate": "Rezolvate",
+}
+
+VERIFICATION_RO: dict[str, str] = {
+    "pending": "de verificat: dosar complet, așteaptă confirmarea unui funcționar",
+    "confirmed": "confirmat",
+    "reopened": "redeschis: constatări noi, programare de clarificare",
 }
 
 SIGNATURE_LABELS_RO: dict[str, str] = {
@@ -186,6 +200,10 @@ def queue(session: Session, rt: Runtime, filters: QueueFilter) -> QueuePage:
         query = query.where(unresolved, quarantined)
     elif filters.state == "rezolvate":
         query = query.where(col(Submission.resolved_at).is_not(None))
+    elif filters.state == "de_verificat":
+        # Procedure 000 step 8: complete cases waiting for a clerk's cross-checks before the decision visit. Their
+        # own tab: the default list stays the cases with something wrong.
+        query = query.where(unresolved, _awaiting_verification())
     else:
         query = query.where(unresolved, or_(has_open_finding, quarantined))
     if filters.code:
@@ -208,6 +226,26 @@ def queue(session: Session, rt: Runtime, filters: QueueFilter) -> QueuePage:
         query.order_by(col(Submission.received_at), col(Submission.id)).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     ).all()
     return QueuePage(_queue_rows(session, rt, list(rows)), total, page, pages, filters)
+
+
+def _awaiting_verification():  # type: ignore[no-untyped-def]
+    return exists().where(
+        col(CaseVerification.submission_id) == col(Submission.id),
+        CaseVerification.state == VerificationState.PENDING,
+    )
+
+
+def awaiting_verification_count(session: Session, rt: Runtime) -> int:
+    """How many complete cases wait for a clerk (the "de verificat" tab's count, shown on every queue page)."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(
+                select(Submission.id)
+                .where(Submission.office == rt.office, col(Submission.resolved_at).is_(None), _awaiting_verification())
+                .subquery()
+            )
+        ).one()
+    )
 
 
 def _search(query, text: str, zone: ZoneInfo):  # type: ignore[no-untyped-def]
@@ -260,9 +298,16 @@ def _queue_rows(session: Session, rt: Runtime, submissions: list[Submission]) ->
         .order_by(col(Appointment.id))
     ).all():
         appointments[appointment.submission_id] = appointment  # the latest wins, as in active_appointment
+    verifications = {
+        row.submission_id: row.state
+        for row in session.exec(
+            select(CaseVerification).where(col(CaseVerification.submission_id).in_(set(roots.values())))
+        ).all()
+    }
     rows = []
     for submission in submissions:
         appointment = appointments.get(roots[submission.id])
+        verification = verifications.get(roots[submission.id] or 0)
         rows.append(
             {
                 "id": submission.id,
@@ -280,6 +325,8 @@ def _queue_rows(session: Session, rt: Runtime, submissions: list[Submission]) ->
                 "waited": waited(submission.received_at, submission.resolved_at or now),
                 "resolved": submission.resolved_at is not None,
                 "follow_up_of": submission.case_id,
+                "verification": verification,
+                "verification_ro": VERIFICATION_RO.get(verification or ""),
             }
         )
     return rows
@@ -349,6 +396,7 @@ def case_view(session: Session, rt: Runtime, submission: Submission) -> dict[str
         "cleared_findings": [_finding_view(f, timezone) for f in findings if f.cleared_at is not None],
         "appointment": _appointment_summary(appointment, timezone),
         "slots": _slot_choices(session, rt, root, appointment),
+        "verification": _verification_view(session, rt, root),
         "follow_ups": [
             {
                 "id": row.id,
@@ -376,6 +424,28 @@ def case_view(session: Session, rt: Runtime, submission: Submission) -> dict[str
         "history": _history(session, rt, submission, root),
         "finding_codes": FINDING_CODES,
         "quarantined": submission.state == SubmissionState.QUARANTINED,
+    }
+
+
+def _verification_view(session: Session, rt: Runtime, root: Submission) -> dict[str, Any] | None:
+    """Where the case stands before the decision visit (procedure 000 step 8), and whether a clerk may confirm it
+    now: complete (nothing open for the citizen) and waiting."""
+    verification = service.verification_of(session, root)
+    if verification is None:
+        return None
+    timezone = rt.settings.office.timezone
+    staff_only = [f for f in case_findings(session, root, staff=True) if f.staff_only]
+    pending = verification.state == VerificationState.PENDING
+    return {
+        "state": verification.state,
+        "state_ro": VERIFICATION_RO.get(verification.state, verification.state),
+        "since": local(verification.pending_since, timezone),
+        "decided_at": local(verification.decided_at, timezone) if verification.decided_at else None,
+        "decided_by": verification.decided_by,
+        "can_confirm": pending and not service.citizen_findings(session, root),
+        "staff_only_open": [f.message for f in staff_only],
+        "auto_confirm_days": rt.settings.appointments.decision_auto_confirm_days,
+        "root_id": root.id,
     }
 
 
@@ -525,13 +595,7 @@ def _slot_choices(
     if appointment is None:
         return []
     timezone = rt.settings.office.timezone
-    slots = service.booker_for(rt).free_slots(
-        session,
-        purpose=appointment.purpose,
-        now=rt.clock.now(),
-        received_at=root.received_at,
-        exclude_appointment_id=appointment.id,
-    )
+    slots = service.free_slots(rt, session, appointment)
     days: dict[str, list[tuple[str, str]]] = {}
     for slot in slots:
         if slot.start == appointment.start:
@@ -612,10 +676,14 @@ def add_staff_finding(
     add_finding(session, rt, submission, code, message, detail={"added_by": user.name})
     session.add(submission)
     session.flush()
+    # Procedure 000 step 7: a mismatch staff find (e.g. with another institution's database) calls the citizen to
+    # a clarification visit within the legal deadline, and the e-mail says why.
+    change = service.after_staff_change(rt, session, submission)
     audit(
         session, rt.office, user, "add_finding", submission_id=submission.id, before=before,
         after={"open_findings": [f.code for f in open_findings(session, submission)], "flagged": True,
-               "code": code, "message": message},
+               "code": code, "message": message, "visit": change.kind,
+               "appointment": _appointment_audit(change.appointment)},
     )
 
 
@@ -626,6 +694,7 @@ def clear_finding(session: Session, rt: Runtime, user: CurrentUser, submission: 
     if finding.cleared_at is not None:
         raise ActionError("constatare_deja_inchisa")
     finding.cleared_at = rt.clock.now()
+    finding.cleared_by = user.name
     session.add(finding)
     session.flush()
     remaining = open_findings(session, submission)  # what still concerns the citizen: staff-only ones never flag
@@ -639,26 +708,44 @@ def clear_finding(session: Session, rt: Runtime, user: CurrentUser, submission: 
         after={"finding_id": finding.id, "cleared_at": finding.cleared_at.isoformat(),
                "flagged": submission.flagged, "open_findings": [f.code for f in remaining]},
     )
-    service.confirm_in_order(rt, session, submission, actor=user.name)
+    # The last finding gone: the clarification visit is cancelled and the file goes to verification.
+    service.after_staff_change(rt, session, submission)
 
 
 def book(session: Session, rt: Runtime, user: CurrentUser, submission: Submission) -> bool:
-    """Book the appointment the case's state calls for; False when there was no place before the deadline
-    (the booking rules then add the `appointment_unavailable` finding and alert ops)."""
+    """Book the appointment the case's state calls for, told by e-mail; False when there was no place before the
+    deadline (the booking rules then add the `appointment_unavailable` finding and alert ops). A complete case
+    waiting for verification is confirmed instead (`confirm_file`)."""
     root = service.case_root(session, submission)
-    if service.active_appointment(session, root.id or 0) is not None:
-        raise ActionError("programare_existenta")
-    service.book(rt, session, submission)
+    try:
+        appointment = service.book_by_staff(rt, session, submission)
+    except service.CaseStateError as exc:
+        raise ActionError(exc.key) from None
     session.flush()
-    appointment = service.active_appointment(session, root.id or 0)
     after = _appointment_audit(appointment)
     audit(session, rt.office, user, "book_appointment", submission_id=root.id, before={}, after=after)
-    if appointment is None:
-        return False
-    # A staff booking is news to the beneficiary (the recipisă went out without it): same e-mail and invite
-    # as a change, "Noua programare: ...", threaded under the case.
-    service._notify(rt, session, appointment, root, "rescheduled")
-    return True
+    return appointment is not None
+
+
+def confirm_file(session: Session, rt: Runtime, user: CurrentUser, submission: Submission) -> str:
+    """Procedure 000 step 8: the clerk has cross-checked the complete file and confirms it is correct. One action:
+    the staff-only findings it settles close, the decision visit is booked and the beneficiary invited (with the
+    invite). Returns the message key for the page."""
+    root = service.case_root(session, submission)
+    before = {
+        "verification": service.verification_state(session, root),
+        "staff_findings": [f.code for f in case_findings(session, root, staff=True) if f.staff_only],
+    }
+    try:
+        appointment = service.confirm(rt, session, submission, user.name)
+    except service.CaseStateError as exc:
+        raise ActionError(exc.key) from None
+    session.flush()
+    audit(
+        session, rt.office, user, "confirm_file", submission_id=root.id, before=before,
+        after={"verification": service.verification_state(session, root), **_appointment_audit(appointment)},
+    )
+    return "confirmat" if appointment is not None else "confirmat_fara_loc"
 
 
 def move(session: Session, rt: Runtime, user: CurrentUser, submission: Submission, start_text: str) -> None:
@@ -769,7 +856,7 @@ def mark_consent(session: Session, rt: Runtime, user: CurrentUser, submission: S
         session, rt.office, user, "mark_consent", submission_id=submission.id, before=before,
         after={"consent": True, "flagged": submission.flagged, "cleared_findings": cleared},
     )
-    service.confirm_in_order(rt, session, submission, actor=user.name)
+    service.after_staff_change(rt, session, submission)
 
 
 def reprocess(rt: Runtime, user: CurrentUser, submission_id: int) -> None:

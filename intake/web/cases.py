@@ -43,6 +43,10 @@ MESSAGES_RO: dict[str, str] = {
     "recipisa_retrimisa": "Recipisa a fost pusă din nou în coada de trimitere.",
     "reprocesat": "Mesajul a fost repus în procesare; va fi preluat la următorul ciclu.",
     "consimtamant": "Consimțământul a fost marcat ca primit.",
+    "confirmat": "Dosarul a fost confirmat; vizita pentru verificarea identității a fost programată, iar "
+    "beneficiarul primește invitația prin e-mail.",
+    "confirmat_fara_loc": "Dosarul a fost confirmat, dar nu există niciun loc liber în orizontul de programare: "
+    "s-a adăugat o constatare, iar echipa tehnică a fost alertată. Stabiliți programarea direct cu beneficiarul.",
 }
 
 ERRORS_RO: dict[str, str] = {
@@ -59,6 +63,9 @@ ERRORS_RO: dict[str, str] = {
     "fara_recipisa": "Pentru acest caz nu a fost trimisă nicio recipisă prin e-mail.",
     "nu_e_carantina": "Mesajul nu este în carantină.",
     "consimtamant_deja": "Consimțământul era deja marcat ca primit.",
+    "de_verificat": "Dosarul este complet și așteaptă verificarea: confirmați-l, iar vizita se programează atunci.",
+    "nu_e_de_verificat": "Dosarul nu așteaptă verificarea (nu este complet sau a fost deja confirmat).",
+    "constatari_deschise": "Dosarul are constatări deschise pentru beneficiar: nu poate fi confirmat încă.",
 }
 
 
@@ -112,6 +119,7 @@ def queue(
     )
     with transaction(rt.engine) as session:
         page = actions.queue(session, rt, filters)
+        awaiting_verification = actions.awaiting_verification_count(session, rt)
     params = {
         "stare": filters.state,
         "cod": filters.code,
@@ -128,6 +136,7 @@ def queue(
         base_query=base_query,
         states=actions.STATE_FILTERS,
         codes=actions.FINDING_CODES,
+        awaiting_verification=awaiting_verification,
     )
     return templates.TemplateResponse(request, "staff/queue.html", context)
 
@@ -294,6 +303,11 @@ def book(request: Request, user: RegistryUser, submission_id: int) -> Response:
         "programat",
         lambda s, rt, sub: "programat" if actions.book(s, rt, user, sub) else "fara_loc",
     )
+
+
+@router.post("/cazuri/{submission_id}/verificare/confirma", dependencies=[Depends(verify_csrf)])
+def confirm_file(request: Request, user: RegistryUser, submission_id: int) -> Response:
+    return _act(request, submission_id, "confirmat", lambda s, rt, sub: actions.confirm_file(s, rt, user, sub))
 
 
 @router.post("/cazuri/{submission_id}/programare/muta", dependencies=[Depends(verify_csrf)])

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from intake.appointments import service
-from intake.appointments.notices import day_in_words
+from intake.appointments.notices import day_in_words, visit_purpose
 from intake.appointments.tokens import TokenExpired, TokenInvalid, read_token
 from intake.clock import local
 from intake.db import transaction
@@ -23,10 +23,13 @@ from intake.web.app import templates
 
 router = APIRouter()
 
-PURPOSE_RO = {
-    "clarification": "clarificarea dosarului",
-    "decision": "verificarea identității și înmânarea deciziei",
-}
+
+def _purpose(appointment: Appointment, root: Submission) -> str:
+    request = service.request_of(root)
+    words = visit_purpose(
+        appointment.purpose, applicant=request.applicant, decision=request.decision, request_name=request.name
+    )
+    return words.removeprefix("pentru ")
 
 
 def _rt(request: Request) -> Runtime:
@@ -66,18 +69,17 @@ def show(request: Request, token: str, ok: str | None = None) -> Response:
         if isinstance(found, Response):
             return found
         root = session.get_one(Submission, found.submission_id)
-        slots = service.booker_for(rt).free_slots(
-            session, purpose=found.purpose, now=rt.clock.now(), received_at=root.received_at,
-            exclude_appointment_id=found.id,
-        )
+        # Never a day past the legal deadline of a clarification (the same window as the staff page).
+        slots = service.free_slots(rt, session, found)
         days: dict[str, list[dict[str, str]]] = defaultdict(list)
         for slot in slots:
             start = local(slot.start, timezone)
             days[day_in_words(start.date())].append({"value": start.isoformat(), "label": f"{start:%H:%M}"})
         start = local(found.start, timezone)
         context = {
-            "when": f"{day_in_words(start.date())}, ora {start:%H:%M}",
-            "purpose": PURPOSE_RO.get(found.purpose, found.purpose),
+            "when": f"{day_in_words(start.date())}, la ora {start:%H:%M}",
+            # The words of the e-mail: no decision promised to a request that ends without one, nor to a company.
+            "purpose": _purpose(found, root),
             "deadline": day_in_words(local(found.deadline, timezone).date()) if found.deadline else None,
             "office": rt.settings.office,
             "days": dict(days),

@@ -21,13 +21,14 @@ BUCHAREST = ZoneInfo("Europe/Bucharest")
 NO_CONSENT = "Bună ziua,\n\nVă trimit documentele pentru dosar.\n\nIon Popescu\n"
 
 # Receipt (Bucharest time) → the last day a clarification appointment may fall on, worked out by hand from
-# the calendar: Mon-Thu 08:30-16:00, Fri 08:30-13:30; holidays 30 Nov, 1 Dec, 25-26 Dec, 1-2 Jan, 6-7 Jan,
-# Orthodox Good Friday 30 Apr 2027 and Easter Monday 3 May 2027, Pentecost Monday 21 Jun 2027.
+# the calendar: the 5th working day after the calendar day of receipt, whatever the hour (issue 9 point 10).
+# Holidays 30 Nov, 1 Dec, 25-26 Dec, 1-2 Jan, 6-7 Jan, Orthodox Good Friday 30 Apr 2027 and Easter Monday
+# 3 May 2027, Pentecost Monday 21 Jun 2027.
 HAND_TABLE = {
     "monday morning": (datetime(2026, 11, 23, 10, 0), date(2026, 12, 2)),  # 24, 25, 26, 27, (30 Nov, 1 Dec), 2
     "friday before st andrew": (datetime(2026, 11, 27, 10, 0), date(2026, 12, 8)),
-    "friday evening": (datetime(2026, 11, 27, 19, 0), date(2026, 12, 9)),
-    "saturday": (datetime(2026, 11, 28, 11, 0), date(2026, 12, 9)),
+    "friday evening": (datetime(2026, 11, 27, 19, 0), date(2026, 12, 8)),  # after closing: the same count
+    "saturday": (datetime(2026, 11, 28, 11, 0), date(2026, 12, 8)),
     "before christmas": (datetime(2026, 12, 18, 10, 0), date(2026, 12, 28)),
     "new year": (datetime(2026, 12, 30, 10, 0), date(2027, 1, 11)),
     "orthodox easter": (datetime(2027, 4, 29, 10, 0), date(2027, 5, 10)),
@@ -68,7 +69,7 @@ def test_clarification_is_booked_within_five_working_days(tmp_path, dovecot, smt
     assert {f["code"] for f in submission["findings"]} >= {"consent_missing"}
     appointment = submission["appointment"]
     assert appointment["purpose"] == "clarification"
-    assert _local(appointment["deadline"]).date() == last_day
+    assert appointment["deadline"] == last_day.isoformat()
     start = _local(appointment["start"])
     assert received.date() < start.date() <= last_day
     (receipt,) = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
@@ -83,10 +84,15 @@ def test_bridge_day_moves_the_deadline(tmp_path, dovecot, smtp_sink, signing_key
     dovecot.append(mailfactory.good_submission(body=NO_CONSENT).as_bytes(), internaldate=received)
     intake.poll(now=(received + timedelta(minutes=5)).isoformat())
     (submission,) = intake.json("submissions")
-    assert _local(submission["appointment"]["deadline"]).date() == date(2027, 1, 12)
+    assert submission["appointment"]["deadline"] == "2027-01-12"
 
 
-def test_complete_file_gets_a_decision_appointment(tmp_path, dovecot, smtp_sink, signing_key, test_pki) -> None:  # type: ignore[no-untyped-def]
+def test_000_step8_a_complete_file_waits_for_verification_not_a_decision_visit(
+    tmp_path, dovecot, smtp_sink, signing_key, test_pki
+) -> None:  # type: ignore[no-untyped-def]
+    """A complete and correctly signed benefit file is not booked for the decision visit at once: correctness
+    includes the clerk's cross-checks (procedure 000 step 8), so it waits in the "de verificat" queue and the
+    recipisă says the invitation will follow (the confirmation itself: test_verification_and_deadlines.py)."""
     trust = f'[trust]\nlists = [{{source = "{test_pki.trusted_list}", signer = "{test_pki.tl_operator_cert}"}}]\n'
     intake = _intake(tmp_path, dovecot, smtp_sink, signing_key, trust)
     scenarios = test_pki.scenarios
@@ -95,6 +101,14 @@ def test_complete_file_gets_a_decision_appointment(tmp_path, dovecot, smtp_sink,
         ("declaratie.pdf", scenarios["declaration_qes"].path.read_bytes(), "application/pdf"),
         ("buletin.jpg", mailfactory.jpeg_image(), "image/jpeg"),
         ("diploma.jpg", mailfactory.jpeg_image(color=(240, 240, 200)), "image/jpeg"),
+        (
+            "adeverinta-angajator.pdf",
+            mailfactory.pdf_document(
+                "ADEVERINȚĂ\nAngajatorul certifică, conform art. 18 din Normele metodologice (anexa nr. 26), că "
+                "Ion Popescu a fost angajat cu contract individual de muncă; stagiu de cotizare: 8 ani"
+            ),
+            "application/pdf",
+        ),
     ]
     received = datetime.now(BUCHAREST).replace(microsecond=0)
     dovecot.append(mailfactory.submission(attachments=attachments).as_bytes(), internaldate=received)
@@ -102,9 +116,16 @@ def test_complete_file_gets_a_decision_appointment(tmp_path, dovecot, smtp_sink,
     (submission,) = intake.json("submissions")
     assert submission["request_type"] == "unemployment_benefit"
     assert submission["consent"] is True
-    assert submission["findings"] == [], submission["findings"]
+    assert [f for f in submission["findings"] if not f["staff_only"]] == [], submission["findings"]
     assert submission["flagged"] is False
-    assert submission["appointment"]["purpose"] == "decision"
+    assert submission["verification"] == "pending"
+    assert submission["appointment"] is None
+    (receipt,) = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
+    body = receipt.message.get_body(("plain",)).get_content()
+    assert "se află acum în verificare" in body and "veți primi prin e-mail invitația" in body
+    # A benefit request ends with its decision: the text names it (the control of the registration, which does not).
+    assert "înmânarea deciziei privind soluționarea cererii" in body
+    assert not any(part.get_content_type() == "text/calendar" for part in receipt.message.walk())
 
 
 def test_more_flagged_submissions_than_slots_never_passes_the_deadline(
@@ -160,7 +181,7 @@ def test_follow_up_with_consent_completes_the_case(tmp_path, dovecot, smtp_sink,
     dovecot.append(follow_up.as_bytes(), internaldate=received + timedelta(hours=2))
     intake.poll(now=(received + timedelta(hours=2, minutes=5)).isoformat())
     submissions = {s["number"]: s for s in intake.json("submissions")}
-    assert submissions[2]["case"] == submissions[1]["id"]
+    assert submissions[2]["case"] == submissions[1]["case"] == submissions[1]["registration_number"]
     root = submissions[1]
     assert root["consent"] is True
     assert "consent_missing" not in {f["code"] for f in root["findings"]}
@@ -184,7 +205,8 @@ def test_link_reschedules_reminds_and_cancels(tmp_path, dovecot, smtp_sink, sign
     dovecot.append(mailfactory.good_submission(body=NO_CONSENT).as_bytes(), internaldate=received)
     intake.poll(now=(received + timedelta(minutes=5)).isoformat())
     (submission,) = intake.json("submissions")
-    assert _local(submission["appointment"]["start"]).date() == date(2027, 2, 2)  # the next working morning
+    # The next working day, from its afternoon (minimum notice): never 08:30 the morning after.
+    assert _local(submission["appointment"]["start"]) == datetime(2027, 2, 2, 12, 0, tzinfo=BUCHAREST)
     (receipt,) = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
     body = receipt.message.get_body(("plain",)).get_content()
     link = re.search(r"https?://\S+/programare/([\w.~-]+)", body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,9 @@ def test_bad_messages_are_answered_or_quarantined(intake, dovecot, smtp_sink) ->
     assert (
         documents["contract.docx"]["accepted"] is False and "nu este acceptat" in documents["contract.docx"]["reason"]
     )
-    assert documents["scan.jpg"]["accepted"] is False and documents["scan.jpg"]["detected_type"] == "pdf"
+    # The content decides (issue 9 point 8): a PDF named .jpg is accepted as the PDF it is, with a note.
+    assert documents["scan.jpg"]["accepted"] is True and documents["scan.jpg"]["detected_type"] == "pdf"
+    assert documents["scan.jpg"]["content_type"] == "application/pdf" and documents["scan.jpg"]["notes"]
     assert documents["buletin.jpg"]["accepted"] is False
     codes = {f["code"] for f in answered["findings"]}
     assert {"corrupt_attachment", "forbidden_attachment"} <= codes
@@ -67,7 +70,8 @@ def test_bad_messages_are_answered_or_quarantined(intake, dovecot, smtp_sink) ->
     (receipt,) = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
     assert receipt.recipient == "hostile@example.ro"
     body = receipt.message.get_body(("plain",)).get_content()
-    assert "respins" in body and "contract.docx" in body
+    # issue 9 point 12: "neacceptat (format nepermis)", not "respins"
+    assert re.search(r"contract\.docx \([^)]*\): neacceptat \(format nepermis\)", body) and "respins" not in body
     text = pdf_text(receipt.pdf or b"")
     assert "contract.docx" in text
 

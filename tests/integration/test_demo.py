@@ -113,7 +113,8 @@ def test_outcome_table(demo: DemoRun) -> None:
     forbidden = _row(out, "maria.ionescu@example.com")
     assert re.search(r"receipted\s+1 accepted, 2 rejected\s+acknowledgement, receipt$", forbidden), forbidden
     corrupt = _row(out, "andrei.muresan@example.net")
-    assert re.search(r"receipted\s+0 accepted, 2 rejected\s+acknowledgement, receipt$", corrupt), corrupt
+    # The PDF named .jpg is accepted as the PDF it is (issue 9 point 8); the truncated JPEG is not.
+    assert re.search(r"receipted\s+1 accepted, 1 rejected\s+acknowledgement, receipt$", corrupt), corrupt
     for machine in ("elena.pop@example.org", "MAILER-DAEMON@mx.example.ro"):
         row = _row(out, machine)
         assert re.match(rf"-\s+{re.escape(machine)}\s+ignored\s+-\s+none$", row), row
@@ -121,7 +122,7 @@ def test_outcome_table(demo: DemoRun) -> None:
     assert "✗ CV Maria Ionescu.docx (DOCX): Fișierul „CV Maria Ionescu.docx” are formatul DOCX" in out
     assert "✗ IMG_4032.HEIC (HEIC):" in out
     assert "✗ buletin.jpg (JPEG): Fișierul „buletin.jpg”" in out
-    assert "✗ adeverinta.jpg (PDF" in out
+    assert "✓ adeverinta.jpg (PDF" in out and "Numele fișierului „adeverinta.jpg” nu corespunde" in out
     assert "auto_reply: auto-reply (Auto-Submitted: auto-replied)" in out
     numbers = re.findall(rf"^({REGISTRATION})\s", out, re.M)
     assert [n.split("/")[0] for n in numbers] == ["1", "2", "3"], "numbers follow the order of receipt"

@@ -114,6 +114,14 @@ class TestPki:
     certificates: dict[str, Path] = field(default_factory=dict)  # signer/TSA certificate PEMs by role
     build_seconds: float = 0.0
     _services: PkiServices | None = field(default=None, repr=False)
+    # The signers' keys with the CA that issued them, kept in memory only: tests that generate their own forms
+    # (tests/forms.py) sign them as the same applicant. Adding one changes none of the scenario files.
+    _keys: dict[str, tuple[Issued, CertificateAuthority]] = field(default_factory=dict, repr=False)
+
+    def pdf_signer(self, role: str = "qes") -> signers.SimpleSigner:
+        """A pyHanko signer with the key and certificate of `role` (see `certificates`), for `signing.sign_pdf`."""
+        who, ca = self._keys[role]
+        return simple_signer(who, ca)
 
     def stop(self) -> None:
         if self._services is not None:
@@ -529,4 +537,5 @@ def _write_outputs(base: Path, pki: _Pki) -> TestPki:
         ca_certs=ca_certs,
         certificates=certificates,
         _services=pki.services,
+        _keys={role: (pki.signers[role], pki.qca) for role in ("qes", "no_qscd", "not_qualified")},
     )

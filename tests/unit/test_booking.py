@@ -50,6 +50,9 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 def make_booker(office: str = OFFICE, **overrides: object) -> Booker:
+    """Without the next-day notice unless a test sets it: the capacity rules read more simply from opening time,
+    and the notice has its own tests below."""
+    overrides.setdefault("next_day_not_before", "")
     settings = AppointmentsSettings(**overrides)  # type: ignore[arg-type]
     return Booker(OfficeCalendar(settings), settings, office)
 
@@ -287,3 +290,73 @@ def test_booked_start_round_trips_through_the_database(session: Session) -> None
     stored = session.get_one(Appointment, 1)
     session.refresh(stored)
     assert stored.start == choice.slot.start and stored.start.tzinfo is not None
+
+
+# --- minimum notice, and the deadline that wins over it --------------------------------------------------------
+
+
+def test_a_message_at_night_is_not_booked_for_the_next_morning(session: Session) -> None:
+    booker = make_booker(next_day_not_before="12:00")
+    choice = clarification(booker, session, now=at(2026, 11, 23, 23, 40))
+    assert choice == BookingChoice(Slot(at(2026, 11, 24, 12), at(2026, 11, 24, 12, 15)), overflow=False)
+    decision = booker.find(session, purpose="decision", now=at(2026, 11, 23, 23, 40))
+    assert decision is not None and decision.slot.start == at(2026, 11, 24, 12)
+    # Control: without the notice the same booking is the next working morning.
+    assert clarification(make_booker(), session, now=at(2026, 11, 23, 23, 40)).slot.start == at(2026, 11, 24, 8, 30)  # type: ignore[union-attr]
+
+
+def test_minimum_notice_hours(session: Session) -> None:
+    booker = make_booker(minimum_notice_hours=28)
+    choice = clarification(booker, session, now=at(2026, 11, 23, 9))
+    assert choice is not None and choice.slot.start == at(2026, 11, 24, 13) and not choice.short_notice
+
+
+def test_the_deadline_wins_over_the_notice(session: Session) -> None:
+    # Wed 2 Dec is the deadline; booked on Tue 1 Dec (a holiday) at 20:00, the notice would start Wed at 12:00,
+    # but the only slot of the day is at 09:00: the deadline wins, with a shorter notice.
+    booker = make_booker(hours=ONE_SLOT_A_DAY, slot_minutes=90, next_day_not_before="12:00")
+    choice = clarification(booker, session, now=at(2026, 12, 1, 20))
+    assert choice == BookingChoice(Slot(at(2026, 12, 2, 9), at(2026, 12, 2, 10, 30)), overflow=False, short_notice=True)
+    # A decision visit has no deadline: its notice holds, the next day's 09:00 is not taken.
+    decision = booker.find(session, purpose="decision", now=at(2026, 12, 1, 20))
+    assert decision is not None and decision.slot.start == at(2026, 12, 3, 9) and not decision.short_notice
+
+
+def test_a_regular_place_at_short_notice_comes_before_overflow(session: Session) -> None:
+    booker = make_booker(
+        hours=ONE_SLOT_A_DAY,
+        slot_minutes=90,
+        desks=1,
+        clarification_reserved_desks=0,
+        overflow_desks=1,
+        next_day_not_before="12:00",
+    )
+    now = at(2026, 11, 26, 20)  # Thursday evening: Fri 27 09:00 is inside the notice, Wed 2 Dec is not
+    assert clarification(booker, session, now=now) == BookingChoice(
+        Slot(at(2026, 12, 2, 9), at(2026, 12, 2, 10, 30)), overflow=False
+    )
+    add(session, at(2026, 12, 2, 9), minutes=90)
+    short = clarification(booker, session, now=now)
+    assert short == BookingChoice(
+        Slot(at(2026, 11, 27, 9), at(2026, 11, 27, 10, 30)), overflow=False, short_notice=True
+    )
+    add(session, at(2026, 11, 27, 9), minutes=90)
+    overflow = clarification(booker, session, now=now)
+    assert overflow == BookingChoice(Slot(at(2026, 12, 2, 9), at(2026, 12, 2, 10, 30)), overflow=True)
+
+
+def test_the_beneficiary_may_pick_a_slot_inside_the_notice(session: Session) -> None:
+    # free_slots (the link, the staff page) only keeps the floor: the beneficiary chooses knowingly.
+    booker = make_booker(next_day_not_before="12:00")
+    free = booker.free_slots(session, purpose="clarification", now=at(2026, 11, 23, 23), received_at=RECEIVED)
+    assert free[0].start == at(2026, 11, 24, 8, 30)
+    assert max(slot.start.date() for slot in free) == date(2026, 12, 2)  # never past the deadline
+
+
+def test_last_day_replaces_the_deadline_for_a_late_booking(session: Session) -> None:
+    # Booked on the deadline day itself: nothing before the deadline; the caller's own window gives the earliest.
+    booker = make_booker()
+    now = at(2026, 12, 2, 15)
+    assert clarification(booker, session, now=now) is None
+    late = clarification(booker, session, now=now, last_day=date(2026, 12, 9))
+    assert late is not None and late.slot.start == at(2026, 12, 3, 8, 30)

@@ -102,31 +102,36 @@ def test_closed_reason_of_configured_days() -> None:
 # --- the deadline table (all checked by hand) -----------------------------------------------------------------
 
 DEADLINES = [
-    # (why, received_at, effective receipt day, 5th working day after it)
+    # (why, received_at, calendar day of receipt (office time), 5th working day after it). Procedure 000: "nu mai
+    # târziu de 5 zile lucrătoare de la primirea documentelor": the count runs from the day of receipt whatever the
+    # hour or the weekday; closing time and weekends no longer shift its start.
     ("ordinary Monday", at(2026, 11, 23), date(2026, 11, 23), date(2026, 12, 2)),  # 30 Nov, 1 Dec skipped
     ("same, given in UTC", utc(2026, 11, 23, 8), date(2026, 11, 23), date(2026, 12, 2)),
+    ("Sunday: booked by Friday", at(2026, 11, 22), date(2026, 11, 22), date(2026, 11, 27)),  # Mon 23 ... Fri 27
+    ("Sunday 23:59", at(2026, 11, 22, 23, 59), date(2026, 11, 22), date(2026, 11, 27)),
     ("Friday before 30 Nov-1 Dec", at(2026, 11, 27), date(2026, 11, 27), date(2026, 12, 8)),
-    ("Friday 19:00, after hours", at(2026, 11, 27, 19), date(2026, 12, 2), date(2026, 12, 9)),
-    ("Friday 13:45, Friday closes 13:30", at(2026, 11, 27, 13, 45), date(2026, 12, 2), date(2026, 12, 9)),
+    ("Friday 19:00, after hours", at(2026, 11, 27, 19), date(2026, 11, 27), date(2026, 12, 8)),
+    ("Friday 13:45, Friday closes 13:30", at(2026, 11, 27, 13, 45), date(2026, 11, 27), date(2026, 12, 8)),
     ("Friday 13:29, still open", at(2026, 11, 27, 13, 29), date(2026, 11, 27), date(2026, 12, 8)),
-    ("Saturday", at(2026, 11, 28), date(2026, 12, 2), date(2026, 12, 9)),
-    ("Saturday, in UTC", utc(2026, 11, 28, 21), date(2026, 12, 2), date(2026, 12, 9)),
+    ("Saturday", at(2026, 11, 28), date(2026, 11, 28), date(2026, 12, 8)),  # Wed 2, Thu 3, Fri 4, Mon 7, Tue 8
+    ("Saturday, in UTC", utc(2026, 11, 28, 21), date(2026, 11, 28), date(2026, 12, 8)),
     ("stack-notes fact", at(2026, 12, 18), date(2026, 12, 18), date(2026, 12, 28)),
     ("before Christmas", at(2026, 12, 23), date(2026, 12, 23), date(2026, 12, 31)),
     ("Christmas Eve", at(2026, 12, 24), date(2026, 12, 24), date(2027, 1, 4)),
     ("over New Year and 6-7 Jan", at(2026, 12, 30), date(2026, 12, 30), date(2027, 1, 11)),
     ("between New Year and 6-7 Jan", at(2027, 1, 5), date(2027, 1, 5), date(2027, 1, 14)),
     ("before Orthodox Easter 2027", at(2027, 4, 29), date(2027, 4, 29), date(2027, 5, 10)),
-    ("on Good Friday 2027 (holiday)", at(2027, 4, 30), date(2027, 5, 4), date(2027, 5, 11)),
+    ("on Good Friday 2027 (holiday)", at(2027, 4, 30), date(2027, 4, 30), date(2027, 5, 10)),  # Tue 4 ... Mon 10
     ("before Pentecost Monday 2027", at(2027, 6, 18), date(2027, 6, 18), date(2027, 6, 28)),
     ("before 1 June 2027", at(2027, 5, 31), date(2027, 5, 31), date(2027, 6, 8)),
     ("before 30 Nov-1 Dec 2027", at(2027, 11, 25), date(2027, 11, 25), date(2027, 12, 6)),
     # DST: 2027-03-28 and 2027-10-31. 21:30 UTC on Sunday 28 March is already Monday 00:30 (UTC+3).
     ("Sunday night UTC = Monday local", utc(2027, 3, 28, 21, 30), date(2027, 3, 29), date(2027, 4, 5)),
     ("Sunday 31 Oct 22:30 UTC = Mon 00:30", utc(2027, 10, 31, 22, 30), date(2027, 11, 1), date(2027, 11, 8)),
-    # Friday closing 13:30 is 10:30 UTC in summer and 11:30 UTC in winter.
+    ("Sunday 31 Oct 21:30 UTC = Sun 23:30", utc(2027, 10, 31, 21, 30), date(2027, 10, 31), date(2027, 11, 5)),
+    # Friday closing 13:30 is 10:30 UTC in summer and 11:30 UTC in winter: the hour no longer matters.
     ("summer Friday 10:15 UTC = 13:15", utc(2027, 10, 29, 10, 15), date(2027, 10, 29), date(2027, 11, 5)),
-    ("summer Friday 10:45 UTC = 13:45", utc(2027, 10, 29, 10, 45), date(2027, 11, 1), date(2027, 11, 8)),
+    ("summer Friday 10:45 UTC = 13:45", utc(2027, 10, 29, 10, 45), date(2027, 10, 29), date(2027, 11, 5)),
     ("winter Friday 11:15 UTC = 13:15", utc(2027, 11, 5, 11, 15), date(2027, 11, 5), date(2027, 11, 12)),
 ]
 
@@ -134,7 +139,7 @@ DEADLINES = [
 @pytest.mark.parametrize(("why", "received_at", "receipt_day", "deadline"), DEADLINES, ids=[d[0] for d in DEADLINES])
 def test_clarification_deadline(why: str, received_at: datetime, receipt_day: date, deadline: date) -> None:
     calendar = make_calendar()
-    assert calendar.effective_receipt_day(received_at) == receipt_day
+    assert calendar.receipt_day(received_at) == receipt_day
     assert calendar.clarification_deadline(received_at) == deadline
     assert calendar.is_working_day(deadline)
 
@@ -151,11 +156,18 @@ def test_bridge_day_moves_the_deadline(received_at: datetime, deadline: date) ->
     assert calendar.clarification_deadline(received_at) == deadline
 
 
+def test_received_on_a_bridge_day_counts_from_that_day() -> None:
+    calendar = make_calendar(extra_closed_days=[date(2027, 1, 8)])
+    # Friday 8 January 2027, a bridge day (closed): the count runs Mon 11 ... Fri 15, as from any Friday.
+    assert calendar.clarification_deadline(at(2027, 1, 8, 9)) == date(2027, 1, 15)
+    assert calendar.notice_start(at(2027, 1, 8, 9)) == at(2027, 1, 11, 12)
+
+
 @pytest.mark.parametrize(
     ("received_at", "deadline"),
     [
         (at(2027, 3, 12), date(2027, 3, 24)),  # Fri 12; 15-17 closed: Thu 18, Fri 19, Mon 22, Tue 23, Wed 24
-        (at(2027, 3, 16), date(2027, 3, 25)),  # received during the closure: counts from Thu 18
+        (at(2027, 3, 16), date(2027, 3, 24)),  # received during the closure: Thu 18 is the first of the five
     ],
 )
 def test_office_closure_moves_the_deadline(received_at: datetime, deadline: date) -> None:
@@ -173,7 +185,7 @@ def test_deadline_end_is_closing_time_in_office_time_across_dst() -> None:
     assert end == utc(2027, 11, 1, 14)
     assert end.tzinfo is not None and end.astimezone(BUCHAREST).hour == 16
     # A Friday deadline closes at 13:30.
-    assert calendar.deadline_end(at(2026, 11, 27, 19)).astimezone(BUCHAREST) == at(2026, 12, 9, 16)
+    assert calendar.deadline_end(at(2026, 11, 27, 19)).astimezone(BUCHAREST) == at(2026, 12, 8, 16)
     assert calendar.deadline_end(at(2026, 12, 18)).astimezone(BUCHAREST) == at(2026, 12, 28, 16)
 
 
@@ -181,8 +193,8 @@ def test_friday_deadline_closes_at_friday_hours() -> None:
     calendar = make_calendar()
     # Fri 4 Dec 2026 -> Mon 7, Tue 8, Wed 9, Thu 10, Fri 11: Friday closes at 13:30.
     assert calendar.deadline_end(at(2026, 12, 4)) == at(2026, 12, 11, 13, 30)
-    # Sat 2 Jan 2027 counts from Mon 4 -> Tue 5, Fri 8, Mon 11, Tue 12, Wed 13.
-    assert calendar.clarification_deadline(at(2027, 1, 2)) == date(2027, 1, 13)
+    # Sat 2 Jan 2027 (a holiday) -> Mon 4, Tue 5, Fri 8, Mon 11, Tue 12.
+    assert calendar.clarification_deadline(at(2027, 1, 2)) == date(2027, 1, 12)
 
 
 # --- the building blocks -------------------------------------------------------------------------------------
@@ -211,8 +223,12 @@ def test_next_and_add_working_days() -> None:
         calendar.add_working_days(date(2026, 12, 18), -1)
 
 
-def test_before_opening_on_a_working_day_is_that_day() -> None:
-    assert make_calendar().effective_receipt_day(at(2026, 11, 23, 6)) == date(2026, 11, 23)
+def test_the_hour_of_receipt_never_shifts_the_start_of_the_count() -> None:
+    calendar = make_calendar()
+    for hour in (0, 6, 10, 16, 23):
+        assert calendar.clarification_deadline(at(2026, 11, 23, hour)) == date(2026, 12, 2)
+    # Control: the next calendar day starts a new count.
+    assert calendar.clarification_deadline(at(2026, 11, 24, 0)) == date(2026, 12, 3)
 
 
 def test_earliest_booking_start_is_the_next_working_morning() -> None:
@@ -224,9 +240,42 @@ def test_earliest_booking_start_is_the_next_working_morning() -> None:
     assert calendar.earliest_booking_start(utc(2026, 11, 22, 22, 30)) == at(2026, 11, 24, 8, 30)
 
 
+def test_notice_start_is_the_next_working_afternoon_by_default() -> None:
+    calendar = make_calendar()
+    # A message at 23:00 on Monday is never booked for 08:30 on Tuesday: 12:00 at the earliest.
+    assert calendar.notice_start(at(2026, 11, 23, 23)) == at(2026, 11, 24, 12)
+    assert calendar.notice_start(at(2026, 11, 23, 9)) == at(2026, 11, 24, 12)
+    # Friday (before 30 Nov-1 Dec): the next working day is Wednesday.
+    assert calendar.notice_start(at(2026, 11, 27, 22)) == at(2026, 12, 2, 12)
+    # Control: the floor itself stays the next working day's opening.
+    assert calendar.earliest_booking_start(at(2026, 11, 23, 23)) == at(2026, 11, 24, 8, 30)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "now", "expected"),
+    [
+        ({"next_day_not_before": ""}, at(2026, 11, 23, 23), at(2026, 11, 24, 8, 30)),  # off: from opening
+        ({"next_day_not_before": "14:30"}, at(2026, 11, 23, 23), at(2026, 11, 24, 14, 30)),
+        # Past the next day's closing: the start simply lies after it (the first slot is on a later day).
+        ({"next_day_not_before": "17:00"}, at(2026, 11, 23, 9), at(2026, 11, 24, 17)),
+        ({"next_day_not_before": "", "minimum_notice_hours": 30}, at(2026, 11, 23, 9), at(2026, 11, 24, 15)),
+        ({"minimum_notice_hours": 2}, at(2026, 11, 23, 23), at(2026, 11, 24, 12)),  # the later of the two
+    ],
+)
+def test_notice_start_is_configurable(overrides: dict[str, object], now: datetime, expected: datetime) -> None:
+    assert make_calendar(**overrides).notice_start(now) == expected
+
+
+def test_next_day_not_before_must_be_a_time() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="HH:MM"):
+        make_calendar(next_day_not_before="noon")
+
+
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        make_calendar().effective_receipt_day(datetime(2026, 11, 23, 10))
+        make_calendar().receipt_day(datetime(2026, 11, 23, 10))
 
 
 @pytest.mark.parametrize(

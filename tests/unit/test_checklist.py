@@ -45,6 +45,18 @@ def test_all_request_types_of_the_issue_are_there() -> None:
         "graduate_lump_sum",
         "hiring_bonus",
         "installation_bonus",
+        # Employers (003 Art. 48-62) and the three laws of 000 (issue 9 point 4).
+        "community_programme_convention",
+        "graduate_hiring_convention",
+        "graduate_monthly_package",
+        "graduate_training_addendum",
+        "graduate_training_costs",
+        "disadvantaged_hiring_convention",
+        "disadvantaged_monthly_package",
+        "contribution_reduction",
+        "apprenticeship",
+        "traineeship",
+        "student_employment",
     }
 
 
@@ -272,18 +284,18 @@ def test_dupa_caz_documents_are_never_missing() -> None:
     assert possible_d == {"provider_certificate"}
 
 
-def test_unrecognisable_documents_are_left_to_staff() -> None:
-    # The B(b) medical review decision arrives as "other": it cannot be reported missing from the kinds.
+def test_every_required_form_is_recognised_so_missing_means_missing() -> None:
+    # Issue 9 point 3: the B(b) medical review decision, the transfer request, the bonus applications ... are
+    # classifier kinds now; only documents without a form of their own stay for staff to check by eye.
     missing_b = [doc.kind for doc in missing_documents(BENEFIT, COMPLETE_BENEFIT, category="B")]
-    assert missing_b == ["employer_certificate"]
-    assert {doc.kind for doc in unverifiable_documents(BENEFIT, "B")} == {
-        "medical_review_decision",
-        "no_vacancy_certificate",
-    }
-    assert unverifiable_documents(BENEFIT) == []
+    assert missing_b == ["employer_certificate", "medical_review_decision", "no_vacancy_certificate"]
+    assert unverifiable_documents(BENEFIT, "B") == []
     transfer = CHECKLISTS["file_transfer"]
-    assert [doc.kind for doc in missing_documents(transfer, [])] == ["id_document"]
-    assert [doc.kind for doc in unverifiable_documents(transfer)] == ["transfer_request"]
+    assert [doc.kind for doc in missing_documents(transfer, [])] == ["transfer_request", "id_document"]
+    assert unverifiable_documents(transfer) == []
+    unverifiable = {doc.kind for rt in CHECKLISTS.values() for c in (None, "A", "B", "C", "D", "E")
+                    for doc in unverifiable_documents(rt, c)}  # fmt: skip
+    assert unverifiable == {"contribution_history_certificate", "family_documents", "pension_dates_document"}
 
 
 def test_same_kind_in_general_and_category_list_is_reported_once() -> None:
@@ -298,13 +310,25 @@ def test_registration_checklist() -> None:
     assert [doc.kind for doc in missing_documents(REGISTRATION, complete[1:])] == ["registration_form"]
 
 
-def test_bonus_checklists_check_what_the_classifier_can_see() -> None:
+def test_bonus_checklists_tell_their_forms_apart() -> None:
     hiring = CHECKLISTS["hiring_bonus"]
-    assert [doc.kind for doc in missing_documents(hiring, [OTHER, OTHER])] == ["id_document", "employer_certificate"]
-    assert missing_documents(hiring, ["id_document", "employer_certificate", OTHER]) == []
-    assert {doc.kind for doc in unverifiable_documents(hiring)} == {"bonus_application", "undertaking"}
+    assert [doc.kind for doc in missing_documents(hiring, [OTHER, OTHER])] == [
+        "hiring_bonus_application",
+        "id_document",
+        "employer_certificate",
+        "undertaking",
+    ]
+    complete = ["hiring_bonus_application", "id_document", "employment_notice", "undertaking"]
+    assert missing_documents(hiring, complete) == []  # the notice of employment is the employer's act too
+    assert unverifiable_documents(hiring) == []
+    installation = CHECKLISTS["installation_bonus"]
+    assert [doc.kind for doc in missing_documents(installation, complete)] == ["installation_bonus_application"]
     lump_sum = CHECKLISTS["graduate_lump_sum"]
-    assert [doc.kind for doc in missing_documents(lump_sum, ["id_document"])] == ["employment_record"]
+    assert [doc.kind for doc in missing_documents(lump_sum, ["id_document"])] == [
+        "graduate_sum_application",
+        "employment_record",
+        "graduate_statement",
+    ]
 
 
 def test_alternatives_satisfy_a_requirement(tmp_path: Path) -> None:

@@ -21,7 +21,11 @@ from intake.validation.filetypes import FileCheck, check_attachment
 # The corpus lives next to the repository (../shared/corpus) and is always present in CI.
 CORPUS_PDFS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "signed-pdfs"
 
-ACCEPTED_MESSAGE = "Se acceptă doar fișiere PDF, JPEG sau PNG (și semnături electronice .p7s sau .p7m)."
+# The shared sentence of formate_acceptate.txt: the accepted formats and their source (procedure 000 step 3).
+ACCEPTED_MESSAGE = (
+    "Conform pasului 3 al procedurii de comunicare electronică a AJOFM Cluj, se acceptă doar fișiere PDF, JPEG sau "
+    "PNG (și semnături electronice .p7s sau .p7m)."
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -194,26 +198,62 @@ def test_encrypt_null_in_trailer_means_not_encrypted() -> None:
 # Name versus content
 
 
-def test_pdf_named_jpg_is_rejected_as_a_disguise() -> None:
-    result = check_attachment("scan.jpg", pdf_bytes(1))
-    assert_rejected(result, "forbidden_attachment")
-    assert result.detected_type == "pdf"
+# The content decides (issue 9 point 8): a wrong extension on an accepted format is a note, not a rejection.
+
+
+def test_pdf_named_jpg_is_accepted_as_the_pdf_it_is_with_a_note() -> None:
+    result = check_attachment("scan.jpg", pdf_bytes(2))
+    assert (result.accepted, result.code, result.reason) == (True, None, None)
+    assert (result.detected_type, result.content_type, result.pages) == ("pdf", "application/pdf", 2)
     assert result.name_mismatch
-    assert result.reason == (
-        "Fișierul „scan.jpg” este de fapt un document PDF, deși numele lui (.jpg) indică alt format. "
-        "Vă rugăm să îl trimiteți din nou cu extensia corectă (.pdf)."
+    assert result.notes == (
+        "Numele fișierului „scan.jpg” nu corespunde conținutului: extensia .jpg indică formatul JPEG, dar fișierul "
+        "este un document PDF. A fost verificat și primit ca document PDF.",
     )
 
 
-def test_jpeg_named_pdf_is_rejected_as_a_disguise() -> None:
-    result = check_attachment("cerere.pdf", image_bytes("JPEG"))
-    assert_rejected(result, "forbidden_attachment")
+def test_jpeg_named_pdf_is_accepted_as_the_image_it_is_with_a_note() -> None:
+    result = check_attachment("cerere.pdf", image_bytes("JPEG", (64, 48)))
+    assert (result.accepted, result.detected_type, result.content_type) == (True, "jpeg", "image/jpeg")
+    assert (result.width, result.height, result.pages) == (64, 48, 1)
+    assert result.name_mismatch
+    assert result.notes == (
+        "Numele fișierului „cerere.pdf” nu corespunde conținutului: extensia .pdf indică formatul PDF, dar fișierul "
+        "este o imagine JPEG. A fost verificat și primit ca imagine JPEG.",
+    )
+
+
+def test_png_named_pdf_is_accepted_as_png() -> None:
+    result = check_attachment("act.PDF", image_bytes("PNG"))
+    assert (result.accepted, result.detected_type, result.name_mismatch) == (True, "png", True)
+    assert "este o imagine PNG" in result.notes[0]
+
+
+def test_a_renamed_file_must_still_decode() -> None:
+    # The note is no shortcut past the content check: a broken PDF named .jpg is a broken PDF.
+    data = pdf_bytes(1)
+    result = check_attachment("scan.jpg", b"#G\xf3\xbf" + data[8:])
+    assert_rejected(result, "corrupt_attachment")
+    assert result.detected_type == "pdf"
+    truncated = image_bytes("JPEG", (300, 200), noisy=True)
+    result = check_attachment("scan.pdf", truncated[: len(truncated) // 2])
+    assert_rejected(result, "corrupt_attachment")
     assert result.detected_type == "jpeg"
+
+
+def test_an_encrypted_pdf_named_jpg_is_rejected_for_the_password_not_the_name() -> None:
+    result = check_attachment("scan.jpg", pdf_bytes(1, user_password="secret"))
+    assert_rejected(result, "encrypted_attachment")
+    assert result.reason == (
+        "Fișierul „scan.jpg” este un document PDF protejat cu parolă și nu poate fi deschis. "
+        "Vă rugăm să îl trimiteți din nou, fără parolă."
+    )
 
 
 def test_jpeg_named_gif_is_accepted_with_a_note() -> None:
     result = check_attachment("poza.gif", image_bytes("JPEG"))
     assert result.accepted and result.name_mismatch
+    assert "extensia .gif indică formatul GIF" in result.notes[0]
 
 
 def test_png_named_jpg_is_accepted_as_png_with_a_note() -> None:
@@ -221,7 +261,13 @@ def test_png_named_jpg_is_accepted_as_png_with_a_note() -> None:
     assert result.accepted
     assert result.detected_type == "png"
     assert result.name_mismatch
-    assert result.notes == ("Numele fișierului „poza.jpg” indică alt format decât conținutul (PNG).",)
+    assert result.notes == (
+        "Numele fișierului „poza.jpg” nu corespunde conținutului: extensia .jpg indică formatul JPEG, dar fișierul "
+        "este o imagine PNG. A fost verificat și primit ca imagine PNG.",
+    )
+
+
+# A forbidden format dressed as an accepted one stays rejected, and the reason says what it is.
 
 
 def test_exe_named_pdf_is_rejected_as_exe() -> None:
@@ -229,7 +275,31 @@ def test_exe_named_pdf_is_rejected_as_exe() -> None:
     assert_rejected(result, "forbidden_attachment")
     assert result.detected_type == "exe"
     assert result.name_mismatch
-    assert result.reason == ("Fișierul „factura.pdf” are formatul EXE, care nu este acceptat. " + ACCEPTED_MESSAGE)
+    assert result.reason == (
+        "Fișierul „factura.pdf” are de fapt formatul EXE, deși extensia .pdf indică formatul PDF. "
+        "Acest format nu este acceptat. " + ACCEPTED_MESSAGE
+    )
+    assert result.notes == ()  # the reason already says it: the recipisă would repeat it
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("buletin.jpg", zip_bytes({"buletin.pdf": b"%PDF-1.4"}), "zip"),
+        ("cerere.pdf", zip_bytes({"cerere.pdf": b"%PDF-1.4"}), "zip"),
+        ("poza.png", exe_bytes(), "exe"),
+        ("diploma.jpeg", b"\x7fELF\x02\x01\x01" + bytes(64), "elf"),
+        ("cerere.pdf", b"<!DOCTYPE html><html><body>Cerere</body></html>", "html"),
+        ("cerere.pdf", random.Random(5).randbytes(2048), "unknown"),
+    ],
+    ids=["zip-as-jpg", "zip-as-pdf", "exe-as-png", "elf-as-jpeg", "html-as-pdf", "unknown-as-pdf"],
+)
+def test_a_forbidden_format_named_like_an_accepted_one_stays_rejected(name: str, data: bytes, kind: str) -> None:
+    result = check_attachment(name, data)
+    assert_rejected(result, "forbidden_attachment")
+    assert result.detected_type == kind and result.name_mismatch
+    assert f"„{name}”" in (result.reason or "") and "indică formatul" in (result.reason or "")
+    assert ACCEPTED_MESSAGE in (result.reason or "")
 
 
 def test_bidi_override_cannot_disguise_the_name_in_messages() -> None:
@@ -309,7 +379,17 @@ def test_docx_renamed_pdf_reports_mismatch() -> None:
     result = check_attachment("contract.pdf", docx_bytes())
     assert_rejected(result, "forbidden_attachment")
     assert result.name_mismatch
-    assert result.notes == ("Numele fișierului „contract.pdf” indică alt format decât conținutul (DOCX).",)
+    assert result.reason == (
+        "Fișierul „contract.pdf” are de fapt formatul DOCX, deși extensia .pdf indică formatul PDF. "
+        "Acest format nu este acceptat. " + ACCEPTED_MESSAGE
+    )
+
+
+def test_docx_renamed_xlsx_keeps_the_note() -> None:
+    # Neither name nor content is an accepted format: the usual reason, and a note on the name.
+    result = check_attachment("tabel.xlsx", docx_bytes())
+    assert_rejected(result, "forbidden_attachment")
+    assert result.notes == ("Numele fișierului „tabel.xlsx” indică alt format decât conținutul (DOCX).",)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -350,15 +430,19 @@ def test_image_over_the_pixel_limit_is_a_bomb() -> None:
     data = image_bytes("PNG", (3000, 3000))
     result = check_attachment("mare.png", data, max_pixels=1_000_000)
     assert_rejected(result, "corrupt_attachment")
-    assert result.reason is not None
-    assert "3000 × 3000" in result.reason
-    assert "1.000.000 de pixeli" in result.reason
+    assert result.reason == (
+        "Fișierul „mare.png” este o imagine PNG de 3000 × 3000 pixeli, prea mare pentru a fi procesată "
+        "(limita este de 1.000.000 de pixeli în total). Vă rugăm să o trimiteți la o rezoluție mai mică."
+    )
 
 
 def test_png_header_claiming_huge_size_is_a_bomb() -> None:
     result = check_attachment("bomba.png", png_claiming(100_000, 100_000))
     assert_rejected(result, "corrupt_attachment")
-    assert "prea mare" in (result.reason or "")
+    assert result.reason == (
+        "Fișierul „bomba.png” este o imagine PNG, prea mare pentru a fi procesată (limita este de 60.000.000 de "
+        "pixeli în total). Vă rugăm să o trimiteți la o rezoluție mai mică."
+    )
 
 
 def test_broken_pdf_is_corrupt() -> None:
@@ -366,12 +450,18 @@ def test_broken_pdf_is_corrupt() -> None:
     assert_rejected(result, "corrupt_attachment")
     assert result.detected_type == "pdf"
     assert result.pages is None
+    assert result.reason == (
+        "Fișierul „cerere.pdf” pare a fi un document PDF, dar este deteriorat sau incomplet și nu poate fi citit. "
+        "Vă rugăm să îl trimiteți din nou."
+    )
 
 
 def test_pdf_without_pages_is_corrupt() -> None:
     result = check_attachment("gol.pdf", pdf_bytes(0))
     assert_rejected(result, "corrupt_attachment")
-    assert "nicio pagină" in (result.reason or "")
+    assert result.reason == (
+        "Fișierul „gol.pdf” este un document PDF fără nicio pagină. Vă rugăm să îl trimiteți din nou."
+    )
 
 
 def test_pdf_with_user_password_is_rejected() -> None:
@@ -380,7 +470,10 @@ def test_pdf_with_user_password_is_rejected() -> None:
     assert_rejected(result, "encrypted_attachment")
     assert result.encrypted
     assert result.detected_type == "pdf"
-    assert "fără parolă" in (result.reason or "")
+    assert result.reason == (
+        "Fișierul „cerere.pdf” este un document PDF protejat cu parolă și nu poate fi deschis. "
+        "Vă rugăm să îl trimiteți din nou, fără parolă."
+    )
 
 
 def test_pdf_with_empty_user_password_is_accepted_as_encrypted() -> None:
@@ -394,10 +487,18 @@ def test_pdf_with_empty_user_password_is_accepted_as_encrypted() -> None:
 
 
 def test_oversized_file_is_rejected_with_sizes() -> None:
-    result = check_attachment("poza.jpg", image_bytes("JPEG"), max_bytes=100)
+    result = check_attachment("poza.jpg", image_bytes("JPEG").ljust(1000, b"\0"), max_bytes=100)
     assert_rejected(result, "oversized")
     assert result.detected_type == "jpeg"
-    assert "depășește limita de 100 octeți" in (result.reason or "")
+    assert result.reason == (
+        "Fișierul „poza.jpg” are 1.000 de octeți și depășește limita de 100 de octeți. "
+        "Vă rugăm să îl trimiteți într-o variantă mai mică."
+    )
+    result = check_attachment("mic.pdf", b"%PDF-1.4\n" + bytes(100), max_bytes=99)
+    assert result.reason == (
+        "Fișierul „mic.pdf” are 109 octeți și depășește limita de 99 de octeți. "
+        "Vă rugăm să îl trimiteți într-o variantă mai mică."
+    )
 
 
 def test_oversized_message_in_megabytes_never_shows_equal_numbers() -> None:
@@ -515,7 +616,10 @@ def test_corpus_certificate_encrypted_pdf_is_rejected_as_encrypted() -> None:
     result = check_attachment(path.name, path.read_bytes())
     assert_rejected(result, "encrypted_attachment")
     assert result.encrypted
-    assert "criptat cu certificat" in (result.reason or "")
+    assert result.reason == (
+        f"Fișierul „{path.name}” este un document PDF criptat cu certificat și nu poate fi deschis. "
+        "Vă rugăm să îl trimiteți din nou, fără criptare și fără parolă."
+    )
 
 
 def test_corpus_encrypt_null_pdf_is_accepted() -> None:

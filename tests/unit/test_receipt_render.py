@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from pypdf import PdfReader
 
+from intake import texts
 from intake.receipts import render
 from intake.receipts.render import (
-    NO_ATTACHMENTS,
     REPLACEMENT,
     ReceiptData,
     ReceiptDocument,
@@ -106,7 +106,7 @@ def test_naive_datetime_is_a_caller_bug() -> None:
 
 def test_no_attachments_is_stated() -> None:
     text = pages_text(render_receipt(receipt(findings=(), appointment=None)))[0]
-    assert NO_ATTACHMENTS in text
+    assert texts.part("recipisa_pdf", "fara_atasamente") in text
     assert "Constatări" not in text and "Programare" not in text
 
 
@@ -118,7 +118,7 @@ def test_one_document_row() -> None:
     assert "cerere_șomaj_țară_01.pdf" in flat
     assert SHA in flat  # full hash, wrapped in groups of 16
     assert "1,5KB" in flat
-    assert "respins" in flat and "Fișierulesteprotejatcuparolă." in flat
+    assert "neacceptat" in flat and "respins" not in flat and "Fișierulesteprotejatcuparolă." in flat
 
 
 def test_sixty_documents_flow_over_pages_with_repeated_header() -> None:

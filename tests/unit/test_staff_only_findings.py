@@ -148,16 +148,16 @@ def test_contract_staff_only_finding_does_not_flag_the_submission(rt: Runtime, s
     assert submission.flagged is False  # the receipt stage recomputes the flag: still false
 
 
-def test_contract_staff_only_finding_books_a_decision_visit_not_a_clarification(
+def test_contract_staff_only_finding_sends_the_case_to_verification_not_a_clarification(
     rt: Runtime, session: Session
 ) -> None:
+    # Issue 9 point 9: a complete case waits for a clerk (who settles the staff-only finding) before its decision
+    # visit; it is not called to a clarification.
     submission = new_submission(session)
     add_finding(session, rt, submission, STAFF_CODE, STAFF_MESSAGE, staff_only=True)
     register_book_and_receipt(rt, session, submission)
-    appointment = service.active_appointment(session, submission.id or 0)
-    assert appointment is not None
-    assert appointment.purpose == "decision" and appointment.deadline is None
-    assert STAFF_MESSAGE not in appointment.reasons  # the reasons travel in the citizen's invite and e-mails
+    assert service.active_appointment(session, submission.id or 0) is None
+    assert service.verification_state(session, submission) == "pending"
 
 
 def test_contract_staff_only_finding_is_left_out_of_the_recipisa_and_the_reply(
@@ -180,7 +180,7 @@ def test_contract_staff_only_finding_is_in_show_json_with_staff_only_true(rt: Ru
     view = submission_view(session, rt, submission)
     assert view["flagged"] is False
     assert view["findings"] == [{"code": STAFF_CODE, "message": STAFF_MESSAGE, "staff_only": True}]
-    assert view["appointment"]["purpose"] == "decision"
+    assert view["appointment"] is None and view["verification"] == "pending"
 
 
 # --- the control: the same finding for the citizen --------------------------------------------------------

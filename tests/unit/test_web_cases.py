@@ -588,6 +588,35 @@ def outbox_kinds(rt: Runtime, submission_id: int) -> list[str]:
         )
 
 
+def last_mail(rt: Runtime, submission_id: int) -> EmailMessage:
+    with transaction(rt.engine) as session:
+        row = session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.submission_id == submission_id)
+            .order_by(col(OutboxMessage.id).desc())
+        ).first()
+        assert row is not None
+        raw = row.raw
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def calendar_event(message: EmailMessage) -> tuple[str | None, Any]:
+    """(METHOD, VEVENT) of the invite in an e-mail, or (None, None)."""
+    from icalendar import Calendar
+
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            calendar = Calendar.from_ical(part.get_payload(decode=True))
+            return str(calendar["METHOD"]), calendar.walk("VEVENT")[0]
+    return None, None
+
+
+def calendar_method(message: EmailMessage) -> str | None:
+    return calendar_event(message)[0]
+
+
 def test_book_move_and_cancel_the_appointment(client: TestClient, rt: Runtime, seeded: dict[str, int]) -> None:
     case = seeded["new"]
     booked = post(client, f"/cazuri/{case}/programare/rezerva")
@@ -598,7 +627,7 @@ def test_book_move_and_cancel_the_appointment(client: TestClient, rt: Runtime, s
         first_start = appointment.start
     [entry] = audits(rt, "book_appointment")
     assert entry.before == {} and entry.after["start"] == first_start.isoformat()
-    assert outbox_kinds(rt, case) == ["appointment_rescheduled"]  # the beneficiary is told
+    assert outbox_kinds(rt, case) == ["appointment_clarification"]  # the beneficiary is told, and why
     twice = post(client, f"/cazuri/{case}/programare/rezerva")
     assert twice.headers["location"].endswith("eroare=programare_existenta")
 
@@ -717,21 +746,28 @@ def test_mark_consent_received(client: TestClient, rt: Runtime, seeded: dict[str
     assert again.headers["location"].endswith("eroare=consimtamant_deja")
 
 
-def test_consent_received_turns_the_clarification_visit_into_the_decision_visit(
+def test_consent_received_cancels_the_clarification_visit_and_sends_the_file_to_verification(
     client: TestClient, rt: Runtime, seeded: dict[str, int]
 ) -> None:
+    """Issue 9 points 1 and 9: the last finding gone, the clarification visit is cancelled (updated invite with a
+    higher SEQUENCE, METHOD:CANCEL) and the complete file waits for a clerk's confirmation, not for a decision
+    visit booked at once."""
     case = seeded["new"]  # flagged only for missing consent
     post(client, f"/cazuri/{case}/programare/rezerva")
     with transaction(rt.engine) as session:
         booked = service.active_appointment(session, case)
         assert booked is not None and booked.purpose == "clarification"
-        start, sequence = booked.start, booked.sequence
+        booked_id, sequence = booked.id, booked.sequence
     post(client, f"/cazuri/{case}/consimtamant")
     with transaction(rt.engine) as session:
-        appointment = service.active_appointment(session, case)
-        assert appointment is not None and appointment.purpose == "decision"
-        assert appointment.start == start and appointment.sequence == sequence + 1  # same time, new invite
-    assert outbox_kinds(rt, case).count("appointment_rescheduled") == 2  # booked, then changed
+        assert service.active_appointment(session, case) is None
+        cancelled = session.get_one(Appointment, booked_id)
+        assert cancelled.state == AppointmentState.CANCELLED and cancelled.sequence == sequence + 1
+        assert service.verification_state(session, session.get_one(Submission, case)) == "pending"
+    assert outbox_kinds(rt, case) == ["appointment_clarification", "appointment_verification"]
+    mail = last_mail(rt, case)
+    assert "este complet și se află acum în verificare" in mail.get_body(("plain",)).get_content()
+    assert calendar_method(mail) == "CANCEL"
 
 
 def test_contract_staff_only_finding_is_listed_for_staff_with_a_badge_and_can_be_confirmed(
@@ -765,3 +801,173 @@ def test_contract_staff_only_finding_is_listed_for_staff_with_a_badge_and_can_be
     assert outbox_kinds(rt, case) == []  # confirming it is nothing the citizen is told about
     assert case not in case_ids_in(client.get("/cazuri").text)
     assert "Constatări închise (1)" in client.get(f"/cazuri/{case}").text
+
+
+# --- issue 9 points 6 and 9: the verification queue, the confirmation, staff findings ---------------------------
+
+
+def make_complete(rt: Runtime, case: int) -> None:
+    """What the pipeline's book stage does for a complete case: it waits for a clerk, no visit booked."""
+    with transaction(rt.engine) as session:
+        service.book(rt, session, session.get_one(Submission, case))
+
+
+def test_000_step8_a_complete_case_waits_for_verification_and_one_confirmation_books_the_decision_visit(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    case = seeded["in_order"]
+    make_complete(rt, case)
+    with transaction(rt.engine) as session:
+        assert service.active_appointment(session, case) is None  # no decision visit before the clerk's checks
+        assert service.verification_state(session, session.get_one(Submission, case)) == "pending"
+    assert case_ids_in(client.get("/cazuri?stare=de_verificat").text) == [case]
+    queue = client.get("/cazuri").text
+    assert case not in case_ids_in(queue)  # the default list stays the cases with something wrong
+    assert "De verificat: 1 dosar complet" in queue
+    page = client.get(f"/cazuri/{case}").text
+    assert f"/cazuri/{case}/verificare/confirma" in page and "Confirmă dosarul" in page
+    assert "Programează (primul loc liber)" not in page  # a pending case is confirmed, not booked
+    assert post(client, f"/cazuri/{case}/programare/rezerva").headers["location"].endswith("eroare=de_verificat")
+
+    confirmed = post(client, f"/cazuri/{case}/verificare/confirma")
+    assert confirmed.headers["location"].endswith("ok=confirmat")
+    with transaction(rt.engine) as session:
+        appointment = service.active_appointment(session, case)
+        assert appointment is not None and appointment.purpose == "decision" and appointment.sequence == 0
+        assert service.verification_state(session, session.get_one(Submission, case)) == "confirmed"
+        start = appointment.start
+    [entry] = audits(rt, "confirm_file")
+    assert entry.actor == "ana" and entry.before["verification"] == "pending"
+    assert entry.after["verification"] == "confirmed" and entry.after["start"] == start.astimezone(UTC).isoformat()
+    assert outbox_kinds(rt, case) == ["appointment_invitation"]
+    mail = last_mail(rt, case)
+    text = mail.get_body(("plain",)).get_content()
+    assert "este complet și corect" in text and "înmânarea deciziei" in text
+    method, event = calendar_event(mail)
+    assert method == "REQUEST" and int(event["SEQUENCE"]) == 0 and event.decoded("DTSTART") == start
+    assert case not in case_ids_in(client.get("/cazuri?stare=de_verificat").text)
+    again = post(client, f"/cazuri/{case}/verificare/confirma")
+    assert again.headers["location"].endswith("eroare=nu_e_de_verificat")
+    assert len(audits(rt, "confirm_file")) == 1
+
+
+def test_000_step8_control_a_case_with_a_citizen_finding_cannot_be_confirmed(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    case = seeded["new"]  # consent missing
+    make_complete(rt, case)  # the book stage calls it to a clarification instead
+    refused = post(client, f"/cazuri/{case}/verificare/confirma")
+    assert refused.headers["location"].endswith("eroare=constatari_deschise")
+    assert audits(rt, "confirm_file") == []
+    with transaction(rt.engine) as session:
+        appointment = service.active_appointment(session, case)
+        assert appointment is not None and appointment.purpose == "clarification"
+
+
+def test_confirming_closes_the_staff_only_findings_it_settles(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    case = seeded["in_order"]
+    with transaction(rt.engine) as session:
+        finding = add_finding(
+            session, rt, session.get_one(Submission, case), "benefit_category_unstated",
+            "Categoria de beneficiar nu este precizată.", staff_only=True,
+        )
+        session.flush()
+        finding_id = finding.id
+    make_complete(rt, case)
+    page = client.get(f"/cazuri/{case}").text
+    assert "Confirmarea închide și constatările pentru personal" in page
+    assert post(client, f"/cazuri/{case}/verificare/confirma").headers["location"].endswith("ok=confirmat")
+    with transaction(rt.engine) as session:
+        closed = session.get_one(Finding, finding_id)
+        assert closed.cleared_at is not None and closed.cleared_by == "ana"
+    [entry] = audits(rt, "confirm_file")
+    assert entry.before["staff_findings"] == ["benefit_category_unstated"]
+
+
+def test_000_step7_a_staff_finding_turns_the_decision_visit_into_a_clarification_with_the_reason(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    case = seeded["in_order"]  # received Saturday 14.11.2026: the 5th working day after it is Friday 20.11
+    make_complete(rt, case)
+    post(client, f"/cazuri/{case}/verificare/confirma")
+    with transaction(rt.engine) as session:
+        decision = service.active_appointment(session, case)
+        assert decision is not None
+        uid, decision_start = decision.uid, decision.start
+    reason = "Datele de identitate diferă de cele din evidența persoanelor (DEPABD)."
+    added = post(client, f"/cazuri/{case}/constatari", {"cod": "identity_mismatch", "mesaj": reason})
+    assert added.headers["location"].endswith("ok=constatare_adaugata")
+    with transaction(rt.engine) as session:
+        appointment = service.active_appointment(session, case)
+        assert appointment is not None and appointment.purpose == "clarification"
+        assert appointment.uid == uid and appointment.sequence == 1  # the same event, updated
+        assert appointment.reasons == [reason]
+        local_start = appointment.start.astimezone(CLUJ)
+        assert datetime(2026, 11, 18, 12, 0, tzinfo=CLUJ) <= local_start  # notice: the next working afternoon
+        assert local_start.date() <= datetime(2026, 11, 20).date()  # the legal deadline
+        assert service.verification_state(session, session.get_one(Submission, case)) is None
+    [entry] = audits(rt, "add_finding")
+    assert entry.after["visit"] == "moved" and entry.after["appointment"]["purpose"] == "clarification"
+    assert outbox_kinds(rt, case) == ["appointment_invitation", "appointment_clarification"]
+    mail = last_mail(rt, case)
+    text = mail.get_body(("plain",)).get_content()
+    assert reason in text  # why
+    assert "Programarea anterioară" in text and decision_start.astimezone(CLUJ).strftime("%H:%M") in text
+    method, event = calendar_event(mail)
+    assert method == "REQUEST" and int(event["SEQUENCE"]) == 1 and str(event["UID"]) == uid
+
+
+def test_000_step7_control_a_staff_finding_on_a_pending_case_books_a_new_clarification(
+    client: TestClient, rt: Runtime, seeded: dict[str, int]
+) -> None:
+    case = seeded["in_order"]
+    make_complete(rt, case)
+    post(client, f"/cazuri/{case}/constatari", {"cod": "identity_mismatch", "mesaj": "CNP-ul nu corespunde."})
+    with transaction(rt.engine) as session:
+        appointment = service.active_appointment(session, case)
+        assert appointment is not None and appointment.purpose == "clarification" and appointment.sequence == 0
+    assert outbox_kinds(rt, case) == ["appointment_clarification"]
+    method, event = calendar_event(last_mail(rt, case))
+    assert method == "REQUEST" and int(event["SEQUENCE"]) == 0
+    # Clearing it again: the clarification is cancelled and the file waits for verification once more.
+    with transaction(rt.engine) as session:
+        finding = session.exec(
+            select(Finding).where(Finding.submission_id == case, col(Finding.cleared_at).is_(None))
+        ).one()
+    post(client, f"/cazuri/{case}/constatari/{finding.id}/inchide")
+    assert outbox_kinds(rt, case)[-1] == "appointment_verification"
+    method, event = calendar_event(last_mail(rt, case))
+    assert method == "CANCEL" and int(event["SEQUENCE"]) == 1
+    assert case in case_ids_in(client.get("/cazuri?stare=de_verificat").text)
+
+
+def test_000_step7_a_staff_finding_after_the_deadline_books_the_earliest_slot_and_tells_ops_and_staff(
+    client: TestClient, rt: Runtime
+) -> None:
+    with transaction(rt.engine) as session:
+        # Received Monday 2.11.2026: the 5th working day after it, Monday 9.11, is past (now: Tuesday 17.11).
+        late = add_submission(session, rt, received=datetime(2026, 11, 2, 9, 0, tzinfo=CLUJ), number=2)
+        case = late.id or 0
+    make_complete(rt, case)
+    reason = "Perioada de cotizare diferă de cea din evidența ITM (REVISAL)."
+    post(client, f"/cazuri/{case}/constatari", {"cod": "identity_mismatch", "mesaj": reason})
+    with transaction(rt.engine) as session:
+        appointment = service.active_appointment(session, case)
+        assert appointment is not None and appointment.purpose == "clarification"
+        # The earliest possible slot, the notice kept: Wednesday 18.11 from 12:00.
+        assert appointment.start.astimezone(CLUJ) == datetime(2026, 11, 18, 12, 0, tzinfo=CLUJ)
+        staff = session.exec(
+            select(Finding).where(Finding.submission_id == case, Finding.code == "deadline_missed")
+        ).one()
+        assert staff.staff_only and "09.11.2026" in staff.message
+        from intake.alerts import open_alerts
+
+        assert [a.kind for a in open_alerts(session, rt.office)] == ["clarification_late"]
+    text = last_mail(rt, case).get_body(("plain",)).get_content()
+    assert reason in text and "s-a încheiat luni, 9 noiembrie 2026" in text
+    # The link and the staff page never offer a later day than the one booked.
+    page = client.get(f"/cazuri/{case}").text
+    options = re.findall(r'<option value="(2026-[^"]+)"', page)
+    assert options and all(datetime.fromisoformat(value).date() <= datetime(2026, 11, 18).date() for value in options)
