@@ -329,7 +329,7 @@ def bench_settings(work: Path, dovecot: DovecotServer, sink: SmtpSink) -> Settin
         "signing": SigningSettings(pkcs12_path=work / "signing.p12", pkcs12_password=SecretStr(KEY_PASSWORD)),
         "limits": LimitsSettings(),
         "replies": RepliesSettings(acknowledgement=True),
-        "worker": WorkerSettings(),
+        "worker": WorkerSettings(isolate=os.environ.get("BENCH_ISOLATE", "1") != "0"),
     }
     if "trust" in Settings.model_fields:
         from intake.settings import TrustSettings

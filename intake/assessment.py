@@ -136,7 +136,9 @@ def _check_legibility(rt: Runtime, session: Session, submission: Submission, doc
         return
     data = rt.store.get(doc.sha256)
     if doc.detected_type in ("jpeg", "png"):
-        issues = legibility.assess_image(doc.filename, data, kind=doc.kind)  # an ID card is judged as a card
+        issues = legibility.assess_image(  # an ID card is judged as a card
+            doc.filename, data, kind=doc.kind, max_decoded_bytes=rt.settings.limits.max_decoded_image_bytes
+        )
     elif doc.detected_type == "pdf":
         issues = legibility.assess_pdf(doc.filename, data)
     else:

@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     user_add = user_commands.add_parser("add", help="create a staff account (password read from standard input)")
     user_add.add_argument("name")
     user_add.add_argument("--role", required=True, choices=("registry", "ops", "admin"))
+    user_password = user_commands.add_parser(
+        "password", help="set a staff account's password (read from standard input); its sessions end"
+    )
+    user_password.add_argument("name")
     verify = commands.add_parser("verify", help="verify the signatures of PDF / .p7s / .p7m files")
     verify.add_argument("files", nargs="+", help="files to verify (a .p7s signs the file of the same name)")
     verify.add_argument("--json", action="store_true")
@@ -131,14 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from intake.web.app import create_app
+    from intake.web.app import serve
 
     rt = _runtime(args)
     web = rt.settings.web
     log.info("web interface on http://%s:%s", web.host, web.port)
-    uvicorn.run(create_app(rt), host=web.host, port=web.port, log_level="warning")
+    serve(rt)
     return EXIT_OK
 
 
@@ -287,16 +289,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_user(args: argparse.Namespace) -> int:
     from intake.db import transaction
-    from intake.web.auth import create_user
+    from intake.web.auth import create_user, set_password
 
     password = _read_password()
     rt = _runtime(args)
     try:
         with transaction(rt.engine) as session:
-            create_user(session, rt.office, args.name, args.role, password)
+            if args.user_command == "password":
+                set_password(session, rt.office, args.name, password)
+            else:
+                create_user(session, rt.office, args.name, args.role, password)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(f"user {args.name} ({args.role}) created")
+    if args.user_command == "password":
+        print(f"password of {args.name} changed; its sessions are ended")
+    else:
+        print(f"user {args.name} ({args.role}) created")
     return EXIT_OK
 
 

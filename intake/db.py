@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect, literal
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+log = logging.getLogger(__name__)
+
+# The database holds mail bodies, CNPs and password hashes: readable by the service account only, like the blobs.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         db_path = Path(url.removeprefix("sqlite:///"))
         if str(db_path) not in ("", ":memory:"):
-            db_path.parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_files(db_path)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         # BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two processes can
@@ -26,7 +34,71 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    add_missing_columns(engine)
     return engine
+
+
+def _private_sqlite_files(db_path: Path) -> None:
+    """Create the database file 0600 before SQLite does (SQLite would use the umask, typically 0644; it gives
+    its -wal and -shm files the database file's mode), and tighten the files of an existing database."""
+    if not db_path.parent.exists():
+        # Only a directory we create: an existing one (/var/lib/intake, a shared volume) keeps the mode its
+        # owner gave it.
+        db_path.parent.mkdir(parents=True, mode=PRIVATE_DIR_MODE, exist_ok=True)
+    if not db_path.exists():
+        os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), Path(f"{db_path}-journal")):
+        try:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(PRIVATE_FILE_MODE)
+                log.info("database file %s was mode %o, now %o", path, mode, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # not ours (another account created it): say so rather than refuse to start
+            log.warning("database file %s is readable by others and cannot be changed by this account", path)
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Add the columns the models have and an existing database lacks (a stopgap until migrations arrive with
+    issue 11): create_all() makes missing tables but never touches an existing one. Only ever adds; a column
+    that is NOT NULL needs a scalar default to fill the rows already there."""
+    inspector = inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column for column in table.columns if column.name not in present]
+        if not missing:
+            continue
+        with engine.begin() as connection:
+            for column in missing:
+                connection.exec_driver_sql(_add_column_sql(engine, table.name, column))
+                log.info("database: added column %s.%s", table.name, column.name)
+            for index in table.indexes:
+                if any(column.name in index.columns for column in missing):
+                    index.create(connection, checkfirst=True)
+
+
+def _add_column_sql(engine: Engine, table: str, column) -> str:  # type: ignore[no-untyped-def]
+    dialect = engine.dialect
+    quote = dialect.identifier_preparer.quote
+    sql = f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column.name)} {column.type.compile(dialect=dialect)}"
+    default = None
+    if column.server_default is not None:
+        arg = column.server_default.arg
+        default = str(arg.text) if hasattr(arg, "text") else "'" + str(arg).replace("'", "''") + "'"
+    elif column.default is not None and column.default.is_scalar:
+        default = str(literal(column.default.arg, column.type).compile(
+            dialect=dialect, compile_kwargs={"literal_binds": True}))
+    if default is not None:
+        sql += f" DEFAULT {default}"
+    if not column.nullable:
+        if default is None:
+            raise RuntimeError(f"database: column {table}.{column.name} is missing and has no default to add it with")
+        sql += " NOT NULL"
+    return sql
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

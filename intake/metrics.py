@@ -10,9 +10,10 @@ Metrics (all for the runtime's office):
 - intake_submissions{state} (gauge): submissions by state.
 - intake_outbox_backlog (gauge): outgoing e-mails waiting (pending).
 - intake_outbox_failed (gauge): outgoing e-mails that gave up (failed).
-- intake_poll_failures{account,folder} (gauge): consecutive failed polls per mailbox (0 after a success).
-  A running total of poll failures is not exposed: the database keeps only the consecutive count.
-- intake_last_successful_poll_timestamp_seconds{account,folder} (gauge): Unix time of the last good poll.
+- intake_poll_failures{mailbox,folder} (gauge): consecutive failed polls of the configured mailbox (0 after a
+  success). A running total of poll failures is not exposed: the database keeps only the consecutive count.
+- intake_last_successful_poll_timestamp_seconds{mailbox,folder} (gauge): Unix time of the last good poll.
+  `mailbox` is `imap.name` (default: the office code), never the IMAP login: /metrics needs no login.
 - intake_quarantined (gauge): quarantined submissions.
 - intake_trusted_list_age_seconds (gauge): age of the oldest trusted list in use (absent when none).
 - intake_trusted_lists{state} (gauge): trusted lists by state (ok, unavailable, expired, stale: the rule of
@@ -102,24 +103,28 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
     failed.add_metric([], outbox.get(OutboxState.FAILED.value, 0))
     yield failed
 
-    polls = session.exec(select(PollState).where(PollState.office == office)).all()
+    imap = settings.imap
+    # Rows of a mailbox configured before (another account) are history, and would have no name of their own.
+    polls = session.exec(
+        select(PollState).where(PollState.office == office, PollState.account == imap.account)
+    ).all()
+    mailbox = mailbox_label(rt)
     failures = GaugeMetricFamily(
         "intake_poll_failures",
         "Consecutive failed polls per mailbox (0 after a success).",
-        labels=["account", "folder"],
+        labels=["mailbox", "folder"],
     )
     last_ok = GaugeMetricFamily(
         "intake_last_successful_poll_timestamp_seconds",
         "Unix time of the last successful poll per mailbox.",
-        labels=["account", "folder"],
+        labels=["mailbox", "folder"],
     )
     if not polls:  # before the first poll: the configured mailbox shows 0 rather than no series at all
-        imap = settings.imap
-        failures.add_metric([imap.account, imap.folder], 0)
+        failures.add_metric([mailbox, imap.folder], 0)
     for poll in polls:
-        failures.add_metric([poll.account, poll.folder], poll.consecutive_failures)
+        failures.add_metric([mailbox, poll.folder], poll.consecutive_failures)
         if poll.last_success_at is not None:
-            last_ok.add_metric([poll.account, poll.folder], poll.last_success_at.timestamp())
+            last_ok.add_metric([mailbox, poll.folder], poll.last_success_at.timestamp())
     yield failures
     yield last_ok
 
@@ -151,6 +156,11 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
     for kind, count in sorted(counts.items()):
         alerts.add_metric([kind], count)
     yield alerts
+
+
+def mailbox_label(rt: Runtime) -> str:
+    """The mailbox as the unauthenticated /metrics names it: its configured name, not its login."""
+    return rt.settings.imap.name or rt.office
 
 
 def _processing_histogram(session: Session, office: str) -> HistogramMetricFamily:

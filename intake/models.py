@@ -107,6 +107,16 @@ class Submission(SQLModel, table=True):
     resolved_by: str | None = None
     # A follow-up (a reply to our message) joins the case of the submission that started it.
     case_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    # What the agency's mail server recorded about the From (`intake.mailbox.authentication`): pass | fail | none,
+    # and the results it was judged on (for staff).
+    authentication: str | None = None
+    authentication_evidence: str | None = None
+    # A message that names a case but cannot show it comes from the case's owner (`intake.followups`): a submission
+    # of its own, shown to staff as "possibly related" to that case, with no effect on it.
+    related_case_id: int | None = Field(default=None, foreign_key="submission.id")
+    # The sender as the per-sender reply cap counts it (`screening.cap_key`), and whether the cap stopped the reply.
+    sender_key: str | None = Field(default=None, index=True)
+    reply_capped: bool = False
 
 
 class Document(SQLModel, table=True):
@@ -256,6 +266,7 @@ class Appointment(SQLModel, table=True):
     start: datetime = Field(sa_type=UtcDateTime, index=True)
     end: datetime = Field(sa_type=UtcDateTime)
     overflow: bool = False  # booked into the extra capacity to keep the deadline
+    automatic: bool = False  # booked by the pipeline for an incoming e-mail: counts towards the hourly ceiling
     state: str = Field(default=AppointmentState.BOOKED, index=True)
     deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)  # end of the last allowed day
     sequence: int = 0  # ICS SEQUENCE: raised on every change
@@ -310,6 +321,9 @@ class StaffUser(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(sa_type=UtcDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Carried in the signed session cookie; bumped by logout, a password change, deactivation and
+    # reactivation, so every cookie issued before (a stolen one included) stops working at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AuditEvent(SQLModel, table=True):

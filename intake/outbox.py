@@ -31,16 +31,27 @@ def enqueue(
     session: Session, rt: Runtime, submission: Submission | None, *, kind: str, message: EmailMessage
 ) -> OutboxMessage:
     now = utcnow()
+    raw = message.as_bytes()
     row = OutboxMessage(
         office=rt.office,
         submission_id=submission.id if submission else None,
         kind=kind,
         message_id=str(message["Message-ID"]),
         recipient=str(message["To"]),
-        raw=message.as_bytes(),
+        raw=raw,
         next_attempt_at=now,
         created_at=now,
     )
+    limit = rt.settings.limits.max_reply_bytes
+    if len(raw) > limit:
+        # Whatever built it, a reply this large would make the agency an amplifier for whoever writes to it (a
+        # 2 MB mail once drew a 17.7 MB recipisă): it is kept for staff, never sent.
+        error = f"reply of {len(raw)} bytes exceeds limits.max_reply_bytes ({limit})"
+        row.state = OutboxState.FAILED
+        row.last_error = error
+        row.raw = raw[:limit]
+        session.add(Event(submission_id=row.submission_id, at=now, action="reply_too_large", detail={"error": error}))
+        log.error("outbox: %s reply for submission %s not sent: %s", kind, row.submission_id, error)
     session.add(row)
     return row
 
@@ -102,7 +113,15 @@ async def _send_one(rt: Runtime, client: aiosmtplib.SMTP, outbox_id: int, report
     try:
         if not client.is_connected:
             await client.connect()
-        await client.sendmail(rt.settings.smtp.from_address, [recipient], raw)
+        if client.last_ehlo_response is None:
+            await client.ehlo()  # the extensions decide how an internationalised address may travel
+        options = _mail_options(client, rt.settings.smtp.from_address, recipient)
+        if options is None:
+            # RFC 6531: an internationalised address (jdöe@mächine.example) can only travel over SMTPUTF8.
+            _fail(rt, outbox_id, "the recipient's address is internationalised and the server offers no SMTPUTF8",
+                  report)
+            return
+        await client.sendmail(rt.settings.smtp.from_address, [recipient], raw, mail_options=options)
     except aiosmtplib.SMTPResponseException as exc:
         if 500 <= exc.code < 600:
             _fail(rt, outbox_id, f"rejected by the server: {exc.code} {exc.message}", report)
@@ -112,6 +131,11 @@ async def _send_one(rt: Runtime, client: aiosmtplib.SMTP, outbox_id: int, report
     except (aiosmtplib.SMTPException, OSError) as exc:
         _defer(rt, outbox_id, f"{type(exc).__name__}: {exc}", report)
         return
+    except (UnicodeError, ValueError) as exc:
+        # Whatever else one reply's address or bytes make of the client, it is that reply's failure: the
+        # others in the batch still go out.
+        _fail(rt, outbox_id, f"cannot be sent: {type(exc).__name__}: {exc}", report)
+        return
     with transaction(rt.engine) as session:
         row = session.get_one(OutboxMessage, outbox_id)
         row.state = OutboxState.SENT
@@ -119,6 +143,13 @@ async def _send_one(rt: Runtime, client: aiosmtplib.SMTP, outbox_id: int, report
         row.attempts += 1
         session.add(Event(submission_id=row.submission_id, at=utcnow(), action=f"sent:{row.kind}"))
     report.sent += 1
+
+
+def _mail_options(client: aiosmtplib.SMTP, sender: str, recipient: str) -> list[str] | None:
+    """[] for plain ASCII addresses, ["SMTPUTF8"] when an address needs it and the server offers it, else None."""
+    if sender.isascii() and recipient.isascii():
+        return []
+    return ["SMTPUTF8"] if client.supports_extension("smtputf8") else None
 
 
 def _defer(rt: Runtime, outbox_id: int, error: str, report: SendReport) -> None:

@@ -2,24 +2,28 @@
 
 Each stage is a function from what is stored to what it stores, run in one transaction together with
 the move of the submission's stage pointer: a worker that dies mid-stage leaves the row where it was,
-and the stage simply runs again. A submission that keeps failing (exceptions or crashes) is quarantined
-with the stage and the error, never looped.
+and the stage simply runs again. The stages of a message run in a child process with a time and memory
+budget (intake.sandbox): a message past either is quarantined at once with the reason; a message whose
+stage fails or whose child crashes is retried in the same cycle and quarantined after worker.max_attempts
+failures in a row. A death of the daemon itself (kill, OOM, restart) counts against no message.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from intake import stages
+from intake import sandbox, stages
 from intake.appointments.service import book
 from intake.assessment import assess
 from intake.db import transaction
 from intake.models import TERMINAL_STATES, Event, Submission, SubmissionState
+from intake.preload import preload
 from intake.privacy import redact
 from intake.runtime import Runtime
 from intake.signatures.stage import verify
@@ -54,6 +58,8 @@ STAGE_NAMES = ("claimed", *(stage.name for stage in STAGES))
 # The stage that queues the acknowledgement: the cycle sends acknowledgements before running the rest.
 ACKNOWLEDGE_AFTER = "screen"
 ACTIVE_STATES = (SubmissionState.RECEIVED, SubmissionState.REGISTERED)
+# The end of a failure's traceback kept in its record (the innermost frames are the ones that explain it).
+TRACEBACK_CHARS = 16_000
 
 
 def pending_ids(rt: Runtime) -> list[int]:
@@ -67,24 +73,100 @@ def pending_ids(rt: Runtime) -> list[int]:
     return [row for row in rows if row is not None]
 
 
-def process_pending(rt: Runtime, through: str | None = None) -> int:
-    """Run every pending submission through the stages (all of them, or up to and including `through`)."""
+def process_pending(rt: Runtime, through: str | None = None, spent: dict[int, float] | None = None) -> int:
+    """Run every pending submission through the stages (all of them, or up to and including `through`).
+
+    `spent` carries each message's processing time from one call to the next within a cycle, so the time budget
+    covers all of a message's stages, not each pass on its own."""
+    pending = pending_ids(rt)
+    if pending and rt.settings.worker.isolate:
+        preload(rt)  # seconds the first time: only worth it when there is work to fork for
+    spent = {} if spent is None else spent
     done = 0
-    for submission_id in pending_ids(rt):
-        process(rt, submission_id, through)
+    for submission_id in pending:
+        process(rt, submission_id, through, spent)
         done += 1
     return done
 
 
-def process(rt: Runtime, submission_id: int, through: str | None = None) -> None:
-    stages_to_run = _remaining(rt, submission_id, through)
-    if not stages_to_run or not _begin_attempt(rt, submission_id):
-        return
+def process(rt: Runtime, submission_id: int, through: str | None = None, spent: dict[int, float] | None = None) -> None:
+    """Run the submission until it has passed `through` (or every stage), is quarantined, or stops for a cause
+    that is not its own.
+
+    A failing stage is retried at once, from the stage that failed, until worker.max_attempts failures in a row
+    quarantine the message: what a cycle decides, the same cycle settles."""
+    spent = {} if spent is None else spent
+    worker = rt.settings.worker
+    # Every run either completes, counts a failure or stops the loop; the bound only guards against a bug.
+    for _ in range(worker.max_attempts + len(STAGES) + 1):
+        stages_to_run = _remaining(rt, submission_id, through)
+        if not stages_to_run:
+            return
+        used = spent.get(submission_id, 0.0)
+
+        def work(stages_to_run: list[Stage] = stages_to_run) -> None:
+            if worker.isolate:
+                _forget_inherited_connections(rt)
+            _run_stages(rt, submission_id, stages_to_run)
+
+        if worker.isolate:
+            budget = sandbox.Budget(
+                seconds=max(worker.message_timeout_seconds - used, 0.0), memory_mb=worker.message_memory_mb
+            )
+            result = sandbox.run(work, budget)
+        else:
+            result = sandbox.run_here(work)
+        spent[submission_id] = used + result.seconds
+        if not _settle_run(rt, submission_id, stages_to_run, result):
+            return
+    log.error("submission %s: no progress after repeated runs; left for the next cycle", submission_id)
+
+
+def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandbox.Result) -> bool:
+    """Record how a run ended; True if the submission should be run again now."""
+    if result.ending == sandbox.Ending.DONE:
+        return True  # finished (nothing remains) or a failure recorded by the run itself (retry or quarantined)
+    stage = _stage_in_progress(rt, submission_id, ran)
+    worker = rt.settings.worker
+    if result.ending in (sandbox.Ending.MEMORY, sandbox.Ending.TIMEOUT):
+        if result.ending == sandbox.Ending.MEMORY:
+            reason = f"exceeded the {worker.message_memory_mb} MB memory budget at stage {stage}"
+        else:
+            reason = f"took longer than {worker.message_timeout_seconds:g} s at stage {stage}"
+        # The reason is for staff; how the child ended (MemoryError or our kill, its peak) is for ops.
+        log.warning(
+            "submission %s over budget: %s (%s; %.1f s, peak %.0f MB resident)",
+            submission_id,
+            reason,
+            result.detail,
+            result.seconds,
+            result.peak_mb,
+        )
+        _quarantine_now(rt, submission_id, reason)
+        return False
+    if result.ending == sandbox.Ending.CRASHED:
+        error = f"{stage}: the worker process died ({result.detail})"
+        log.warning("submission %s failed: %s", submission_id, error)
+        _count_failure(rt, submission_id, error, trace=None)
+        return True
+    # STOPPED: a stop signal or a kill from outside (OOM killer, operator). Not the message's doing: nothing is
+    # counted, and the message waits for the next cycle.
+    log.error(
+        "submission %s: worker stopped from outside at stage %s (%s); not counted", submission_id, stage, result.detail
+    )
+    return False
+
+
+def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage]) -> None:
+    """One run, in the child: each stage in its own transaction with the move of the stage pointer, so a stage
+    that did not commit simply runs again. A failure is recorded (and counted) here, with its traceback."""
     for stage in stages_to_run:
         started = time.perf_counter()
         try:
             with transaction(rt.engine) as session:
                 submission = session.get_one(Submission, submission_id)
+                if submission.state not in ACTIVE_STATES:
+                    return
                 stage.run(rt, session, submission)
                 submission.stage = stage.name
                 duration_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -97,14 +179,25 @@ def process(rt: Runtime, submission_id: int, through: str | None = None) -> None
                     )
                 )
                 terminal = submission.state in TERMINAL_STATES
+        except MemoryError:
+            raise  # over the memory budget: the worker quarantines it at once, no retry can help
         except Exception as exc:
             _record_failure(rt, submission_id, stage.name, exc)
             return
         if terminal:
             break
-    # Only consecutive failed or killed runs count towards quarantine.
+    # Only consecutive failed runs count towards quarantine.
     with transaction(rt.engine) as session:
         session.get_one(Submission, submission_id).attempts = 0
+
+
+def _forget_inherited_connections(rt: Runtime) -> None:
+    """In the child: never use (nor close) the daemon's pooled database connections, open its own."""
+    _inherited_pools.append(rt.engine.pool)  # kept referenced: collecting them would close the daemon's handles
+    rt.engine.dispose(close=False)
+
+
+_inherited_pools: list[object] = []
 
 
 def _remaining(rt: Runtime, submission_id: int, through: str | None) -> list[Stage]:
@@ -118,41 +211,56 @@ def _remaining(rt: Runtime, submission_id: int, through: str | None) -> list[Sta
     return list(STAGES[start:end])
 
 
-def _begin_attempt(rt: Runtime, submission_id: int) -> bool:
-    """Count the attempt before working, so a message that kills the process is also counted."""
-    limit = rt.settings.worker.max_attempts
+def _stage_in_progress(rt: Runtime, submission_id: int, ran: list[Stage]) -> str:
+    """The stage a run died in: the first one of the run whose pointer move did not commit."""
     with transaction(rt.engine) as session:
-        submission = session.get_one(Submission, submission_id)
-        if submission.state not in ACTIVE_STATES:
-            return False
-        if submission.attempts >= limit:
-            _quarantine(
-                session,
-                submission,
-                rt,
-                f"stopped after {submission.attempts} attempts at stage after '{submission.stage}'"
-                f" (last error: {submission.last_error or 'the worker died'})",
-            )
-            return False
-        submission.attempts += 1
-    return True
+        done_stage = session.get_one(Submission, submission_id).stage
+    names = [stage.name for stage in ran]
+    if done_stage in names:
+        index = names.index(done_stage) + 1
+        return names[index] if index < len(names) else f"after {done_stage}"
+    return names[0]
 
 
 def _record_failure(rt: Runtime, submission_id: int, stage: str, exc: Exception) -> None:
+    """A failure the stage raised and we handled: one line in the log, the traceback in the record (and at
+    DEBUG), never on the console as if the daemon had crashed."""
     error = redact(f"{stage}: {type(exc).__name__}: {exc}")[:1000]
-    log.warning("submission %s failed at stage %s: %s", submission_id, stage, error, exc_info=exc)
+    log.warning("submission %s failed: %s", submission_id, error)
+    log.debug("submission %s: traceback of the failure at stage %s", submission_id, stage, exc_info=exc)
+    trace = redact("".join(traceback.format_exception(exc)))
+    _count_failure(rt, submission_id, error, trace=trace[-TRACEBACK_CHARS:])
+
+
+def _count_failure(rt: Runtime, submission_id: int, error: str, trace: str | None) -> None:
+    limit = rt.settings.worker.max_attempts
+    detail = {"error": error} if trace is None else {"error": error, "traceback": trace}
     with transaction(rt.engine) as session:
         submission = session.get_one(Submission, submission_id)
+        if submission.state not in ACTIVE_STATES:
+            return
+        submission.attempts += 1
         submission.last_error = error
-        session.add(Event(submission_id=submission_id, at=rt.clock.now(), action="error", detail={"error": error}))
-        if submission.attempts >= rt.settings.worker.max_attempts:
-            _quarantine(session, submission, rt, f"failed {submission.attempts} times; last error: {error}")
+        session.add(Event(submission_id=submission_id, at=rt.clock.now(), action="error", detail=detail))
+        if submission.attempts >= limit:
+            _quarantine(session, submission, rt, f"failed {submission.attempts} times; last error: {error}", trace)
 
 
-def _quarantine(session: Session, submission: Submission, rt: Runtime, reason: str) -> None:
+def _quarantine_now(rt: Runtime, submission_id: int, reason: str) -> None:
+    """A budget exceeded: the same input would exceed it again, so there is no retry."""
+    with transaction(rt.engine) as session:
+        submission = session.get_one(Submission, submission_id)
+        if submission.state not in ACTIVE_STATES:
+            return
+        submission.last_error = reason
+        _quarantine(session, submission, rt, reason, None)
+
+
+def _quarantine(session: Session, submission: Submission, rt: Runtime, reason: str, trace: str | None) -> None:
     submission.state = SubmissionState.QUARANTINED
     submission.quarantine_reason = reason
-    session.add(Event(submission_id=submission.id, at=rt.clock.now(), action="quarantined", detail={"reason": reason}))
+    detail = {"reason": reason} if trace is None else {"reason": reason, "traceback": trace}
+    session.add(Event(submission_id=submission.id, at=rt.clock.now(), action="quarantined", detail=detail))
     log.error("submission %s quarantined: %s", submission.id, reason)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -79,10 +80,27 @@ class Runtime:
             return configured
         path = self.settings.storage.path / "link-secret"
         if not path.exists():
-            import secrets
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "x", encoding="ascii") as handle:
-                handle.write(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            _create_secret_once(path)
         return path.read_text(encoding="ascii").strip()
+
+
+def _create_secret_once(path: Path) -> None:
+    """Several processes may start at once: each writes a complete candidate to its own file and links it into
+    place; the first link wins and the others read the winner's key, so no process ever reads a half-written
+    or empty file."""
+    import contextlib
+    import os
+    import secrets
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, candidate = tempfile.mkstemp(dir=path.parent, prefix=".link-secret.")
+    try:
+        with os.fdopen(handle, "w", encoding="ascii") as out:  # mkstemp creates it 0600
+            out.write(secrets.token_urlsafe(48))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: its key is the key
+            os.link(candidate, path)
+    finally:
+        os.unlink(candidate)

@@ -47,18 +47,22 @@ def run_cycle(rt: Runtime) -> CycleReport:
     """
     report = CycleReport()
     record_trust_lists(rt)
+    # No IMAP connection is held while messages are processed: with budgets of 30 s a message, a batch can take
+    # longer than a server keeps an idle session, and the settle after it must not be lost with that session.
     try:
         with imap.connect(rt.settings.imap) as client:
             imap.ensure_folders(client, rt.settings.imap)
             report.fetched = imap.fetch_new(rt, client)
-            report.processed = _process_and_send(rt, report)
-            report.moved = imap.settle(rt, client)
-        imap.record_poll(rt, error=None)
     except imap.IMAP_ERRORS as exc:
-        report.imap_error = redact(f"{type(exc).__name__}: {exc}")
-        log.error("mailbox %s unreachable: %s", rt.settings.imap.account, report.imap_error)
-        imap.record_poll(rt, error=report.imap_error)
-        report.processed += _process_and_send(rt, report)
+        _mailbox_failed(rt, report, exc)
+    report.processed = _process_and_send(rt, report)
+    if report.imap_error is None:
+        try:
+            with imap.connect(rt.settings.imap) as client:
+                report.moved = imap.settle(rt, client)
+            imap.record_poll(rt, error=None)
+        except imap.IMAP_ERRORS as exc:
+            _mailbox_failed(rt, report, exc)
     report.reminders = send_reminders(rt)
     # After the batch: a case a follow-up just changed has its verification restarted, not confirmed.
     report.confirmed = auto_confirm(rt)
@@ -67,12 +71,22 @@ def run_cycle(rt: Runtime) -> CycleReport:
     return report
 
 
+def _mailbox_failed(rt: Runtime, report: CycleReport, exc: BaseException) -> None:
+    report.imap_error = redact(f"{type(exc).__name__}: {exc}")
+    log.error("mailbox %s unreachable: %s", rt.settings.imap.account, report.imap_error)
+    imap.record_poll(rt, error=report.imap_error)
+
+
 def _process_and_send(rt: Runtime, report: CycleReport) -> int:
     """Screen everything first and send the acknowledgements (procedure step 5) before the slower checks,
-    registration and receipts of the whole batch."""
-    pending = pipeline.process_pending(rt, through=pipeline.ACKNOWLEDGE_AFTER)
+    registration and receipts of the whole batch.
+
+    Each pass runs every message to an outcome (failures are retried within the pass), so the settle that
+    follows moves everything this cycle decided, quarantined messages included."""
+    spent: dict[int, float] = {}  # seconds per message: the time budget covers both passes
+    pending = pipeline.process_pending(rt, through=pipeline.ACKNOWLEDGE_AFTER, spent=spent)
     _add(report.sent, outbox.send_due(rt))
-    pipeline.process_pending(rt)
+    pipeline.process_pending(rt, spent=spent)
     return pending
 
 
@@ -115,12 +129,9 @@ class Daemon:
             log.exception("outbox job failed")
 
     def _serve_web(self) -> None:
-        import uvicorn
+        from intake.web.app import serve
 
-        from intake.web.app import create_app
-
-        web = self.rt.settings.web
-        uvicorn.run(create_app(self.rt), host=web.host, port=web.port, log_level="warning")
+        serve(self.rt)
 
     def trust_job(self) -> None:
         try:

@@ -6,6 +6,7 @@ file, the defaults below. Every key is documented in config/intake.toml.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import date
 from pathlib import Path
@@ -42,6 +43,11 @@ class ImapSettings(Section):
     idle: bool = True
     fetch_batch: int = Field(50, ge=1)
     timeout_seconds: float = Field(30.0, gt=0)
+    # How the mailbox is named where its login must not show (the /metrics labels); empty: the office code.
+    name: str = ""
+    # The authserv-id of the agency's own MX: only its Authentication-Results headers are believed (RFC 8601 §5).
+    # Empty: none are, every sender counts as "none" (not authenticated, not failed).
+    authserv_id: str = ""
 
     @property
     def account(self) -> str:
@@ -117,7 +123,13 @@ class LimitsSettings(Section):
     max_message_bytes: int = Field(40 * 1024 * 1024, ge=1024)
     max_attachment_bytes: int = Field(15 * 1024 * 1024, ge=1)
     max_attachments: int = Field(30, ge=1)
+    # MIME parts read per message; the rest are counted and named in one finding, never stored one by one.
+    max_parts: int = Field(200, ge=10)
+    max_reply_bytes: int = Field(5 * 1024 * 1024, ge=64 * 1024)  # hard cap on any message the outbox sends
     max_image_pixels: int = Field(60_000_000, ge=1)
+    # Memory one image decode may allocate (width × height × bytes per pixel); larger images are integrity-checked
+    # without decoding, judged on their size for legibility and get no preview (issue 10 point 4).
+    max_decoded_image_bytes: int = Field(128 * 1024 * 1024, ge=1024 * 1024)
     reply_cap_per_sender: int = Field(10, ge=0)
     reply_cap_window_hours: int = Field(24, ge=1)
 
@@ -128,6 +140,10 @@ class RepliesSettings(Section):
 
 class WorkerSettings(Section):
     max_attempts: int = Field(3, ge=1)
+    # Every message is processed in a child process within these budgets, or stopped and quarantined.
+    message_timeout_seconds: float = Field(30.0, gt=0)
+    message_memory_mb: int = Field(512, ge=64)
+    isolate: bool = True  # false: in the daemon's own process, budgets not enforced (debugging only)
     outbox_max_attempts: int = Field(12, ge=1)
     outbox_backoff_seconds: float = Field(30.0, gt=0)
     outbox_backoff_max_seconds: float = Field(3600.0, gt=0)
@@ -170,6 +186,9 @@ class AppointmentsSettings(Section):
     # A complete case waits for a clerk to confirm it (procedure 000 step 8: "conforme"); after this many working
     # days with no finding at all it is confirmed automatically. 0 = never (a clerk always confirms).
     decision_auto_confirm_days: int = Field(0, ge=0, le=60)
+    # Visits the pipeline books by itself for incoming e-mail within any 60 minutes: past it, ops get an alert and
+    # the case waits for a clerk to book it (a flood of forged mail must not fill the legal window).
+    max_automatic_per_hour: int = Field(30, ge=1)
 
     @field_validator("next_day_not_before")
     @classmethod
@@ -202,9 +221,22 @@ class WebSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     secret_key: SecretStr = SecretStr("")  # signs session cookies and links; empty: one is made and kept
-    secure_cookies: bool = False  # true behind HTTPS (the production setup): cookies only over TLS
+    secure_cookies: bool = False  # true behind HTTPS (the production setup): cookies only over TLS, and HSTS
     session_hours: int = Field(10, ge=1)
+    # Addresses or CIDRs of the reverse proxies whose X-Forwarded-For is believed (e.g. ["127.0.0.1"] for nginx
+    # on the same host). Empty: the header is ignored and the connecting address is the client's.
+    trusted_proxies: list[str] = []
     report_secret: SecretStr = SecretStr("")  # keys the pseudonymous CNP identifier of reports (art. 12, 17)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR") from None
+        return [entry.strip() for entry in value]
 
 
 class Settings(BaseSettings):

@@ -11,15 +11,15 @@ from functools import lru_cache
 
 from sqlmodel import Session, col, func, select
 
-from intake import texts
+from intake import followups, texts
 from intake.appointments.notices import attach_invite
 from intake.appointments.service import appointment_text
 from intake.assessment import possibly_needed_documents
 from intake.case_file import case_documents, case_findings, case_messages
 from intake.clock import local
-from intake.followups import find_case
-from intake.mailbox.parse import ParsedMessage, parse_message
-from intake.mailbox.screening import Category, ScreeningContext
+from intake.mailbox.authentication import judge
+from intake.mailbox.parse import MAX_DEPTH, ParsedMessage, parse_message
+from intake.mailbox.screening import Category, ScreeningContext, cap_key
 from intake.mailbox.screening import screen as screen_message
 from intake.models import Document, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
@@ -35,12 +35,12 @@ NO_SENDER_REASON = "the message has no usable From address: it cannot be answere
 
 
 @lru_cache(maxsize=16)
-def _parse_cached(sha256: str, raw: bytes) -> ParsedMessage:
-    return parse_message(raw)
+def _parse_cached(sha256: str, raw: bytes, max_parts: int) -> ParsedMessage:
+    return parse_message(raw, max_parts=max_parts)
 
 
 def parsed_message(rt: Runtime, submission: Submission) -> ParsedMessage:
-    return _parse_cached(submission.sha256, rt.store.get(submission.sha256))
+    return _parse_cached(submission.sha256, rt.store.get(submission.sha256), rt.settings.limits.max_parts)
 
 
 def parse(rt: Runtime, session: Session, submission: Submission) -> None:
@@ -54,10 +54,14 @@ def parse(rt: Runtime, session: Session, submission: Submission) -> None:
     submission.text_body = message.text_body
     submission.has_html = message.html_body is not None
     submission.defects = list(message.defects)
-    case = find_case(session, submission)
-    if case is not None:
-        submission.case_id = case.id
-    for position, attachment in enumerate(message.attachments, start=1):
+    submission.sender_key = cap_key(message.from_address)
+    verdict = judge(message.authentication_results, message.from_address, rt.settings.imap.authserv_id)
+    submission.authentication = verdict.status
+    submission.authentication_evidence = verdict.evidence
+    followups.settle(session, rt, submission)  # joins the case it names only with proof; else linked for staff
+    # Past the cap nothing is stored one by one: `validate` names what was left out in one finding.
+    kept = message.attachments[: rt.settings.limits.max_attachments]
+    for position, attachment in enumerate(kept, start=1):
         session.add(
             Document(
                 submission_id=submission.id,
@@ -79,11 +83,16 @@ def screen(rt: Runtime, session: Session, submission: Submission) -> None:
         own_addresses=frozenset({rt.settings.smtp.from_address.lower()}),
         replies_to_sender_recently=_recent_replies(rt, session, submission),
         reply_cap=limits.reply_cap_per_sender,
+        authentication=submission.authentication or "none",
+        authentication_evidence=submission.authentication_evidence or "",
     )
     result = screen_message(message, context)
     submission.category = result.category
     submission.reply_allowed = result.reply_allowed
     submission.screening_reason = result.reason
+    submission.reply_capped = result.capped
+    if result.unauthenticated:
+        _note_unauthenticated(rt, session, submission)
     if result.category != Category.SUBMISSION:
         submission.state = SubmissionState.IGNORED
         return
@@ -105,6 +114,7 @@ def screen(rt: Runtime, session: Session, submission: Submission) -> None:
 
 def validate(rt: Runtime, session: Session, submission: Submission) -> None:
     limits = rt.settings.limits
+    _note_parts_left_out(rt, session, submission)
     for document in documents_of(session, submission):
         if document.position > limits.max_attachments:
             reason = texts.render(
@@ -122,6 +132,7 @@ def validate(rt: Runtime, session: Session, submission: Submission) -> None:
                 max_bytes=limits.max_attachment_bytes,
                 max_pixels=limits.max_image_pixels,
                 office_short=rt.settings.office.short_name,
+                max_decoded_bytes=limits.max_decoded_image_bytes,
             )
             document.detected_type = check.detected_type
             document.content_type = check.content_type
@@ -133,6 +144,40 @@ def validate(rt: Runtime, session: Session, submission: Submission) -> None:
         session.add(document)
         if not document.accepted and document.code and document.reason:
             add_finding(session, rt, submission, document.code, document.reason, document_id=document.id)
+
+
+def _note_parts_left_out(rt: Runtime, session: Session, submission: Submission) -> None:
+    """One finding for everything the part caps left out (issue 10, point 3), however many parts that is."""
+    message = parsed_message(rt, submission)
+    limits = rt.settings.limits
+    kept = min(len(message.attachments), limits.max_attachments)
+    rest = len(message.attachments) - kept + message.parts_left_out
+    if rest:
+        add_finding(
+            session,
+            rt,
+            submission,
+            "oversized",
+            texts.render(
+                "constatare_parts_left_out",
+                motiv="too_many",
+                retinute=kept,
+                de_retinute=takes_de(kept),
+                rest=f"{rest:,}".replace(",", "."),
+                de_rest=takes_de(rest),
+                maxim=limits.max_attachments,
+                de_maxim=takes_de(limits.max_attachments),
+            ),
+            detail={"parts": message.parts, "attachments": len(message.attachments), "left_out": rest},
+        )
+    if message.nesting_cut:
+        add_finding(
+            session,
+            rt,
+            submission,
+            "oversized",
+            texts.render("constatare_parts_left_out", motiv="too_deep", maxim=MAX_DEPTH, de=takes_de(MAX_DEPTH)),
+        )
 
 
 def register(rt: Runtime, session: Session, submission: Submission) -> None:
@@ -181,7 +226,9 @@ def receipt(rt: Runtime, session: Session, submission: Submission) -> None:
     if not submission.reply_allowed:
         return
     smtp = rt.settings.smtp
-    message_id = compose.make_message_id("receipt", submission.office, submission.id or 0, smtp.from_address)
+    message_id = compose.make_message_id(
+        "receipt", submission.office, submission.id or 0, smtp.from_address, secret=rt.link_secret
+    )
     reply = compose.build_receipt_reply(
         _correspondent(rt, submission),
         _original(rt, submission),
@@ -233,18 +280,35 @@ def _queue_acknowledgement(rt: Runtime, session: Session, submission: Submission
     reply = compose.build_acknowledgement(
         _correspondent(rt, submission),
         _original(rt, submission),
-        message_id=compose.make_message_id("ack", submission.office, submission.id or 0, smtp.from_address),
+        message_id=compose.make_message_id(
+            "ack", submission.office, submission.id or 0, smtp.from_address, secret=rt.link_secret
+        ),
         now=rt.clock.now(),
     )
     enqueue(session, rt, submission, kind="acknowledgement", message=reply)
+
+
+def _note_unauthenticated(rt: Runtime, session: Session, submission: Submission) -> None:
+    """Staff see why this message got no reply (and no visit): a staff-only finding, in Romanian."""
+    evidence = submission.authentication_evidence or ""
+    reason = texts.part("expeditor", "motiv_dmarc" if "dmarc=fail" in evidence else "motiv_spf")
+    add_finding(
+        session,
+        rt,
+        submission,
+        "sender_unauthenticated",
+        texts.part("expeditor", "neautentificat", motiv=reason),
+        detail={"authentication_results": evidence},
+        staff_only=True,
+    )
 
 
 def _recent_replies(rt: Runtime, session: Session, submission: Submission) -> int:
     """How many of this sender's earlier messages we decided to answer automatically within the cap window.
 
     Counted from the decisions, not from the outbox, so a batch screened before any receipt is queued is
-    capped all the same."""
-    if not submission.sender:
+    capped all the same; by `cap_key`, so spelling the address differently does not start a new count."""
+    if not submission.sender_key:
         return 0
     since = submission.claimed_at - timedelta(hours=rt.settings.limits.reply_cap_window_hours)
     count = session.exec(
@@ -252,7 +316,7 @@ def _recent_replies(rt: Runtime, session: Session, submission: Submission) -> in
         .select_from(Submission)
         .where(
             Submission.office == submission.office,
-            Submission.sender == submission.sender,
+            Submission.sender_key == submission.sender_key,
             col(Submission.reply_allowed).is_(True),
             col(Submission.claimed_at) >= since,
             Submission.id != submission.id,

@@ -59,6 +59,10 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         # on the way to the decision visit: "pending" (complete, waiting for a clerk), "confirmed", or null.
         "case": _case_registration(session, submission, timezone),
         "verification": verification_state(session, submission),
+        # What the agency's MX recorded about the From (pass / fail / none), and the case this message named but
+        # could not join (no proof it comes from the case's owner): staff see it as "possibly related".
+        "authentication": submission.authentication,
+        "related_case": _related_case(session, submission, timezone),
         "receipt": _receipt_view(session, submission),
         "screening": submission.screening_reason,
         "quarantine_reason": submission.quarantine_reason,
@@ -222,6 +226,11 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
 def _case_registration(session: Session, submission: Submission, timezone: str) -> str | None:
     root = session.get(Submission, submission.case_id) if submission.case_id is not None else submission
     return _registration(root, timezone) if root is not None else None
+
+
+def _related_case(session: Session, submission: Submission, timezone: str) -> str | None:
+    related = session.get(Submission, submission.related_case_id) if submission.related_case_id else None
+    return _registration(related, timezone) if related is not None else None
 
 
 def _registration(submission: Submission, timezone: str) -> str | None:

@@ -43,9 +43,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from intake.alerts import raise_alert
+from intake import texts
+from intake.alerts import raise_alert, resolve_alert
 from intake.appointments import wording
 from intake.appointments.booking import CLARIFICATION, DECISION, Booker, BookingChoice, Slot
 from intake.appointments.calendar import OfficeCalendar
@@ -102,7 +103,9 @@ DOCUMENTS_AFTER_CONFIRMATION_RO = (
 )
 
 # Findings about the booking itself: they are ours, not the beneficiary's, so they never decide the case's step.
-BOOKING_CODES = frozenset({"appointment_unavailable", "deadline_missed", "documents_after_confirmation"})
+BOOKING_CODES = frozenset(
+    {"appointment_unavailable", "appointment_held", "deadline_missed", "documents_after_confirmation"}
+)
 
 
 class CaseStateError(Exception):
@@ -206,12 +209,94 @@ def book(rt: Runtime, session: Session, submission: Submission) -> None:
     beneficiary about it; if none will be sent for this message (reply not allowed), an e-mail does."""
     root = case_root(session, submission)
     file_changed = submission.id != root.id and _brings_documents(session, submission)
+    held = _automatic_booking_held(rt, session, submission, root)
+    if held:
+        return  # nothing booked, nothing changed: staff book by hand (the findings say why)
     change = reconcile(rt, session, submission, book_missing_visit=True, file_changed=file_changed)
+    if change.kind == "booked" and change.appointment is not None:
+        change.appointment.automatic = True  # counts towards `max_automatic_per_hour`
+        session.add(change.appointment)
     _note_documents_after_confirmation(rt, session, root, submission)
     if submission.reply_allowed:
         _record_for_receipt(rt, session, root, submission, change)
     else:
         tell(rt, session, root, change)
+
+
+# --- the gate of automatic bookings (issue 10, point 14) ----------------------------------------------------------
+#
+# Forged mail must not use up the office's visits: ~400 messages fill the 5-working-day window and the genuine
+# citizen after them gets none. So a sender whose From failed authentication, or who is over the per-sender reply
+# cap, books nothing (a message with no Authentication-Results of ours is "none" and books as before), and the
+# pipeline books at most `appointments.max_automatic_per_hour` visits in any 60 minutes: past that, ops get one
+# alert and each case waits for a clerk (a staff-only finding), its sender told that we will call.
+
+CEILING_ALERT = ("booking_ceiling", "automatic bookings")
+
+
+def _automatic_booking_held(rt: Runtime, session: Session, submission: Submission, root: Submission) -> bool:
+    """Whether this message's case would get a new visit now and must not: then the reason is recorded."""
+    if not _would_book(session, root):
+        return False
+    if submission.authentication == "fail":
+        return True  # its staff-only finding (`sender_unauthenticated`) says that no visit was booked
+    if submission.reply_capped:
+        limits = rt.settings.limits
+        message = texts.part(
+            "expeditor",
+            "programare_limita_expeditor",
+            limita=limits.reply_cap_per_sender,
+            ore=limits.reply_cap_window_hours,
+        )
+        add_finding(session, rt, root, "appointment_held", message, detail={"reason": "reply_cap"}, staff_only=True)
+        return True
+    ceiling = rt.settings.appointments.max_automatic_per_hour
+    booked = _automatic_bookings_last_hour(rt, session)
+    if booked < ceiling:
+        resolve_alert(session, rt, *CEILING_ALERT, f"Automatic bookings are back under {ceiling} an hour.")
+        return False
+    message = texts.part("expeditor", "programare_plafon", plafon=ceiling)
+    add_finding(session, rt, root, "appointment_held", message, detail={"reason": "ceiling"}, staff_only=True)
+    raise_alert(
+        session,
+        rt,
+        *CEILING_ALERT,
+        f"{booked} visits were booked automatically within the last hour (ceiling "
+        f"appointments.max_automatic_per_hour = {ceiling}): further cases wait for staff to book them. A flood of "
+        "forged mail? Look at the senders in the queue before raising the ceiling.",
+    )
+    return True
+
+
+def _would_book(session: Session, root: Submission) -> bool:
+    """What `reconcile` books a new visit for: a case without one that needs a clarification, or a confirmed case
+    whose visit was cancelled. Moving or changing an existing visit is no new booking."""
+    if active_appointment(session, root.id or 0) is not None:
+        return False
+    if citizen_findings(session, root):
+        return True
+    verification = verification_of(session, root)
+    return verification is not None and verification.state == VerificationState.CONFIRMED
+
+
+def _automatic_bookings_last_hour(rt: Runtime, session: Session) -> int:
+    since = rt.clock.now() - timedelta(hours=1)
+    count = session.exec(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.office == rt.office, col(Appointment.automatic).is_(True), col(Appointment.created_at) > since
+        )
+    ).one()
+    return int(count)
+
+
+def held_for_staff(session: Session, root: Submission) -> bool:
+    """The ceiling stopped this case's automatic booking: its sender is told that a clerk will call."""
+    return any(
+        finding.code == "appointment_held" and (finding.detail or {}).get("reason") == "ceiling"
+        for finding in case_findings(session, root, staff=True)
+    )
 
 
 def after_staff_change(rt: Runtime, session: Session, submission: Submission) -> Change:
@@ -525,6 +610,7 @@ def _create(
     )
     session.add(appointment)
     session.flush()
+    _clear_booking_findings(rt, session, root, "appointment_held")  # booked at last (by staff or the pipeline)
     session.add(
         Event(
             submission_id=root.id,
@@ -718,6 +804,12 @@ def appointment_text(rt: Runtime, session: Session, submission: Submission, to_a
         unavailable = any(
             f.code == "appointment_unavailable" and not f.staff_only for f in case_findings(session, root)
         )
+        if not unavailable and held_for_staff(session, root):
+            # Past the hourly ceiling: "we could not book automatically, a clerk will contact you" (no deadline
+            # promise: the clerk books within it).
+            return AppointmentText(
+                no_slot_paragraph(None, rt.settings.office.name, rt.settings.office.short_name), None
+            )
         if not unavailable:
             return None
         deadline = calendar_for(rt).clarification_deadline(root.received_at)
@@ -891,7 +983,9 @@ def _send(
         invite=invite,
         kind=kind,
         registration=registration,
-        message_id=compose.make_message_id(tag, rt.office, root.id or 0, rt.settings.smtp.from_address),
+        message_id=compose.make_message_id(
+            tag, rt.office, root.id or 0, rt.settings.smtp.from_address, secret=rt.link_secret
+        ),
         now=rt.clock.now(),
         in_reply_to=root.message_id,
         references=tuple(root.references),
@@ -941,6 +1035,7 @@ __all__ = [
     "citizen_findings",
     "confirm",
     "free_slots",
+    "held_for_staff",
     "manage_token",
     "moment_in_words",
     "notice_for",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import codecs
 import contextlib
+import dataclasses
 import email.utils
 import html
 import mimetypes
@@ -25,17 +26,22 @@ from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
-from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import Any
 
 from tnefparse.tnef import TNEF
+
+from intake.mailbox.bounded import parse_bounded
+from intake.mailbox.header_bytes import without_surrogates
 
 __all__ = ["Attachment", "ParsedMessage", "parse_message"]
 
 # A mail nested deeper than this is either an attack or a loop of forwards; the parts below are
 # dropped (and the fact recorded) so that the recursive walk cannot exhaust the stack.
 MAX_DEPTH = 40
+# MIME parts (containers included) built per message; the rest are only counted (`limits.max_parts`). 20,000
+# tiny parts otherwise cost minutes of parsing and one stored document each.
+MAX_PARTS = 200
 MAX_FILENAME_CHARS = 200
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 FORWARD_TYPES = frozenset({"message/rfc822", "message/global"})
@@ -103,19 +109,51 @@ class ParsedMessage:
     html_body: str | None
     attachments: tuple[Attachment, ...]
     defects: tuple[str, ...]
+    # Every Authentication-Results header, top first: `headers` keeps only the first of a name, and which one of
+    # several is believed is `intake.mailbox.authentication`'s decision (RFC 8601 §5).
+    authentication_results: tuple[str, ...] = ()
+    parts: int = 0  # MIME parts in the message, those left out included
+    parts_left_out: int = 0  # parts and attachments past `max_parts`: counted, never stored
+    nesting_cut: bool = False  # parts nested deeper than MAX_DEPTH were dropped
 
 
 # --------------------------------------------------------------------------------------------------
 # Entry point
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes, *, max_parts: int = MAX_PARTS) -> ParsedMessage:
     """Parse one raw message. Never raises: a message the parser cannot handle at all still yields a
-    ParsedMessage (empty fields) whose `defects` say why."""
+    ParsedMessage (empty fields) whose `defects` say why. At most `max_parts` MIME parts are read; no string
+    in the result carries a lone surrogate (they fail wherever text is encoded: SQLite, SMTP, PDF, logs)."""
     try:
-        return _parse(bytes(raw))
+        return _without_surrogates(_parse(bytes(raw), max(1, max_parts)))
     except Exception as exc:  # last line of defence, RecursionError included; the rest is handled below
         return _unparseable(f"message could not be parsed ({type(exc).__name__})")
+
+
+def _without_surrogates(parsed: ParsedMessage) -> ParsedMessage:
+    """Headers are decoded as they are parsed (`bounded`); this catches what any other path lets through."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, str):
+            return without_surrogates(value)
+        if isinstance(value, tuple):
+            return tuple(fix(item) for item in value)
+        return value
+
+    changes: dict[str, Any] = {
+        name: fix(getattr(parsed, name))
+        for name in (
+            "message_id", "from_address", "from_name", "return_path", "to", "subject", "in_reply_to",
+            "references", "content_type", "text_body", "html_body", "defects", "authentication_results",
+        )
+    }  # fmt: skip
+    changes["headers"] = types.MappingProxyType({fix(k): fix(v) for k, v in parsed.headers.items()})
+    changes["attachments"] = tuple(
+        dataclasses.replace(a, filename=fix(a.filename), original_filename=fix(a.original_filename),
+                            declared_type=fix(a.declared_type))
+        for a in parsed.attachments
+    )  # fmt: skip
+    return dataclasses.replace(parsed, **changes)
 
 
 def _unparseable(reason: str) -> ParsedMessage:
@@ -142,21 +180,36 @@ def _unparseable(reason: str) -> ParsedMessage:
 class _Collector:
     """Mutable state of one parse; frozen into a ParsedMessage at the end."""
 
+    max_parts: int = MAX_PARTS
     defects: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     text_body: str | None = None
     html_body: str | None = None
+    parts: int = 0
+    parts_left_out: int = 0
+    nesting_cut: bool = False
+
+    def count(self, parts: int, skipped: int, too_deep: int) -> None:
+        """Account for one run of the bounded parser (the message, or a forwarded one we parse ourselves)."""
+        self.parts += parts + skipped
+        self.parts_left_out += skipped
+        if skipped:
+            self.defect(f"more than {self.max_parts} MIME parts; further parts counted, not read")
+        if too_deep:
+            self.nesting_cut = True
+            self.defect(f"MIME nesting deeper than {MAX_DEPTH} levels; deeper parts ignored")
 
     def defect(self, text: str) -> None:
         if text not in self.defects:
             self.defects.append(text)
 
 
-def _parse(raw: bytes) -> ParsedMessage:
-    out = _Collector()
+def _parse(raw: bytes, max_parts: int) -> ParsedMessage:
+    out = _Collector(max_parts=max_parts)
     if not raw.strip():
         out.defect("empty message")
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    msg, counts = parse_bounded(raw, max_depth=MAX_DEPTH, max_parts=max_parts)
+    out.count(counts.parts, counts.skipped_parts, counts.too_deep)
     _record_mime_defects(msg, out)
 
     headers = _header_map(msg, out)
@@ -187,6 +240,10 @@ def _parse(raw: bytes) -> ParsedMessage:
         html_body=out.html_body,
         attachments=tuple(out.attachments),
         defects=tuple(out.defects),
+        authentication_results=_all_header_values(msg, "authentication-results"),
+        parts=out.parts,
+        parts_left_out=out.parts_left_out,
+        nesting_cut=out.nesting_cut,
     )
 
 
@@ -227,6 +284,18 @@ def _raw_header(msg: Message, name: str) -> str | None:
     return None
 
 
+def _all_header_values(msg: Message, name: str) -> tuple[str, ...]:
+    """Every top-level `name` header in order, top first, unfolded; undecodable bytes kept as text."""
+    try:
+        return tuple(
+            _clean_header_text(value if isinstance(value, str) else str(value))
+            for key, value in msg.raw_items()
+            if key.lower() == name
+        )
+    except Exception:
+        return ()
+
+
 def _decode_raw_header(raw: str) -> str:
     """What compat32 would give us, plus RFC 2047 decoding where it works."""
     text = _unescape_surrogates(raw)
@@ -237,19 +306,18 @@ def _decode_raw_header(raw: str) -> str:
 
 
 def _unescape_surrogates(text: str) -> str:
-    """The parser keeps undeclared 8-bit header bytes as surrogate escapes; most are UTF-8."""
+    """Undeclared 8-bit bytes the parser kept as surrogate escapes (headers are decoded while parsing; this is
+    for parameters and forwarded parts): UTF-8 first, Western last (`header_bytes`)."""
     if not any("\udc80" <= ch <= "\udcff" for ch in text):
         return text
-    data = text.encode("utf-8", "surrogateescape")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
+    return without_surrogates(text)
 
 
 def _clean_header_text(text: str) -> str:
     text = _unescape_surrogates(text)
     text = re.sub(r"[\r\n]+[ \t]*", " ", text)
+    # U+2028/U+2029 are line breaks to str.splitlines(), and the email package refuses them in headers we write.
+    text = "".join(" " if unicodedata.category(ch) in {"Zl", "Zp"} else ch for ch in text)
     return "".join(ch for ch in text if ch == "\t" or unicodedata.category(ch) not in {"Cc", "Cs"}).strip()
 
 
@@ -292,7 +360,7 @@ def _address_pairs(msg: Message, name: str) -> list[tuple[str, str | None]]:
     header = _header_obj(msg, name)
     try:
         if header is not None and hasattr(header, "addresses"):
-            pairs = [(a.display_name, _bare_address(a.addr_spec)) for a in header.addresses]
+            pairs = [(_clean_header_text(a.display_name), _bare_address(a.addr_spec)) for a in header.addresses]
             if any(addr for _, addr in pairs):
                 return pairs
     except Exception:
@@ -315,6 +383,8 @@ def _bare_address(addr_spec: str) -> str | None:
         return None
     if any(ch.isspace() for ch in local) and not local.startswith('"'):
         return None  # whitespace is only legal inside a quoted local part
+    if any(unicodedata.category(ch) in _CONTROL_CATEGORIES or ch in "\u2028\u2029" for ch in addr):
+        return None  # not an address anyone can be answered at, and it would break the To of our reply
     return f"{local}@{domain.lower()}"
 
 
@@ -403,7 +473,7 @@ def _walk(part: Message, out: _Collector, origin_hint: str | None, depth: int, m
         _record_mime_defects(part, out)
     ctype = _content_type(part, out)
     if ctype in FORWARD_TYPES:
-        for sub in _encoded_message(part, out):
+        for sub in _encoded_message(part, out, depth):
             _walk(sub, out, "forwarded", depth + 1, main=False)
         return
     if ctype.startswith("multipart/") or (_is_container(part) and not ctype.startswith("message/")):
@@ -413,7 +483,7 @@ def _walk(part: Message, out: _Collector, origin_hint: str | None, depth: int, m
     _leaf(part, ctype, out, origin_hint, main)
 
 
-def _encoded_message(part: Message, out: _Collector) -> list[Message]:
+def _encoded_message(part: Message, out: _Collector, depth: int) -> list[Message]:
     """The forwarded message(s) inside a message/rfc822 part. One sent base64- or qp-encoded (forbidden
     by RFC 2046, done by some webmails) reaches us as a headerless blob of encoded text: decode it and
     parse it ourselves."""
@@ -428,7 +498,11 @@ def _encoded_message(part: Message, out: _Collector) -> list[Message]:
         out.defect("undecodable encoded message/rfc822 part")
         return children
     out.defect("encoded message/rfc822 part")
-    return [BytesParser(policy=policy.default).parsebytes(data)]
+    # Parsed within what is left of the message's budgets, so encoding cannot be used to get past them.
+    budget = max(1, out.max_parts - out.parts)
+    inner, counts = parse_bounded(data, max_depth=max(0, MAX_DEPTH - depth - 1), max_parts=budget)
+    out.count(counts.parts, counts.skipped_parts, counts.too_deep)
+    return [inner]
 
 
 def _encoded_text(part: Message, children: list[Message]) -> bytes:
@@ -543,12 +617,20 @@ def _payload_bytes(part: Message, out: _Collector) -> bytes:
     try:
         subparts = part.get_payload()
         if isinstance(subparts, list):
-            return b"\n".join(p.as_bytes(policy=policy.compat32) for p in subparts if isinstance(p, Message))
+            return b"\n".join(_flatten(p) for p in subparts if isinstance(p, Message))
         if isinstance(subparts, str):
             return subparts.encode("utf-8", "surrogateescape")
     except Exception:
         out.defect("unserialisable message part")
     return b""
+
+
+def _flatten(part: Message) -> bytes:
+    try:
+        return part.as_bytes(policy=policy.compat32)
+    except UnicodeError:
+        # Headers decoded from 8-bit bytes are text now, which the binary generator refuses; UTF-8 it is.
+        return part.as_string(policy=policy.compat32).encode("utf-8", "surrogateescape")
 
 
 def _decode_text(part: Message, out: _Collector) -> str:
@@ -593,6 +675,11 @@ def _codec(label: str) -> str | None:
 
 
 def _add_attachment(out: _Collector, original: str | None, declared_type: str, data: bytes, origin: str) -> None:
+    if len(out.attachments) >= out.max_parts:
+        # A winmail.dat can hold any number of files: they count against the same cap as MIME parts.
+        out.parts_left_out += 1
+        out.defect(f"more than {out.max_parts} attachments; further ones counted, not kept")
+        return
     number = len(out.attachments) + 1
     out.attachments.append(
         Attachment(

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from intake.mailbox.parse import ParsedMessage
 
-__all__ = ["RULES", "Category", "ScreeningContext", "ScreeningResult", "ScreeningRule", "screen"]
+__all__ = ["RULES", "Category", "ScreeningContext", "ScreeningResult", "ScreeningRule", "cap_key", "screen"]
 
 
 class Category(StrEnum):
@@ -37,8 +37,11 @@ class Category(StrEnum):
 @dataclass(frozen=True)
 class ScreeningContext:
     own_addresses: frozenset[str]  # lower-case
-    replies_to_sender_recently: int
+    replies_to_sender_recently: int  # counted by `cap_key`, so CAP@ and cAp@Victim.TEST are one sender
     reply_cap: int
+    # What the agency's MX recorded about the From (`intake.mailbox.authentication`): pass | fail | none.
+    authentication: str = "none"
+    authentication_evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,25 @@ class ScreeningResult:
     reply_allowed: bool
     matched_rules: tuple[str, ...]
     reason: str
+    capped: bool = False  # a submission the per-sender cap stopped answering (it books no visit either)
+    unauthenticated: bool = False  # a submission whose From failed authentication: no reply, no visit
+
+
+def cap_key(address: str | None) -> str | None:
+    """The sender as the per-sender reply cap counts it: the address in lower case, without a +tag.
+
+    The cap protects one mailbox from a flood of our replies (and loops), so every spelling that reaches the same
+    mailbox must count once: `CAP@victim.test`, `cAp@Victim.TEST` and `cap+1@victim.test` are one sender. Case
+    is folded in the local part too (RFC 5321 §2.4 leaves it to the receiving host; no provider we know
+    distinguishes it). Dots are not special: only some providers (Gmail) ignore them, so `c.a.p@` stays another
+    sender; folding them everywhere would merge real, different people of other domains."""
+    if not address or "@" not in address:
+        return None
+    local, _, domain = address.strip().rpartition("@")
+    local = local.strip('"').casefold()
+    if "+" in local[1:]:
+        local = local[: local.index("+", 1)]  # RFC 5233 subaddress; a leading "+" is part of the name
+    return f"{local}@{domain.casefold().rstrip('.')}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -374,6 +396,17 @@ def _submission(message: ParsedMessage, context: ScreeningContext) -> ScreeningR
         return ScreeningResult(
             Category.SUBMISSION, False, (), "submission without a usable From address; no reply possible"
         )
+    if context.authentication == "fail":
+        # The From is very probably forged (DMARC fail, or SPF fail without DKIM, RFC 7489 §6.6.2): an answer
+        # would carry our signed recipisă, with the forger's subject and file names, to a third party.
+        return ScreeningResult(
+            Category.SUBMISSION,
+            False,
+            (),
+            f"submission; sender failed authentication at our mail server ({context.authentication_evidence}); "
+            "no reply sent, staff review",
+            unauthenticated=True,
+        )
     if context.replies_to_sender_recently >= context.reply_cap:
         return ScreeningResult(
             Category.SUBMISSION,
@@ -381,5 +414,6 @@ def _submission(message: ParsedMessage, context: ScreeningContext) -> ScreeningR
             (),
             f"submission; reply cap reached ({context.replies_to_sender_recently} automatic replies to "
             f"this sender, cap {context.reply_cap}); no reply sent",
+            capped=True,
         )
     return ScreeningResult(Category.SUBMISSION, True, (), "submission from a person; reply allowed")

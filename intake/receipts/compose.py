@@ -1,13 +1,18 @@
 """The replies we send: acknowledgement (procedure step 5) and the recipisă (step 6).
 
 Every reply is threaded to the message it answers, marked as automatic (RFC 3834) and carries a
-Message-ID derived from the submission, so a retry after a crash is recognisably the same message. The words are
+Message-ID derived from the submission under a secret, so a retry after a crash is recognisably the same message
+and nobody else can write it (`make_message_id`). The words are
 templates the agency can edit (`intake/texts/templates/confirmare_primire.txt`, `recipisa_email.txt`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -51,9 +56,29 @@ class DocumentLine:
     code: str | None = None  # why it was not accepted (forbidden_attachment, corrupt_attachment, oversized)
 
 
-def make_message_id(kind: str, office: str, submission_id: int, from_address: str) -> str:
+def make_message_id(kind: str, office: str, submission_id: int, from_address: str, *, secret: str) -> str:
+    """`<intake.cj.{token}@domain>`: the token is an HMAC of (office, submission, kind) under our secret.
+
+    A reply that quotes it (In-Reply-To/References) proves its writer read our message, so it may join that case
+    (`intake.followups`): the token must not be derivable from the registration number or the row id, as the old
+    `<intake.cj.2.receipt@…>` was. Derived, not random, so a retry after a crash builds the same Message-ID and
+    the outbox's unique Message-ID still recognises it as the same message."""
+    if not secret:
+        raise ValueError("make_message_id needs the secret: Message-IDs must not be guessable")
     domain = from_address.rpartition("@")[2] or "intake.invalid"
-    return f"<intake.{office.lower()}.{submission_id}.{kind}@{domain}>"
+    mac = hmac.new(secret.encode(), f"message-id\0{office}\0{submission_id}\0{kind}".encode(), hashlib.sha256)
+    token = base64.b32encode(mac.digest()[:20]).decode("ascii").lower()  # 160 bits, case-insensitive safe
+    return f"<intake.{office.lower()}.{token}@{domain}>"
+
+
+# The Message-IDs written before tokens existed (`<intake.cj.12.receipt@…>`): quoting one proves nothing.
+GUESSABLE_MESSAGE_ID = re.compile(r"^<intake\.[^.@>]+\.\d+\.[^@>]*@", re.IGNORECASE)
+TOKEN_MESSAGE_ID = re.compile(r"^<intake\.[^.@>]+\.[a-z2-7]{32}@[^>]+>$")
+
+
+def carries_token(message_id: str) -> bool:
+    """Whether one of our Message-IDs is of the unguessable kind (see `make_message_id`)."""
+    return bool(TOKEN_MESSAGE_ID.match(message_id)) and not GUESSABLE_MESSAGE_ID.match(message_id)
 
 
 def format_received(moment: datetime, timezone: str) -> str:

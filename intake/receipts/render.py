@@ -64,6 +64,7 @@ _REPERTOIRE: tuple[tuple[int, int], ...] = (
 
 # fontTools reports each subsetting step at INFO: a line per receipt is noise in the daemon's log.
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,43 @@ def _repertoire() -> set[int]:
 
 
 def _presubset(path: Path) -> bytes:
+    """The font cut down to the repertoire: ~1 s per font to compute, so kept in a per-user cache once made
+    (every `intake poll --once` would otherwise pay it again). A cache that cannot be read or written is
+    simply not used."""
+    import hashlib
+
+    import fontTools
+
+    fingerprint = hashlib.sha256(path.read_bytes())
+    fingerprint.update(repr((_REPERTOIRE, fontTools.version, _SUBSET_FORMAT)).encode())
+    cached = _font_cache_dir() / f"{path.stem}-{fingerprint.hexdigest()[:24]}.ttf"
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    data = _subset(path)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cached.parent, delete=False) as out:
+            out.write(data)
+        Path(out.name).replace(cached)  # atomic: a reader never sees half a font
+    except OSError as exc:
+        log.debug("font cache not written (%s)", exc)
+    return data
+
+
+# Bump when _subset changes its options: the cache key must change with the output.
+_SUBSET_FORMAT = 1
+
+
+def _font_cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "intake" / "fonts"
+
+
+def _subset(path: Path) -> bytes:
     font = ttLib.TTFont(path, recalcTimestamp=False)
     # glyph_names=True: fpdf2 maps glyphs by name when it subsets again at output time.
     options = ftsubset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True, hinting=False)

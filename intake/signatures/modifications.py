@@ -427,18 +427,25 @@ def _text_boxes(data: bytes | None, page_number: int) -> list[tuple[float, float
     try:
         from pypdf import PdfReader
 
-        page = PdfReader(io.BytesIO(data), strict=False).pages[page_number - 1]
+        from intake.validation import pdf_budget
 
-        def visit(text: str, cm: Any, tm: Any, _font: Any, size: Any) -> None:
-            if not text.strip() or len(boxes) > 20_000:
-                return
-            scale = abs(float(tm[3]) * float(cm[3])) or 1.0
-            height = float(size or 10) * scale
-            x = float(tm[4]) * float(cm[0]) + float(tm[5]) * float(cm[2]) + float(cm[4])
-            y = float(tm[4]) * float(cm[1]) + float(tm[5]) * float(cm[3]) + float(cm[5])
-            boxes.append((x, y - 0.25 * height, x + 0.5 * height * len(text.rstrip()), y + height))
-
-        page.extract_text(visitor_text=visit)
-    except Exception as exc:  # text we cannot read covers nothing we can prove
-        log.debug("no text boxes for page %s: %s", page_number, exc)
+        with pdf_budget.limits():  # a stamp's page can be a decompression bomb like any other (issue 10)
+            page = PdfReader(io.BytesIO(data), strict=False).pages[page_number - 1]
+            pdf_budget.Budget().precheck_text(page)
+            _visit_text(page, boxes)
+    except Exception as exc:  # text we cannot read (or too large to read) covers nothing we can prove
+        log.debug("no text boxes for page %s: %s", page_number, type(exc).__name__)
     return boxes
+
+
+def _visit_text(page: Any, boxes: list[tuple[float, float, float, float]]) -> None:
+    def visit(text: str, cm: Any, tm: Any, _font: Any, size: Any) -> None:
+        if not text.strip() or len(boxes) > 20_000:
+            return
+        scale = abs(float(tm[3]) * float(cm[3])) or 1.0
+        height = float(size or 10) * scale
+        x = float(tm[4]) * float(cm[0]) + float(tm[5]) * float(cm[2]) + float(cm[4])
+        y = float(tm[4]) * float(cm[1]) + float(tm[5]) * float(cm[3]) + float(cm[5])
+        boxes.append((x, y - 0.25 * height, x + 0.5 * height * len(text.rstrip()), y + height))
+
+    page.extract_text(visitor_text=visit)

@@ -111,6 +111,7 @@ def _unpack_enveloped(
             max_bytes=limits.max_attachment_bytes,
             max_pixels=limits.max_image_pixels,
             office_short=rt.settings.office.short_name,
+            max_decoded_bytes=limits.max_decoded_image_bytes,
         )
         inner = Document(
             submission_id=submission.id or 0,

@@ -34,6 +34,7 @@ from pathlib import PurePath
 from pypdf import PasswordType, PdfReader
 from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, IndirectObject, NameObject
 
+from intake.validation import pdf_budget
 from intake.validation.text import Folded, fold, normalize, phrase_pattern
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -1026,8 +1027,9 @@ def _one_line(text: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # Reading PDFs: bounded, never raising
 
-MAX_PDF_BYTES = 40 * 1024 * 1024
-MAX_PAGE_CONTENT_BYTES = 4 * 1024 * 1024  # a decoded content stream larger than this is a drawing, not a form
+MAX_PDF_BYTES = pdf_budget.MAX_PDF_BYTES
+# A decoded content stream larger than this is a drawing, not a form: checked while decoding (issue 10 point 1).
+MAX_PAGE_CONTENT_BYTES = pdf_budget.MAX_STREAM_BYTES
 MAX_TEXT_CHARS = 100_000  # three pages of a form are ~10 000 characters
 MAX_FIELDS = 500
 MAX_FIELD_DEPTH = 20
@@ -1050,33 +1052,37 @@ def _open_pdf(data: bytes) -> PdfReader | None:
 
 
 def extract_pdf_text(data: bytes, max_pages: int = 3) -> str:
-    """Text of the first `max_pages` pages, pages separated by a line break; "" when unreadable."""
-    reader = _open_pdf(data)
-    if reader is None:
-        return ""
-    deadline = time.monotonic() + TEXT_TIME_BUDGET_SECONDS
-    parts: list[str] = []
-    try:
-        count = min(len(reader.pages), max(0, max_pages))
-    except Exception:
-        return ""
-    for index in range(count):
-        if time.monotonic() > deadline or sum(map(len, parts)) >= MAX_TEXT_CHARS:
-            break
-        parts.append(_page_text(reader, index))
+    """Text of the first `max_pages` pages, pages separated by a line break; "" when unreadable.
+
+    A page whose streams do not fit the decoding budget (`pdf_budget`: per stream and per document) is not read
+    and contributes "", as a scanned page without a text layer does: the readers downstream take missing text
+    as "not stated", never as a contradiction."""
+    with pdf_budget.limits():  # pypdf decodes lazily: its lowered limits must cover the whole reading
+        reader = _open_pdf(data)
+        if reader is None:
+            return ""
+        deadline = time.monotonic() + TEXT_TIME_BUDGET_SECONDS
+        budget = pdf_budget.Budget()
+        parts: list[str] = []
+        try:
+            count = min(len(reader.pages), max(0, max_pages))
+        except Exception:
+            return ""
+        for index in range(count):
+            if time.monotonic() > deadline or sum(map(len, parts)) >= MAX_TEXT_CHARS or budget.exhausted:
+                break
+            parts.append(_page_text(reader, index, budget))
     return "\n".join(parts)[:MAX_TEXT_CHARS]
 
 
-def _page_text(reader: PdfReader, index: int) -> str:
+def _page_text(reader: PdfReader, index: int, budget: pdf_budget.Budget) -> str:
     try:
         page = reader.pages[index]
-        contents = page.get_contents()
-        if contents is None:
-            return ""
-        if len(contents.get_data()) > MAX_PAGE_CONTENT_BYTES:
-            log.info("page %d: content stream too large for text extraction", index + 1)
-            return ""
+        budget.precheck_text(page)  # decoded within the caps before pypdf decodes it for extract_text
         return page.extract_text() or ""
+    except pdf_budget.TooLarge:
+        log.info("page %d: content too large for text extraction", index + 1)
+        return ""
     except Exception as exc:
         log.debug("page %d: no text (%s)", index + 1, type(exc).__name__)
         return ""
@@ -1084,17 +1090,18 @@ def _page_text(reader: PdfReader, index: int) -> str:
 
 def pdf_form_fields(data: bytes) -> dict[str, str]:
     """AcroForm fields (fully qualified name → value as text; "" when empty); {} when none or unreadable."""
-    reader = _open_pdf(data)
-    if reader is None:
-        return {}
-    result: dict[str, str] = {}
-    try:
-        form = _get(reader.trailer["/Root"], "/AcroForm")
-        roots = _get(form, "/Fields")
-        if isinstance(roots, ArrayObject):
-            _walk_fields(roots, "", None, result, seen=set(), depth=0)
-    except Exception as exc:
-        log.debug("form fields not readable: %s", type(exc).__name__)
+    with pdf_budget.limits():
+        reader = _open_pdf(data)
+        if reader is None:
+            return {}
+        result: dict[str, str] = {}
+        try:
+            form = _get(reader.trailer["/Root"], "/AcroForm")
+            roots = _get(form, "/Fields")
+            if isinstance(roots, ArrayObject):
+                _walk_fields(roots, "", None, result, seen=set(), depth=0)
+        except Exception as exc:
+            log.debug("form fields not readable: %s", type(exc).__name__)
     return result
 
 

@@ -39,6 +39,7 @@ from pypdf.constants import TrailerKeys
 from pypdf.generic import NullObject
 
 from intake import texts
+from intake.validation import image_budget, pdf_budget
 
 # pypdf logs a warning for every small defect of real-world PDFs; they are not actionable here and
 # would drown the daemon's log. Errors still come through.
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 15 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 60_000_000
+DEFAULT_MAX_DECODED_BYTES = image_budget.DEFAULT_MAX_DECODED_BYTES  # `limits.max_decoded_image_bytes`
 
 CODE_FORBIDDEN = "forbidden_attachment"
 CODE_CORRUPT = "corrupt_attachment"
@@ -219,12 +221,14 @@ def check_attachment(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     office_short: str = "AJOFM Cluj",
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
 ) -> FileCheck:
     """Decide from the content whether an attachment is an acceptable, readable PDF, JPEG or PNG.
 
-    `office_short` names the agency in the reason's legal reference ("procedura de comunicare electronică a …")."""
+    `office_short` names the agency in the reason's legal reference ("procedura de comunicare electronică a …");
+    `max_decoded_bytes` bounds the memory of one image decode (`limits.max_decoded_image_bytes`)."""
     try:
-        return _check(filename, data, max_bytes, max_pixels, office_short)
+        return _check(filename, data, max_bytes, max_pixels, office_short, max_decoded_bytes)
     except TemplateError:
         raise  # an edited wording that does not render is the agency's to fix (`intake check`), not the sender's
     except Exception:
@@ -251,7 +255,9 @@ class _Outcome:
     notes: tuple[str, ...] = ()
 
 
-def _check(filename: object, data: object, max_bytes: int, max_pixels: int, office_short: str) -> FileCheck:
+def _check(
+    filename: object, data: object, max_bytes: int, max_pixels: int, office_short: str, max_decoded_bytes: int
+) -> FileCheck:
     name = filename if isinstance(filename, str) else ""
     content = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else b""
     shown = display_name(name)
@@ -264,7 +270,7 @@ def _check(filename: object, data: object, max_bytes: int, max_pixels: int, offi
     elif kind == "pdf":
         outcome = _check_pdf(content, shown)
     elif kind in _PILLOW_FORMATS:
-        outcome = _check_image(content, kind, shown, max_pixels)
+        outcome = _check_image(content, kind, shown, max_pixels, max_decoded_bytes)
     elif kind in SIGNATURE_CONTAINERS:
         outcome = _check_cms(content, kind, shown)
     else:
@@ -453,11 +459,14 @@ def _check_cms(data: bytes, kind: str, shown: str) -> _Outcome:
 # Images
 
 
-def _check_image(data: bytes, kind: str, shown: str, max_pixels: int) -> _Outcome:
+def _check_image(data: bytes, kind: str, shown: str, max_pixels: int, max_decoded_bytes: int) -> _Outcome:
     label = FORMATS[kind].label
     if ImageFile.LOAD_TRUNCATED_IMAGES:
-        # Someone flipped Pillow's process-wide switch; truncated images would now pass as whole.
-        log.error("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True: truncated images will not be detected")
+        # Someone flipped Pillow's process-wide switch; truncated images would pass as whole. Switched back: a
+        # truncated image must never be accepted (issue 10 point 10).
+        log.error("PIL.ImageFile.LOAD_TRUNCATED_IMAGES was True: set back to False")
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    damaged = _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, f"o imagine {label}"))
     try:
         # `formats` makes Pillow try only the decoder the signature announced, so a file cannot be
         # accepted as PNG because some other plugin happens to like it.
@@ -466,12 +475,41 @@ def _check_image(data: bytes, kind: str, shown: str, max_pixels: int) -> _Outcom
             # Checked before decoding, against the caller's limit: Pillow's own limit is global state.
             if width * height > max_pixels:
                 return _Outcome(False, CODE_CORRUPT, _bomb_reason(shown, label, max_pixels, width, height))
-            img.load()
+            if not _decodes_whole(img, data, kind, max_decoded_bytes):
+                return damaged
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return _Outcome(False, CODE_CORRUPT, _bomb_reason(shown, label, max_pixels))
+    except _TooMuchMemory:
+        reason = _reason(CODE_CORRUPT, "too_much_memory", shown, format=label, latime=width, inaltime=height)
+        return _Outcome(False, CODE_CORRUPT, reason)
     except Exception:
-        return _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, f"o imagine {label}"))
+        return damaged
     return _Outcome(True, pages=1, width=width, height=height)
+
+
+class _TooMuchMemory(Exception):
+    pass
+
+
+def _decodes_whole(img: Image.Image, data: bytes, kind: str, max_decoded_bytes: int) -> bool:
+    """The image decodes to its end, with memory bounded by `max_decoded_bytes` (issue 10 points 4 and 10).
+
+    JPEG: decoded at 1/8 (every block is still entropy-decoded, so damage anywhere shows), twice, to tell a scan
+    cut short and closed with an EOI from a whole one (`image_budget.jpeg_scan_complete`). PNG: decoded by Pillow
+    when it fits the budget; above, inflated in steps and checked without keeping the pixels (`png_intact`)."""
+    if kind == "jpeg":
+        if image_budget.decoded_bytes(img, image_budget.jpeg_draft_size(img, 1)) > max_decoded_bytes:
+            raise _TooMuchMemory  # a progressive JPEG: libjpeg holds all its coefficients at any scale
+        complete = image_budget.jpeg_scan_complete(data, max_decoded_bytes)
+        if complete is not None:
+            return complete
+        img.draft(img.mode, image_budget.jpeg_draft_size(img, 1))  # no EOI to test against: a plain decode
+        img.load()
+        return True
+    if image_budget.decoded_bytes(img) <= max_decoded_bytes:
+        img.load()
+        return True
+    return image_budget.png_intact(data)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -495,6 +533,11 @@ def _check_pdf(data: bytes, shown: str) -> _Outcome:
     damaged = _Outcome(False, CODE_CORRUPT, _damaged_reason(shown, "un document PDF"))
     if b"%PDF-" not in data[:_PDF_HEADER_WINDOW]:
         return damaged  # headerless: readers disagree on such files, so the sender must fix it
+    with pdf_budget.limits():  # pypdf's own caps, lowered, for the object streams it decodes to count pages
+        return _check_pdf_structure(data, shown, damaged)
+
+
+def _check_pdf_structure(data: bytes, shown: str, damaged: _Outcome) -> _Outcome:
     try:
         reader = _PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted

@@ -2,7 +2,8 @@
 
 Images (JPEG, PNG) are judged on what they show, on a grayscale copy downscaled to at most `ANALYSIS_SIZE`
 pixels on the long side (JPEGs are decoded at that scale with Pillow's `draft()`, so a 4000 × 3000 phone photo
-costs what a 1000 × 750 one does; nothing larger than `MAX_DECODED_PIXELS` is decoded at all).
+costs what a 1000 × 750 one does; nothing larger than `MAX_DECODED_PIXELS`, or whose decode would take more than
+`limits.max_decoded_image_bytes` of memory (`image_budget`), is decoded at all).
 
 **Where the document is.** A photo often shows the document on a table, a scan a card on the scanner's white
 glass. When the image's border is uniform and a region inside differs from it clearly (`SEPARATE_DELTA` grey
@@ -56,7 +57,9 @@ photographed at 4000 × 3000 is judged like one photographed at 1200 × 800:
   but keeps its 1.585 : 1). The side is named as the viewer sees the image (EXIF orientation applied).
 
 PDFs: no pages, or blank pages (no text, no image XObject, no painting operator). Scanned PDFs are images,
-so an image XObject makes a page non-blank. Work is bounded (pages, content size, nesting depth).
+so an image XObject makes a page non-blank. Work is bounded (pages, nesting depth, and decoded bytes per stream
+and per document, counted while decoding: `pdf_budget`); a page that cannot be read within the budget is not
+judged blank.
 
 Nothing here raises: data that cannot be read gives no legibility issue (the content check reports
 corrupt files).
@@ -77,6 +80,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.generic import DictionaryObject, IndirectObject, NameObject, StreamObject
 
 from intake import texts
+from intake.validation import image_budget, pdf_budget
 from intake.validation.filetypes import takes_de
 from intake.validation.text import normalize
 
@@ -113,6 +117,7 @@ ANALYSIS_SIZE = 1000  # long side of the copy that is decoded and analysed
 ANALYSIS_SCALE = ANALYSIS_SIZE / (297 / 25.4 * A4_MIN_DPI)
 REGION_SIZE = 400  # long side of the copy on which the document region and glare are found
 MAX_DECODED_PIXELS = 60_000_000  # larger images are only checked for their size
+DEFAULT_MAX_DECODED_BYTES = image_budget.DEFAULT_MAX_DECODED_BYTES  # `limits.max_decoded_image_bytes`
 INK_DEVIATION = 48  # grey levels from the background that count as ink
 MIN_INK_FRACTION = 0.0002  # a single short line of text on a page is ~0.3 %
 MIN_SHARPNESS = 0.42
@@ -140,9 +145,9 @@ CUT_MAX_RUN = 0.04  # of the side's length: longer dark runs are a surface, a sh
 CUT_MIN_INK = 0.015  # of the paper along the side
 CUT_SHAPE_TOLERANCE = 0.12  # a document whose shown part is this far from its format's shape, at the frame's edge
 
-MAX_PDF_BYTES = 40 * 1024 * 1024
+MAX_PDF_BYTES = pdf_budget.MAX_PDF_BYTES
 MAX_PDF_PAGES = 200
-MAX_CONTENT_BYTES = 4 * 1024 * 1024  # a content stream this large draws something
+MAX_CONTENT_BYTES = pdf_budget.MAX_STREAM_BYTES  # a content stream this large draws something
 MAX_XOBJECT_DEPTH = 5
 MAX_LISTED_PAGES = 10
 
@@ -181,10 +186,13 @@ def _issue(reason: str, name: str, **context: object) -> LegibilityIssue:
 # Images
 
 
-def assess_image(filename: str, data: bytes, kind: str | None = None) -> list[LegibilityIssue]:
-    """Legibility of a JPEG or PNG; `kind` is the document's kind when known (`id_document`, `application`…)."""
+def assess_image(
+    filename: str, data: bytes, kind: str | None = None, max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+) -> list[LegibilityIssue]:
+    """Legibility of a JPEG or PNG; `kind` is the document's kind when known (`id_document`, `application`…);
+    an image whose decode would allocate more than `max_decoded_bytes` is judged on its size alone."""
     try:
-        return _assess_image(_display_name(filename), filename or "", data, kind or "")
+        return _assess_image(_display_name(filename), filename or "", data, kind or "", max_decoded_bytes)
     except TemplateError:
         raise  # an edited wording that does not render is the agency's to fix (`intake check`), never a silent pass
     except Exception:  # unreadable or hostile data is the content check's business, not ours
@@ -201,13 +209,15 @@ def physical_format(kind: str, filename: str, ratio: float) -> PhysicalFormat:
     return ID1 if CARD_RATIO[0] <= ratio <= CARD_RATIO[1] else A4
 
 
-def _assess_image(name: str, filename: str, data: bytes, kind: str) -> list[LegibilityIssue]:
+def _assess_image(name: str, filename: str, data: bytes, kind: str, max_decoded_bytes: int) -> list[LegibilityIssue]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         image = Image.open(io.BytesIO(data))  # reads the header only
         width, height = image.size
         dpi_tag = _scan_dpi(image)
-        if width * height > MAX_DECODED_PIXELS:  # never decoded: judged on its size alone
+        # Memory, not only pixels (issue 10 point 4): a PNG decodes in full, 4 bytes a pixel for RGB(A).
+        decoded = image_budget.decoded_bytes(image, image_budget.jpeg_draft_size(image, ANALYSIS_SIZE))
+        if width * height > MAX_DECODED_PIXELS or decoded > max_decoded_bytes:  # never decoded: judged on its size
             document = physical_format(kind, filename, max(width, height) / max(1, min(width, height)))
             return _size_issues(name, (width, height), (width, height), document, dpi_tag)
         gray = _analysis_copy(image)
@@ -280,13 +290,22 @@ def _analysis_copy(image: Image.Image) -> Image.Image:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
         image = image.convert("I").point(lambda value: value * (1 / 256))  # 16-bit: keep the range, not the clip
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    gray = image.convert("L")
+        gray = _on_white(image)
+    else:
+        gray = image.convert("L")
     gray.thumbnail((ANALYSIS_SIZE, ANALYSIS_SIZE))
     # Only the small copy is turned upright (a full-size transpose would copy the whole image).
     return gray.transpose(_ORIENTATION[orientation]) if orientation in _ORIENTATION else gray
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """Grey, transparency composited on white. Reduced first when large, then composited in one-byte bands: the
+    full-size RGBA copies of an `alpha_composite` cost four times the decoded image (issue 10 point 4)."""
+    rgba = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
+    factor = max(rgba.size) // (2 * ANALYSIS_SIZE)
+    if factor >= 2:
+        rgba = rgba.reduce(factor)  # still twice the analysis size: `thumbnail` resamples from there
+    return Image.composite(rgba.convert("L"), Image.new("L", rgba.size, 255), rgba.getchannel("A"))
 
 
 def _orientation(image: Image.Image) -> int:
@@ -515,13 +534,16 @@ def assess_pdf(filename: str, data: bytes) -> list[LegibilityIssue]:
 
 
 def _assess_pdf(name: str, data: bytes) -> list[LegibilityIssue]:
-    reader = _open_pdf(data)
-    if reader is None:
-        return []
-    count = len(reader.pages)
-    if count == 0:
-        return [_issue("no_pages", name)]
-    blank = [number for number in range(1, min(count, MAX_PDF_PAGES) + 1) if _page_is_blank(reader, number - 1)]
+    with pdf_budget.limits():  # pypdf decodes lazily: its lowered limits must cover the whole reading
+        reader = _open_pdf(data)
+        if reader is None:
+            return []
+        count = len(reader.pages)
+        if count == 0:
+            return [_issue("no_pages", name)]
+        budget = pdf_budget.Budget()
+        pages = range(1, min(count, MAX_PDF_PAGES) + 1)
+        blank = [number for number in pages if _page_is_blank(reader, number - 1, budget)]
     if not blank:
         return []
     return [
@@ -549,23 +571,23 @@ def _open_pdf(data: bytes) -> PdfReader | None:
         return None
 
 
-def _page_is_blank(reader: PdfReader, index: int) -> bool:
-    """No painting operator, no image, no text. Anything unreadable counts as not blank (no false finding)."""
+def _page_is_blank(reader: PdfReader, index: int, budget: pdf_budget.Budget) -> bool:
+    """No painting operator, no image, no text. Anything unreadable counts as not blank (no false finding): a
+    content stream over the per-stream cap draws something; past the document's budget a page is not judged."""
+    if budget.exhausted:
+        return False
     try:
         page = reader.pages[index]
-        if _has_image(page.get("/Resources"), depth=0):
+        if _has_image(page.get("/Resources"), depth=0, budget=budget):
             return False
-        contents = page.get_contents()
-        content = contents.get_data() if contents is not None else b""
-        if len(content) > MAX_CONTENT_BYTES:
-            return False
-        operators = _operators(content)
+        operators = _operators(budget.read_page(page))
         if operators & _PAINTING:
             return False
         if operators & _TEXT_SHOWING:
+            budget.precheck_text(page)  # what extract_text will decode is known to fit before it does
             return not (page.extract_text() or "").strip()
         return True
-    except Exception:
+    except Exception:  # pdf_budget.TooLarge included
         return False
 
 
@@ -573,7 +595,7 @@ def _operators(content: bytes) -> set[bytes]:
     return set(_OPERATOR.findall(_STRINGS.sub(b" ", content)))
 
 
-def _has_image(resources: object, depth: int) -> bool:
+def _has_image(resources: object, depth: int, budget: pdf_budget.Budget) -> bool:
     """An image XObject among the resources, or inside a form XObject's (scanned pages are images)."""
     resources = _resolve(resources)
     if not isinstance(resources, DictionaryObject) or depth > MAX_XOBJECT_DEPTH:
@@ -588,16 +610,19 @@ def _has_image(resources: object, depth: int) -> bool:
         subtype = xobject.get("/Subtype")
         if subtype == NameObject("/Image"):
             return True
-        if subtype == NameObject("/Form") and _form_draws(xobject, depth):
+        if subtype == NameObject("/Form") and _form_draws(xobject, depth, budget):
             return True
     return False
 
 
-def _form_draws(form: StreamObject, depth: int) -> bool:
-    if _has_image(form.get("/Resources"), depth + 1):
+def _form_draws(form: StreamObject, depth: int, budget: pdf_budget.Budget) -> bool:
+    if _has_image(form.get("/Resources"), depth + 1, budget):
         return True
-    content = form.get_data()
-    return len(content) > MAX_CONTENT_BYTES or bool(_operators(content) & (_PAINTING | _TEXT_SHOWING))
+    try:
+        content = budget.read(form)
+    except pdf_budget.TooLarge:
+        return True  # a form this large draws something (or cannot be read: not blank either way)
+    return bool(_operators(content) & (_PAINTING | _TEXT_SHOWING))
 
 
 def _resolve(value: object) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -18,8 +18,10 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 def create_app(rt: Runtime) -> FastAPI:
     from intake.web import auth, cases, ops, public, reports
+    from intake.web.paths import bounded_path_ints
 
-    app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(bounded_path_ints)])
     app.state.rt = rt
     app.state.started_at = utcnow()  # /readyz allows a short start-up grace before the first poll
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -34,3 +36,13 @@ def create_app(rt: Runtime) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def serve(rt: Runtime) -> None:
+    """The web interface on web.host:web.port until stopped (`intake serve`, or a thread of `intake run`)."""
+    import uvicorn
+
+    web = rt.settings.web
+    # proxy_headers=False: uvicorn would otherwise rewrite the client address from X-Forwarded-For for any
+    # request from 127.0.0.1; which proxies are believed is web.trusted_proxies alone (intake/web/client.py).
+    uvicorn.run(create_app(rt), host=web.host, port=web.port, log_level="warning", proxy_headers=False)

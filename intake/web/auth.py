@@ -1,9 +1,10 @@
 """Staff accounts, sessions, CSRF, roles and the audit trail of the web interface.
 
-The session lives in one signed cookie (user id, the session's CSRF token, issue time): nothing to store on the
-server, and the user row is read again on every request, so deactivating an account ends its sessions at once.
-Failed logins are counted in the audit trail itself (the database), so the limit holds across restarts and
-across the processes of `intake run` and `intake serve`.
+The session lives in one signed cookie (user id, the account's session version, the session's CSRF token,
+issue time): nothing to store on the server, and the user row is read again on every request. The version must
+equal the account's: logout, a password change, deactivation and reactivation raise it, which ends every
+session issued before, on every device, a copied cookie included. Failed logins are throttled by
+intake/web/throttle.py, on the address intake/web/client.py finds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -36,6 +37,8 @@ from intake.clock import local, utcnow
 from intake.db import transaction
 from intake.models import AuditEvent, StaffUser
 from intake.runtime import Runtime
+from intake.web import throttle
+from intake.web.client import client_address, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +49,7 @@ COOKIE_NAME = "intake_session"
 SESSION_SALT = "intake-session"
 MIN_PASSWORD_LENGTH = 10
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
-
-# Failed logins: per user name, and per client address with a higher bar (a whole office may sit behind one
-# NAT address, and a mistyped password there must not lock every clerk out).
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
-MAX_FAILURES_PER_NAME = 5
-MAX_FAILURES_PER_ADDRESS = 20
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts of the agency's domain are not ours
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
@@ -93,6 +90,19 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+            f"Parola trebuie să aibă cel puțin {MIN_PASSWORD_LENGTH} caractere.",
+        )
+
+
+def end_sessions(row: StaffUser) -> None:
+    """Every session cookie issued to this account so far stops working (the caller commits)."""
+    row.session_version = (row.session_version or 0) + 1
+
+
 def create_user(session: Session, office: str, name: str, role: str, password: str) -> StaffUser:
     name = name.strip()
     if role not in ROLES:
@@ -102,11 +112,7 @@ def create_user(session: Session, office: str, name: str, role: str, password: s
             "the name must be 2-64 characters: letters, digits, . _ @ -",
             "Numele trebuie să aibă 2–64 de caractere: litere fără diacritice, cifre, . _ @ -",
         )
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
-            f"Parola trebuie să aibă cel puțin {MIN_PASSWORD_LENGTH} caractere.",
-        )
+    _check_password(password)
     if session.exec(select(StaffUser).where(StaffUser.name == name)).first() is not None:
         raise UserError(f"a user named {name!r} already exists", f"Există deja un utilizator cu numele {name}.")
     user = StaffUser(
@@ -116,6 +122,19 @@ def create_user(session: Session, office: str, name: str, role: str, password: s
     session.flush()
     log.info("staff user %s (%s) created", name, role)
     return user
+
+
+def set_password(session: Session, office: str, name: str, password: str) -> StaffUser:
+    """A new password for an existing account; whoever held a session of it (with the old password) is out."""
+    _check_password(password)
+    row = session.exec(select(StaffUser).where(StaffUser.name == name.strip(), StaffUser.office == office)).first()
+    if row is None:
+        raise UserError(f"no user named {name!r}", f"Nu există utilizatorul {name}.")
+    row.password_hash = hash_password(password)
+    end_sessions(row)
+    _record(session, office, "cli", "password_change", after={"user": row.name})
+    log.info("password of staff user %s changed; its sessions are ended", row.name)
+    return row
 
 
 # -------------------------------------------------------------------------------------------------- audit
@@ -164,7 +183,7 @@ class SessionMiddleware:
                 session = scope["session"]
                 if session != initial or (had_cookie and not session):
                     headers.append("set-cookie", self._cookie(session))
-                _security_headers(headers, scope, bool(session.get("uid")))
+                _security_headers(headers, scope, bool(session.get("uid")), self.secure)
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
@@ -196,13 +215,15 @@ _CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsaf
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-def _security_headers(headers: MutableHeaders, scope: Scope, logged_in: bool) -> None:
+def _security_headers(headers: MutableHeaders, scope: Scope, logged_in: bool, secure: bool) -> None:
     defaults = {
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
         "referrer-policy": "same-origin",  # the beneficiaries' links carry a token in the path
         "content-security-policy": _CSP,
     }
+    if secure:  # served over HTTPS (behind the TLS proxy): browsers must never come back over plain HTTP
+        defaults["strict-transport-security"] = HSTS
     if logged_in and not str(scope.get("path", "")).startswith("/static/"):
         defaults["cache-control"] = "no-store"  # staff pages must not stay in a shared browser's cache
     for name, value in defaults.items():
@@ -243,13 +264,15 @@ def _session_user(request: Request) -> CurrentUser | None:
     if isinstance(cached, CurrentUser):
         return cached
     uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    version = request.session.get("sv")
+    if not isinstance(uid, int) or not isinstance(version, int):
         return None
     rt = _rt(request)
     with transaction(rt.engine) as session:
         row = session.get(StaffUser, uid)
-        user = (CurrentUser(id=uid, name=row.name, role=row.role, office=row.office)
-                if row is not None and row.active and row.office == rt.office and row.role in ROLES else None)
+        valid = (row is not None and row.active and row.office == rt.office and row.role in ROLES
+                 and row.session_version == version)
+        user = CurrentUser(id=uid, name=row.name, role=row.role, office=row.office) if valid and row else None
     if user is None:
         request.session.clear()
         return None
@@ -371,33 +394,14 @@ def landing(role: str) -> str:
 
 
 def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request, getattr(request.app.state, "trusted_proxies", ()))
 
 
-def _blocked(times: list[datetime], limit: int, now: datetime) -> bool:
-    """`limit` failures within FAILURE_WINDOW, the last of them less than LOCKOUT ago."""
-    times = sorted(times)
-    for index in range(limit - 1, len(times)):
-        if times[index] >= now - LOCKOUT and times[index] - times[index - limit + 1] <= FAILURE_WINDOW:
-            return True
-    return False
-
-
-def _is_blocked(session: Session, office: str, name: str, address: str, now: datetime) -> bool:
-    since = now - FAILURE_WINDOW - LOCKOUT
-    failures = session.exec(
-        select(AuditEvent).where(AuditEvent.office == office, AuditEvent.action == "login_failed",
-                                 col(AuditEvent.at) >= since)
-    ).all()
-    last_login = session.exec(
-        select(AuditEvent.at).where(AuditEvent.office == office, AuditEvent.action == "login",
-                                    AuditEvent.actor == name).order_by(col(AuditEvent.at).desc())
-    ).first()
-    # A successful login starts the name's count afresh; the address's count never restarts early.
-    by_name = [event.at for event in failures
-               if event.actor == name and (last_login is None or event.at > last_login)]
-    by_address = [event.at for event in failures if (event.after or {}).get("ip") == address]
-    return _blocked(by_name, MAX_FAILURES_PER_NAME, now) or _blocked(by_address, MAX_FAILURES_PER_ADDRESS, now)
+_REFUSALS = {
+    throttle.NAME_FROM_ADDRESS: "Prea multe încercări eșuate. Încercați din nou peste 15 minute.",
+    throttle.ADDRESS: "Prea multe încercări eșuate. Încercați din nou peste 15 minute.",
+    throttle.NAME_SLOT_TAKEN: "Prea multe încercări pentru acest cont. Încercați din nou peste un minut.",
+}
 
 
 def _login_page(request: Request, *, next_path: str | None, error: str | None = None, name: str = "",
@@ -423,26 +427,28 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
     next_path = safe_next(next)
     now = utcnow()
     with transaction(rt.engine) as session:
-        if _is_blocked(session, rt.office, name, address, now):
-            _record(session, rt.office, name or "-", "login_blocked", after={"ip": address})
-            blocked = True
+        verdict = throttle.judge(session, rt.office, name, address, now)
+        if verdict.refused:
+            _record(session, rt.office, name or "-", "login_blocked", after={"ip": address, "rule": verdict.refused})
         else:
-            blocked = False
             row = session.exec(select(StaffUser).where(StaffUser.name == name)).first()
-            stored = (row.password_hash, row.id, row.role, row.active, row.office) if row is not None else None
-    if blocked:
-        log.warning("login refused for %r from %s: too many failed attempts", name, address)
-        return _login_page(request, next_path=next_path, name=name, status=429,
-                           error="Prea multe încercări eșuate. Încercați din nou peste 15 minute.")
+            stored = ((row.password_hash, row.id, row.role, row.active, row.office, row.session_version)
+                      if row is not None else None)
+    if verdict.refused:
+        log.warning("login refused for %r from %s: too many failed attempts (%s)", name, address, verdict.refused)
+        response = _login_page(request, next_path=next_path, name=name, status=429,
+                               error=_REFUSALS[verdict.refused])
+        response.headers["retry-after"] = str(verdict.retry_after_seconds)
+        return response
     # The slow hash check runs outside the transaction: with SQLite a transaction holds the write lock.
     valid = verify_password(stored[0] if stored else _DUMMY_HASH, password) and stored is not None
     if not valid or stored is None or not stored[3] or stored[4] != rt.office:
         with transaction(rt.engine) as session:
-            _record(session, rt.office, name or "-", "login_failed", after={"ip": address})
+            _record(session, rt.office, name or "-", "login_failed", after=throttle.failure_record(address, verdict))
         log.info("failed login for %r from %s", name, address)
         return _login_page(request, next_path=next_path, name=name, status=401,
                            error="Nume de utilizator sau parolă greșită.")
-    password_hash, user_id, role, _, _ = stored
+    password_hash, user_id, role, _, _, session_version = stored
     with transaction(rt.engine) as session:
         row = session.get_one(StaffUser, user_id)
         row.last_login_at = now
@@ -451,7 +457,8 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
         _record(session, rt.office, name, "login", after={"ip": address})
     # A new token at login: a token planted before login (session fixation) is worthless afterwards.
     request.session.clear()
-    request.session.update({"uid": user_id, "csrf": secrets.token_urlsafe(32), "iat": int(time.time())})
+    request.session.update({"uid": user_id, "sv": session_version, "csrf": secrets.token_urlsafe(32),
+                            "iat": int(time.time())})
     log.info("%s logged in from %s", name, address)
     return RedirectResponse(next_path or landing(role), status_code=303)
 
@@ -462,6 +469,8 @@ def logout(request: Request) -> Response:
     if user is not None:
         rt = _rt(request)
         with transaction(rt.engine) as session:
+            # Clearing the cookie is not enough: a copy of it (stolen, or another tab) must die too.
+            end_sessions(session.get_one(StaffUser, user.id))
             audit(session, rt.office, user, "logout")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
@@ -525,6 +534,8 @@ def _set_active(request: Request, user: CurrentUser, user_id: int, active: bool)
         if row.active != active:
             before = {"user": row.name, "active": row.active}
             row.active = active
+            # Reactivation too: a cookie from before the deactivation must not come back to life with the account.
+            end_sessions(row)
             audit(session, rt.office, user, "user_activate" if active else "user_deactivate",
                   before=before, after={"user": row.name, "active": active})
     return RedirectResponse(f"/admin/utilizatori?ok={'reactivat' if active else 'dezactivat'}", status_code=303)
@@ -551,6 +562,7 @@ def install(app: FastAPI, rt: Runtime) -> None:
         return
     app.state.auth_installed = True
     web = rt.settings.web
+    app.state.trusted_proxies = parse_networks(web.trusted_proxies)
     app.add_middleware(SessionMiddleware, secret=rt.link_secret, hours=web.session_hours,
                        secure=web.secure_cookies)
     app.add_exception_handler(LoginRequired, _login_required)

@@ -68,6 +68,9 @@ FINDING_CODES: dict[str, str] = {
     "documents_after_confirmation": "Documente primite după confirmarea dosarului",
     "benefit_category_unknown": "Categoria solicitantului nu reiese din cerere (de confirmat)",
     "territorial_competence": "Domiciliul/reședința în alt județ (competența teritorială)",
+    "sender_unauthenticated": "Expeditor neautentificat: niciun răspuns trimis",
+    "possibly_related": "Posibil legat de alt dosar (expeditor nedovedit)",
+    "appointment_held": "Programare de stabilit manual",
 }
 
 STATE_FILTERS: dict[str, str] = {
@@ -820,7 +823,11 @@ def resend_receipt(session: Session, rt: Runtime, user: CurrentUser, submission:
         )
     ).one()
     message_id = compose.make_message_id(
-        f"receipt-resend-{resends + 1}", submission.office, submission.id or 0, rt.settings.smtp.from_address
+        f"receipt-resend-{resends + 1}",
+        submission.office,
+        submission.id or 0,
+        rt.settings.smtp.from_address,
+        secret=rt.link_secret,
     )
     message = BytesParser(policy=policy.default).parsebytes(original.raw)
     assert isinstance(message, EmailMessage)

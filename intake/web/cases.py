@@ -7,7 +7,6 @@ put words on the page). A case of another office, or one that does not exist, is
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 from datetime import date
@@ -23,13 +22,14 @@ from intake.db import transaction
 from intake.models import Document, Submission
 from intake.runtime import Runtime
 from intake.web import case_actions as actions
+from intake.web import previews
 from intake.web.app import templates
 from intake.web.auth import CurrentUser, require_roles, staff_context, verify_csrf
 
 router = APIRouter()
 RegistryUser = Annotated[CurrentUser, Depends(require_roles("registry"))]
 
-THUMBNAIL_PX = 320
+THUMBNAIL_PX = previews.THUMBNAIL_PX
 
 MESSAGES_RO: dict[str, str] = {
     "rezolvat": "Cazul a fost marcat ca rezolvat și a ieșit din coadă.",
@@ -222,10 +222,11 @@ def thumbnail(request: Request, user: RegistryUser, submission_id: int, document
         if not document.accepted or document.detected_type not in actions.THUMBNAIL_TYPES:
             raise HTTPException(404)
         sha256 = document.sha256
-    try:
-        png = make_thumbnail(rt.store.get(sha256), rt.settings.limits.max_image_pixels)
-    except Exception:  # whatever Pillow makes of a hostile image: no preview, not a 500
-        raise HTTPException(404) from None
+    # Rendered once per image and kept (LRU by SHA-256), a bounded number at a time, never from a full decode of
+    # a large PNG (issue 10 point 2): `intake.web.previews`.
+    png = previews.cached_preview(sha256, lambda: rt.store.get(sha256), rt.settings.limits.max_image_pixels)
+    if png is None:  # too costly to render, unreadable, or too many renders under way: no preview, not a 500
+        raise HTTPException(404)
     return Response(
         png,
         media_type="image/png",
@@ -234,21 +235,12 @@ def thumbnail(request: Request, user: RegistryUser, submission_id: int, document
 
 
 def make_thumbnail(data: bytes, max_pixels: int) -> bytes:
-    """A PNG no larger than THUMBNAIL_PX on either side, made on request (nothing cached on disk)."""
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(data)) as image:
-        width, height = image.size
-        if width * height > max_pixels:  # the pipeline refuses these too; never decode a decompression bomb
-            raise ValueError("image too large")
-        image.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))  # JPEG: decode at a reduced scale, much faster
-        small = ImageOps.exif_transpose(image) or image
-        small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-        if small.mode not in ("RGB", "RGBA", "L", "LA"):
-            small = small.convert("RGBA" if "A" in small.getbands() or "transparency" in small.info else "RGB")
-        out = io.BytesIO()
-        small.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+    """A PNG no larger than THUMBNAIL_PX on either side (`previews.preview`, uncached); ValueError when the image
+    gets no preview."""
+    png = previews.preview(data, max_pixels)
+    if png is None:
+        raise ValueError("no preview for this image")
+    return png
 
 
 # --- actions -----------------------------------------------------------------------------------------------

@@ -114,8 +114,9 @@ class SmtpSink:
         return "250 2.0.0 OK: queued in test sink"
 
 
-def start_smtp_sink(host: str = "127.0.0.1", port: int = 0) -> SmtpSink:
-    """Start a sink; port 0 picks a free port (retrying if another process grabs it first)."""
+def start_smtp_sink(host: str = "127.0.0.1", port: int = 0, *, smtputf8: bool = True) -> SmtpSink:
+    """Start a sink; port 0 picks a free port (retrying if another process grabs it first). `smtputf8=False`
+    plays a server that does not offer SMTPUTF8 (RFC 6531)."""
     attempts = _PORT_ATTEMPTS if port == 0 else 1
     last_error: BaseException | None = None
     for _attempt in range(attempts):
@@ -129,6 +130,7 @@ def start_smtp_sink(host: str = "127.0.0.1", port: int = 0) -> SmtpSink:
             server_hostname=_SERVER_HOSTNAME,
             ready_timeout=10.0,
             decode_data=False,  # keep the exact bytes: tests compare signatures and attachments
+            enable_SMTPUTF8=smtputf8,
         )
         try:
             controller.start()

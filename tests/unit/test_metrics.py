@@ -55,7 +55,7 @@ def test_empty_database_exposes_every_metric(tmp_path: Path) -> None:
         assert name in families, name
     assert value(families, "intake_messages_fetched", "intake_messages_fetched_total") == 0
     # The configured mailbox shows 0 failures before the first poll rather than no series at all.
-    assert value(families, "intake_poll_failures", account="intake@mail.example", folder="INBOX") == 0
+    assert value(families, "intake_poll_failures", mailbox="CJ", folder="INBOX") == 0
     assert value(families, "intake_processing_seconds", "intake_processing_seconds_count") == 0
 
 
@@ -123,9 +123,9 @@ def test_figures_follow_the_database(tmp_path: Path) -> None:
     assert value(families, "intake_quarantined") == 1
     assert value(families, "intake_outbox_backlog") == 2
     assert value(families, "intake_outbox_failed") == 1
-    assert value(families, "intake_poll_failures", account="intake@mail.example", folder="INBOX") == 3
+    assert value(families, "intake_poll_failures", mailbox="CJ", folder="INBOX") == 3
     assert value(
-        families, "intake_last_successful_poll_timestamp_seconds", account="intake@mail.example", folder="INBOX"
+        families, "intake_last_successful_poll_timestamp_seconds", mailbox="CJ", folder="INBOX"
     ) == pytest.approx(last_poll.timestamp())
     assert value(families, "intake_trusted_list_age_seconds") == pytest.approx(5 * 3600, abs=60)
     assert value(families, "intake_open_alerts", kind="booking_overflow") == 2

@@ -217,6 +217,12 @@ VARIANTS: list[tuple[str, dict[str, object], str]] = [
     ),
     (
         "constatare_corrupt_attachment",
+        dict(motiv="too_much_memory", fisier="p.jpg", format="JPEG", latime=6000, inaltime=4000),
+        "Fișierul „p.jpg” este o imagine JPEG de 6000 × 4000 pixeli salvată într-un mod (JPEG progresiv) care cere "
+        "prea multă memorie pentru a fi verificată. Vă rugăm să o trimiteți la o rezoluție mai mică.",
+    ),
+    (
+        "constatare_corrupt_attachment",
         dict(motiv="no_pages", fisier="g.pdf"),
         "Fișierul „g.pdf” este un document PDF fără nicio pagină. Vă rugăm să îl trimiteți din nou.",
     ),

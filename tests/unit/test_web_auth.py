@@ -25,7 +25,7 @@ from intake.db import transaction
 from intake.models import AuditEvent, StaffUser
 from intake.runtime import Runtime
 from intake.settings import WebSettings
-from intake.web import auth
+from intake.web import auth, throttle
 from intake.web.app import create_app
 from tests.unit import runtimes
 
@@ -202,7 +202,7 @@ def test_login_without_csrf_token_is_refused(app: FastAPI, rt: Runtime) -> None:
 
 def test_five_failures_block_the_name_even_with_the_right_password(app: FastAPI, rt: Runtime) -> None:
     client = browser(app)
-    for _ in range(auth.MAX_FAILURES_PER_NAME):
+    for _ in range(throttle.MAX_FAILURES_PER_NAME):
         assert login(client, "ana", "parola-gresita-123").status_code == 401
     blocked = login(client, "ana")
     assert blocked.status_code == 429
@@ -217,13 +217,13 @@ def test_five_failures_block_the_name_even_with_the_right_password(app: FastAPI,
     # Once the failures are older than the window and the lockout, the right password works again.
     with transaction(rt.engine) as session:
         for event in session.exec(select(AuditEvent).where(AuditEvent.actor == "ana")):
-            event.at = event.at - auth.FAILURE_WINDOW - auth.LOCKOUT - timedelta(minutes=1)
+            event.at = event.at - throttle.FAILURE_WINDOW - throttle.LOCKOUT - timedelta(minutes=1)
     assert login(client, "ana").status_code == 303
 
 
 def test_a_successful_login_restarts_the_count_for_the_name(app: FastAPI) -> None:
     client = browser(app)
-    for _ in range(auth.MAX_FAILURES_PER_NAME - 1):
+    for _ in range(throttle.MAX_FAILURES_PER_NAME - 1):
         login(client, "ana", "parola-gresita-123")
     assert login(client, "ana").status_code == 303
     other = browser(app)
@@ -234,7 +234,7 @@ def test_a_successful_login_restarts_the_count_for_the_name(app: FastAPI) -> Non
 def test_many_failures_from_one_address_block_every_name_from_it(app: FastAPI, rt: Runtime) -> None:
     # Recorded directly rather than through twenty slow argon2 checks; the login path reads the same rows.
     with transaction(rt.engine) as session:
-        for index in range(auth.MAX_FAILURES_PER_ADDRESS):
+        for index in range(throttle.MAX_FAILURES_PER_ADDRESS):
             session.add(
                 AuditEvent(
                     office=rt.office,
@@ -254,11 +254,11 @@ def test_many_failures_from_one_address_block_every_name_from_it(app: FastAPI, r
 def test_blocked_rule_needs_the_failures_close_together() -> None:
     now = utcnow()
     spread = [now - timedelta(minutes=minutes) for minutes in (1, 5, 10, 20, 25)]  # 5 in 24 min
-    assert not auth._blocked(spread, 5, now)
+    assert not throttle.bursts(spread, 5, now)
     burst = [now - timedelta(minutes=20, seconds=seconds) for seconds in range(5)]  # 5 in 4 s, 20 min ago
-    assert not auth._blocked(burst, 5, now)
+    assert not throttle.bursts(burst, 5, now)
     recent = [now - timedelta(minutes=10, seconds=seconds) for seconds in range(5)]
-    assert auth._blocked(recent, 5, now)
+    assert throttle.bursts(recent, 5, now)
 
 
 # ------------------------------------------------------------------------------------- sessions, roles
@@ -361,17 +361,17 @@ def test_an_expired_or_forged_session_is_no_session(app: FastAPI, rt: Runtime) -
     serializer = URLSafeTimedSerializer(rt.link_secret, salt=auth.SESSION_SALT)
     old = int(time.time()) - rt.settings.web.session_hours * 3600 - 60
     client = browser(app)
-    client.cookies.set(auth.COOKIE_NAME, serializer.dumps({"uid": 1, "csrf": "t", "iat": old}))
+    client.cookies.set(auth.COOKIE_NAME, serializer.dumps({"uid": 1, "sv": 0, "csrf": "t", "iat": old}))
     response = client.get("/proba/registratura", follow_redirects=False)
     assert response.status_code == 303
     assert "Max-Age=0" in response.headers["set-cookie"]
     forged = URLSafeTimedSerializer("another key", salt=auth.SESSION_SALT)
     client = browser(app)
-    client.cookies.set(auth.COOKIE_NAME, forged.dumps({"uid": 1, "csrf": "t", "iat": int(time.time())}))
+    client.cookies.set(auth.COOKIE_NAME, forged.dumps({"uid": 1, "sv": 0, "csrf": "t", "iat": int(time.time())}))
     assert client.get("/proba/registratura", follow_redirects=False).status_code == 303
     # A valid cookie (same key and salt) is a session: the check above is about the key, not the format.
     client = browser(app)
-    client.cookies.set(auth.COOKIE_NAME, serializer.dumps({"uid": 1, "csrf": "t", "iat": int(time.time())}))
+    client.cookies.set(auth.COOKIE_NAME, serializer.dumps({"uid": 1, "sv": 0, "csrf": "t", "iat": int(time.time())}))
     assert client.get("/proba/registratura").text == "cazuri pentru ana"
 
 

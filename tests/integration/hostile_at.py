@@ -1,0 +1,76 @@
+"""Run `intake ARGS` with hostile stages: a message whose subject carries a marker misbehaves at a chosen stage.
+
+    python -m tests.integration.hostile_at [intake arguments...]
+
+The markers stand for what a crafted input would make a decoder do, without having to craft one per test:
+
+- `HOSTILE-MEMORY` in validate: allocates until memory runs out (a decompression bomb);
+- `HOSTILE-TIME` in verify: never returns (a pathological loop);
+- `HOSTILE-ERROR` in assess: raises an exception that carries a CNP (a bug met by odd input);
+- `HOSTILE-SEGV` in validate: the interpreter dies of SIGSEGV (a crashing C decoder).
+
+Every other message goes through the real stages untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+FAKE_CNP = "1850101125802"  # shape of a CNP: must appear masked in every record and log line
+
+
+def _memory() -> None:
+    hoard = []
+    while True:
+        hoard.append(bytearray(b"\x01" * (16 * 1024 * 1024)))  # touched, so resident as well as mapped
+
+
+def _time() -> None:
+    while True:
+        time.sleep(1)
+
+
+def _error() -> None:
+    raise ValueError(f"unexpected structure near CNP {FAKE_CNP}")
+
+
+def _segv() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+HOSTILE: dict[str, tuple[str, Callable[[], None]]] = {
+    "HOSTILE-MEMORY": ("validate", _memory),
+    "HOSTILE-TIME": ("verify", _time),
+    "HOSTILE-ERROR": ("assess", _error),
+    "HOSTILE-SEGV": ("validate", _segv),
+}
+
+
+def _wrap(name: str, run: Callable[..., None]) -> Callable[..., None]:
+    def hostile_or_real(rt: Any, session: Any, submission: Any) -> None:
+        for marker, (stage, misbehave) in HOSTILE.items():
+            if stage == name and marker in (submission.subject or ""):
+                misbehave()
+        run(rt, session, submission)
+
+    return hostile_or_real
+
+
+def main() -> int:
+    from intake import pipeline
+
+    pipeline.STAGES = tuple(
+        pipeline.Stage(stage.name, stage.description, _wrap(stage.name, stage.run)) for stage in pipeline.STAGES
+    )
+    from intake.cli import main as intake_main
+
+    return intake_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
