@@ -106,7 +106,7 @@ def test_outcome_table(demo: DemoRun) -> None:
     out = demo.stdout
     good = _row(out, "ion.popescu@example.ro")
     assert re.match(
-        rf"{REGISTRATION}\s+ion\.popescu@example\.ro\s+receipted\s+3 accepted, 0 rejected\s+"
+        rf"{REGISTRATION}\s+ion\.popescu@example\.ro\s+receipted\s+5 accepted, 0 rejected\s+"
         r"acknowledgement, receipt$",
         good,
     ), good

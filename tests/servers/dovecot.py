@@ -109,6 +109,14 @@ class DovecotServer:
             raise KeyError(f"UID {uid} not found in {folder!r}")
         return bytes(data[uid][b"BODY[]"])
 
+    def fetch_all_raw(self, folder: str) -> list[bytes]:
+        """Every message of `folder` as stored, in one session (BODY.PEEK: flags untouched)."""
+        with self._session() as client:
+            client.select_folder(folder, readonly=True)
+            uids = client.search("ALL")
+            data = client.fetch(uids, ["BODY.PEEK[]"]) if uids else {}
+        return [bytes(item[b"BODY[]"]) for item in data.values()]
+
     def create_folder(self, name: str) -> None:
         """Create a folder; a no-op if it exists (Processed/Quarantine may be auto-created)."""
         with self._session() as client:

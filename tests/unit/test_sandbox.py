@@ -24,9 +24,13 @@ def test_allocating_past_the_budget_is_memory_and_fast() -> None:
         while True:
             chunks.append(bytearray(b"\x01" * (32 * 1024 * 1024)))
 
+    inherited_mb = sandbox._memory_of("self")[1] / sandbox.MB
     result = sandbox.run(hoard, BUDGET)
     assert result.ending == sandbox.Ending.MEMORY and result.seconds < 10
-    assert result.peak_mb <= 512 + 64
+    # The child's peak counts what it inherited from the process that forked it (late in the suite, the test
+    # runner is larger than the budget itself: the child then gets MIN_HEADROOM on top of it).
+    allowed_mb = max(512, inherited_mb + sandbox.MIN_HEADROOM / sandbox.MB)
+    assert result.peak_mb <= allowed_mb + 64
 
 
 def test_work_past_the_deadline_is_killed() -> None:

@@ -40,6 +40,7 @@ from intake.models import (
     SubmissionState,
 )
 from intake.outbox import enqueue
+from intake.receipts.compose import carries_token, make_message_id
 from intake.records import add_finding
 from intake.runtime import Runtime
 from intake.web import auth, cases
@@ -698,7 +699,11 @@ def test_resend_the_receipt_with_a_new_message_id(client: TestClient, rt: Runtim
                 .order_by(col(OutboxMessage.id).desc())
             ).first()
         assert resent is not None
-        expected_id = f"<intake.cj.{case}.receipt-resend-{attempt}@anofm.gov.ro>"
+        # Issue 10 point 12: unguessable (an HMAC token, not the case number), one per resend.
+        expected_id = make_message_id(
+            f"receipt-resend-{attempt}", "CJ", case, "cluj@anofm.gov.ro", secret=rt.link_secret
+        )
+        assert carries_token(expected_id) and f".{case}." not in expected_id
         assert resent.message_id == expected_id and resent.state == "pending"
         parsed = BytesParser(policy=policy.default).parsebytes(resent.raw)
         assert parsed["Message-ID"] == expected_id
@@ -708,8 +713,7 @@ def test_resend_the_receipt_with_a_new_message_id(client: TestClient, rt: Runtim
         assert pdf.get_content() == b"%PDF-1.7 recipisa"
     entries = audits(rt, "resend_receipt")
     assert [entry.after["message_id"] for entry in entries] == [
-        f"<intake.cj.{case}.receipt-resend-1@anofm.gov.ro>",
-        f"<intake.cj.{case}.receipt-resend-2@anofm.gov.ro>",
+        make_message_id(f"receipt-resend-{n}", "CJ", case, "cluj@anofm.gov.ro", secret=rt.link_secret) for n in (1, 2)
     ]
     assert all(entry.before["message_id"] == f"<intake.cj.{case}.receipt@anofm.gov.ro>" for entry in entries)
 
