@@ -1,6 +1,6 @@
 """Throughput of one poll cycle: N messages through Dovecot → intake (`run_cycle`) → SMTP sink.
 
-    .venv/bin/python bench/pipeline.py [--messages N] [--mix good|mixed] [--json]
+    .venv/bin/python bench/pipeline.py [--messages N] [--mix good|mixed] [--processes N] [--json]
 
 A private Dovecot and the test SMTP sink run on 127.0.0.1, with a throw-away signing key, SQLite database
 and blob store in a temp dir. The N messages are APPENDed first (timed apart: that is the mail server's
@@ -309,7 +309,7 @@ def summarize(seconds: list[float]) -> dict[str, float]:
 # The run
 
 
-def bench_settings(work: Path, dovecot: DovecotServer, sink: SmtpSink) -> Settings:
+def bench_settings(work: Path, dovecot: DovecotServer, sink: SmtpSink, processes: int | None = None) -> Settings:
     # Every section given in full (as intake/demo.py does), so INTAKE_* variables in the caller's
     # environment cannot point the benchmark at a real mailbox or change its limits.
     sections: dict[str, Any] = {
@@ -329,7 +329,10 @@ def bench_settings(work: Path, dovecot: DovecotServer, sink: SmtpSink) -> Settin
         "signing": SigningSettings(pkcs12_path=work / "signing.p12", pkcs12_password=SecretStr(KEY_PASSWORD)),
         "limits": LimitsSettings(),
         "replies": RepliesSettings(acknowledgement=True),
-        "worker": WorkerSettings(isolate=os.environ.get("BENCH_ISOLATE", "1") != "0"),
+        "worker": WorkerSettings(
+            isolate=os.environ.get("BENCH_ISOLATE", "1") != "0",
+            **({} if processes is None else {"processes": processes}),
+        ),
     }
     if "trust" in Settings.model_fields:
         from intake.settings import TrustSettings
@@ -340,6 +343,7 @@ def bench_settings(work: Path, dovecot: DovecotServer, sink: SmtpSink) -> Settin
 
 @dataclass
 class Result:
+    processes: int  # worker.processes of the run
     messages: int
     mix: str
     kinds: dict[str, int]
@@ -365,7 +369,7 @@ class Result:
         return not self.problems
 
 
-def run(count: int, mix: str, keep: bool) -> Result:
+def run(count: int, mix: str, keep: bool, processes: int | None = None) -> Result:
     work = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     base = make_dovecot_base("intake-bench-dovecot-")
     dovecot: DovecotServer | None = None
@@ -396,7 +400,8 @@ def run(count: int, mix: str, keep: bool) -> Result:
         if appended != count:
             raise RuntimeError(f"appended {count} messages but INBOX holds {appended}")
 
-        rt = Runtime.from_settings(bench_settings(work, dovecot, sink))
+        settings = bench_settings(work, dovecot, sink, processes)
+        rt = Runtime.from_settings(settings)
         timers = Timers()
         with probes(timers):
             busy_before, own_before = busy_cpu_seconds(), own_cpu_seconds()
@@ -428,6 +433,7 @@ def run(count: int, mix: str, keep: bool) -> Result:
         if states.get("quarantined"):
             problems.append(f"{states['quarantined']} submission(s) quarantined")
         return Result(
+            processes=getattr(settings.worker, "processes", 1),
             messages=count,
             mix=mix,
             kinds=dict(Counter(kinds)),
@@ -496,8 +502,10 @@ def busy_cpu_seconds() -> float | None:
 
 
 def own_cpu_seconds() -> float:
-    # process_time covers every thread of ours (the SMTP sink's event loop included).
-    return time.process_time()
+    # process_time covers every thread of ours (the SMTP sink's event loop included); the worker children's time
+    # is counted once they are reaped, which the cycle does before it returns.
+    children = os.times()
+    return time.process_time() + children.children_user + children.children_system
 
 
 def machine() -> dict[str, Any]:
@@ -541,7 +549,7 @@ def print_text(result: Result) -> None:
     if m["load_average"]:
         print("load average at the end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in m["load_average"]))
     kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds.items()))
-    print(f"messages: {result.messages} ({result.mix}: {kinds})")
+    print(f"messages: {result.messages} ({result.mix}: {kinds}), worker.processes = {result.processes}")
     print()
     print(f"generate messages  {result.generate_s:8.2f} s   (not intake)")
     print(f"APPEND to Dovecot  {result.append_s:8.2f} s   (not intake)")
@@ -595,6 +603,7 @@ def _inline(counts: dict[str, int]) -> str:
 
 def as_json(result: Result) -> dict[str, Any]:
     return {
+        "processes": result.processes,
         "messages": result.messages,
         "mix": result.mix,
         "kinds": result.kinds,
@@ -672,22 +681,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the database, store and mail dirs")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="run the same material twice, with 1 and with N worker processes, and compare (default: one run "
+        "with worker.processes at its default, the number of cores)",
+    )
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error("--messages must be at least 1")
+    if args.processes is not None and args.processes < 1:
+        parser.error("--processes must be at least 1")
     # The pipeline logs a warning per finding-worthy problem; show only errors, the tables say the rest.
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    # The same material each time: plan() and build_message() are deterministic for a given N and mix.
+    counts: list[int | None] = [None] if args.processes is None else [1, args.processes]
+    results: list[Result] = []
     try:
         with Watchdog(args.timeout):
-            result = run(args.messages, args.mix, args.keep)
+            for processes in counts:
+                results.append(run(args.messages, args.mix, args.keep, processes))
     except TimedOut as exc:
         print(f"bench: gave up: {exc} (--timeout)", file=sys.stderr)
         return 3
     if args.json:
-        print(json.dumps(as_json(result), indent=2, sort_keys=True))
+        if len(results) == 1:
+            print(json.dumps(as_json(results[0]), indent=2, sort_keys=True))
+        else:
+            comparison = {"runs": [as_json(result) for result in results], "speedup": _speedup(results)}
+            print(json.dumps(comparison, indent=2, sort_keys=True))
     else:
-        print_text(result)
-    return 0 if result.ok else 1
+        for index, result in enumerate(results):
+            if index:
+                print()
+            print_text(result)
+        if len(results) > 1:
+            print()
+            print("worker processes   messages/s   cycle s   intake CPU s")
+            for result in results:
+                rate = result.messages / result.cycle_s
+                print(f"{result.processes:>16}   {rate:>10.2f}   {result.cycle_s:>7.2f}   {result.own_cpu_s:>12.2f}")
+            print(f"speedup {results[-1].processes} vs 1 process: {_speedup(results):.2f}x")
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _speedup(results: list[Result]) -> float:
+    return results[0].cycle_s / results[-1].cycle_s
 
 
 if __name__ == "__main__":

@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     confirm.add_argument("number", help="the case's registration number: 123, 123/2026 or 123/22.11.2026")
     confirm.add_argument("--by", required=True, help="the clerk's staff account (role registry or admin), audited")
     confirm.add_argument("--now", help="ISO-8601 instant used as 'now' for booking (tests and replays)")
+    db = commands.add_parser("db", help="the database schema (Alembic migrations)")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands.add_parser("upgrade", help="bring the schema to the code's version (back the database up first)")
+    db_commands.add_parser("current", help="the schema version of the database and of the code")
+    db_revision = db_commands.add_parser(
+        "revision", help="(developers) write the next migration: the models compared with the schema at head"
+    )
+    db_revision.add_argument("-m", "--message", required=True, help="what the migration changes")
     show = commands.add_parser("show", help="one submission by registration number")
     show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
     show.add_argument("--json", action="store_true")
@@ -308,6 +316,31 @@ def cmd_user(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """Schema commands open the database without the start-up check, which would refuse exactly what they fix."""
+    from intake import schema
+    from intake.db import open_engine
+
+    if args.db_command == "revision":  # needs no configuration: it compares against a scratch database
+        print(f"written {schema.write_revision(args.message)}: review it, then test it (tests/unit/test_migrations.py)")
+        return EXIT_OK
+    engine = open_engine(load_settings(args.config).database.url)
+    try:
+        if args.db_command == "current":
+            print(schema.describe(engine))
+            return EXIT_OK
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before is None:
+        print(f"database schema: empty → {after} (created)")
+    elif before == after:
+        print(f"database schema: {after} → {after} (already current)")
+    else:
+        print(f"database schema: {before} → {after}")
+    return EXIT_OK
+
+
 def _read_password() -> str:
     """From the terminal without echo, or the first line of standard input (scripts, CI)."""
     if sys.stdin.isatty():
@@ -362,6 +395,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "verify": cmd_verify,
     "user": cmd_user,
+    "db": cmd_db,
 }
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event, inspect, literal
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import Engine, event
+from sqlmodel import Session, create_engine
 
 from intake import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -22,6 +22,21 @@ PRIVATE_DIR_MODE = 0o700
 
 
 def make_engine(url: str) -> Engine:
+    """The engine every command uses: an empty database is created at the code's schema version, any other
+    version refuses (`intake.schema.SchemaMismatch`, exit code 2) until `intake db upgrade`."""
+    from intake import schema  # it imports the models and settings; intake.db is imported before both
+
+    engine = open_engine(url)
+    try:
+        schema.ensure_current(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def open_engine(url: str) -> Engine:
+    """The engine alone, schema untouched: for `intake db`, which changes or reports the schema."""
     if url.startswith("sqlite:///"):
         db_path = Path(url.removeprefix("sqlite:///"))
         if str(db_path) not in ("", ":memory:"):
@@ -31,10 +46,12 @@ def make_engine(url: str) -> Engine:
         # BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two processes can
         # never both read the same registry counter and then both write it.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    elif url.startswith("postgresql"):
+        from intake.postgres import postgres_engine  # needs the driver, which SQLite deployments do not install
+
+        engine = postgres_engine(url)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
-    add_missing_columns(engine)
     return engine
 
 
@@ -57,48 +74,6 @@ def _private_sqlite_files(db_path: Path) -> None:
             continue
         except PermissionError:  # not ours (another account created it): say so rather than refuse to start
             log.warning("database file %s is readable by others and cannot be changed by this account", path)
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Add the columns the models have and an existing database lacks (a stopgap until migrations arrive with
-    issue 11): create_all() makes missing tables but never touches an existing one. Only ever adds; a column
-    that is NOT NULL needs a scalar default to fill the rows already there."""
-    inspector = inspect(engine)
-    existing_tables = set(inspector.get_table_names())
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name not in existing_tables:
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = [column for column in table.columns if column.name not in present]
-        if not missing:
-            continue
-        with engine.begin() as connection:
-            for column in missing:
-                connection.exec_driver_sql(_add_column_sql(engine, table.name, column))
-                log.info("database: added column %s.%s", table.name, column.name)
-            for index in table.indexes:
-                if any(column.name in index.columns for column in missing):
-                    index.create(connection, checkfirst=True)
-
-
-def _add_column_sql(engine: Engine, table: str, column) -> str:  # type: ignore[no-untyped-def]
-    dialect = engine.dialect
-    quote = dialect.identifier_preparer.quote
-    sql = f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column.name)} {column.type.compile(dialect=dialect)}"
-    default = None
-    if column.server_default is not None:
-        arg = column.server_default.arg
-        default = str(arg.text) if hasattr(arg, "text") else "'" + str(arg).replace("'", "''") + "'"
-    elif column.default is not None and column.default.is_scalar:
-        default = str(literal(column.default.arg, column.type).compile(
-            dialect=dialect, compile_kwargs={"literal_binds": True}))
-    if default is not None:
-        sql += f" DEFAULT {default}"
-    if not column.nullable:
-        if default is None:
-            raise RuntimeError(f"database: column {table}.{column.name} is missing and has no default to add it with")
-        sql += " NOT NULL"
-    return sql
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -6,9 +6,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, LargeBinary, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+# Row ids and the foreign keys to them: 64-bit everywhere (a national deployment writes hundreds of millions of
+# events, and web paths accept ids up to 2**63-1, `intake.web.paths`). PostgreSQL needs BIGINT (its INTEGER is
+# 32-bit, and a bound parameter is cast to the column's type: a larger id in a URL was an error there, not "not
+# found"); SQLite keeps INTEGER, because only "INTEGER PRIMARY KEY" is the 64-bit rowid that numbers new rows.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -46,7 +52,7 @@ class MailboxItem(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_mailbox_location"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
     account: str
     folder: str
@@ -54,7 +60,7 @@ class MailboxItem(SQLModel, table=True):
     uid: int
     sha256: str = Field(index=True)
     message_id: str | None = None
-    submission_id: int = Field(foreign_key="submission.id", index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
     claimed_at: datetime = Field(sa_type=UtcDateTime)
     imap_done: bool = Field(default=False, index=True)  # moved to Processed/Quarantine after commit
     imap_target: str | None = None
@@ -68,7 +74,7 @@ class Submission(SQLModel, table=True):
         UniqueConstraint("office", "year", "number", name="uq_registration_number"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
     sha256: str
     size: int
@@ -106,14 +112,14 @@ class Submission(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # a person closed the case
     resolved_by: str | None = None
     # A follow-up (a reply to our message) joins the case of the submission that started it.
-    case_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="submission.id", sa_type=RowId, index=True)
     # What the agency's mail server recorded about the From (`intake.mailbox.authentication`): pass | fail | none,
     # and the results it was judged on (for staff).
     authentication: str | None = None
     authentication_evidence: str | None = None
     # A message that names a case but cannot show it comes from the case's owner (`intake.followups`): a submission
     # of its own, shown to staff as "possibly related" to that case, with no effect on it.
-    related_case_id: int | None = Field(default=None, foreign_key="submission.id")
+    related_case_id: int | None = Field(default=None, foreign_key="submission.id", sa_type=RowId)
     # The sender as the per-sender reply cap counts it (`screening.cap_key`), and whether the cap stopped the reply.
     sender_key: str | None = Field(default=None, index=True)
     reply_capped: bool = False
@@ -122,8 +128,8 @@ class Submission(SQLModel, table=True):
 class Document(SQLModel, table=True):
     """One attachment of a submission, its content check and (later) its signature verdict."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    submission_id: int = Field(foreign_key="submission.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
     position: int
     filename: str
     original_filename: str | None = None
@@ -143,11 +149,11 @@ class Document(SQLModel, table=True):
 
 
 class Finding(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    submission_id: int = Field(foreign_key="submission.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
     code: str
     message: str  # Romanian, shown to the sender and to staff
-    document_id: int | None = Field(default=None, foreign_key="document.id")
+    document_id: int | None = Field(default=None, foreign_key="document.id", sa_type=RowId)
     # Values behind the finding, for staff only (e.g. the two names or CNPs that differ); never logged.
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(sa_type=UtcDateTime)
@@ -161,8 +167,8 @@ class Finding(SQLModel, table=True):
 class SignatureCheck(SQLModel, table=True):
     """The evidence behind a document's signature verdict: what was decided, when, and on what basis."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    document_id: int = Field(foreign_key="document.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    document_id: int = Field(foreign_key="document.id", sa_type=RowId, index=True)
     label: str
     verdict: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))  # the JSON summary
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))  # per signature
@@ -197,11 +203,11 @@ class RegistryCounter(SQLModel, table=True):
 
 
 class Receipt(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    submission_id: int = Field(foreign_key="submission.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
     pdf_sha256: str
     created_at: datetime = Field(sa_type=UtcDateTime)
-    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
+    outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id", sa_type=RowId)
 
 
 class OutboxState(StrEnum):
@@ -211,9 +217,9 @@ class OutboxState(StrEnum):
 
 
 class OutboxMessage(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
-    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", sa_type=RowId, index=True)
     kind: str  # acknowledgement | receipt | alert
     message_id: str = Field(unique=True)
     recipient: str = Field(index=True)
@@ -242,8 +248,8 @@ class PollState(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """The history of a submission: what intake (or a person) did and when."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", sa_type=RowId, index=True)
     at: datetime = Field(sa_type=UtcDateTime)
     actor: str = "intake"
     action: str
@@ -259,9 +265,9 @@ class AppointmentState(StrEnum):
 class Appointment(SQLModel, table=True):
     """A visit to the office: clarification (within the legal deadline) or decision (identity + decision)."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
-    submission_id: int = Field(foreign_key="submission.id", index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
     purpose: str  # clarification | decision
     start: datetime = Field(sa_type=UtcDateTime, index=True)
     end: datetime = Field(sa_type=UtcDateTime)
@@ -287,9 +293,9 @@ class CaseVerification(SQLModel, table=True):
     """Procedure 000 step 8 books the decision visit only for a file that is complete *and correct*; correctness
     includes staff's cross-checks (other institutions' databases). One row per case, on its first message."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
-    submission_id: int = Field(foreign_key="submission.id", unique=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, unique=True)
     state: str = Field(default=VerificationState.PENDING, index=True)
     # When the file last became complete or changed: the automatic confirmation counts working days from here.
     pending_since: datetime = Field(sa_type=UtcDateTime)
@@ -300,7 +306,7 @@ class CaseVerification(SQLModel, table=True):
 class Alert(SQLModel, table=True):
     """An incident for ops: raised once, notified once, closed with a recovery notice."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
     kind: str  # poll_failing | outbox_undeliverable | booking_overflow | trusted_list_stale | ...
     key: str  # what the incident is about (mailbox, submission, ...): one open alert per kind+key
@@ -313,7 +319,7 @@ class Alert(SQLModel, table=True):
 class StaffUser(SQLModel, table=True):
     """A registry clerk, an ops engineer or an administrator of the web interface."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
     name: str = Field(unique=True)
     role: str  # registry | ops | admin
@@ -329,12 +335,12 @@ class StaffUser(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Every action a person takes in the web interface: who, when, what, before and after."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     office: str = Field(index=True)
     at: datetime = Field(sa_type=UtcDateTime, index=True)
     actor: str  # the staff user's name
     action: str  # resolve | add_finding | clear_finding | move_appointment | ... | login | login_failed
-    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", sa_type=RowId, index=True)
     before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     note: str | None = None

@@ -3,9 +3,12 @@
 Each stage is a function from what is stored to what it stores, run in one transaction together with
 the move of the submission's stage pointer: a worker that dies mid-stage leaves the row where it was,
 and the stage simply runs again. The stages of a message run in a child process with a time and memory
-budget (intake.sandbox): a message past either is quarantined at once with the reason; a message whose
-stage fails or whose child crashes is retried in the same cycle and quarantined after worker.max_attempts
-failures in a row. A death of the daemon itself (kill, OOM, restart) counts against no message.
+budget (intake.sandbox), up to worker.processes children at a time (intake.workers): a message past either
+budget is quarantined at once with the reason; a message whose stage fails or whose child crashes is retried
+in the same cycle and quarantined after worker.max_attempts failures in a row. A death of the daemon itself
+(kill, OOM, restart) counts against no message. Registration and booking run in the daemon, one submission at
+a time in order of arrival (intake.sequencer), so numbers and slots follow arrival whatever order the children
+finish in.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from intake import sandbox, stages
+from intake import sandbox, sequencer, stages, workers
 from intake.appointments.service import book
 from intake.assessment import assess
 from intake.db import transaction
@@ -58,16 +62,25 @@ STAGE_NAMES = ("claimed", *(stage.name for stage in STAGES))
 # The stage that queues the acknowledgement: the cycle sends acknowledgements before running the rest.
 ACKNOWLEDGE_AFTER = "screen"
 ACTIVE_STATES = (SubmissionState.RECEIVED, SubmissionState.REGISTERED)
+# The stages the parent runs itself, one submission at a time in order of arrival, so that the registration
+# number and the visit slot are first come, first served: short database writes on stored results, nothing
+# parsed or decoded. Everything else runs in parallel children. BEFORE_SERIAL: what a submission must have
+# passed to be ready for them.
+SERIAL_STAGES = ("register", "book")
+BEFORE_SERIAL = STAGE_NAMES[STAGE_NAMES.index(SERIAL_STAGES[0]) - 1]
+# A whole batch passes these stages before any of it goes on: screening counts the sender's earlier messages
+# (limits.reply_cap_per_sender), which needs every earlier one of the batch parsed, whatever order children end.
+BARRIERS = ("parse",)
 # The end of a failure's traceback kept in its record (the innermost frames are the ones that explain it).
 TRACEBACK_CHARS = 16_000
 
 
-def pending_ids(rt: Runtime) -> list[int]:
+def pending_ids(rt: Runtime, states: tuple[SubmissionState, ...] = ACTIVE_STATES) -> list[int]:
     """Work in order of receipt, so registration numbers follow the order mail arrived in."""
     with transaction(rt.engine) as session:
         rows = session.exec(
             select(Submission.id)
-            .where(Submission.office == rt.office, col(Submission.state).in_(ACTIVE_STATES))
+            .where(Submission.office == rt.office, col(Submission.state).in_(states))
             .order_by(col(Submission.received_at), col(Submission.id))
         ).all()
     return [row for row in rows if row is not None]
@@ -76,50 +89,89 @@ def pending_ids(rt: Runtime) -> list[int]:
 def process_pending(rt: Runtime, through: str | None = None, spent: dict[int, float] | None = None) -> int:
     """Run every pending submission through the stages (all of them, or up to and including `through`).
 
+    Up to worker.processes submissions run at a time, each in its own sandboxed child. Registration and booking
+    are the serial steps: every submission is first brought up to them in parallel, then the parent registers
+    and books the ready ones itself, one by one in order of arrival (intake.sequencer), and the stages after
+    them run in parallel again. So numbers and visit slots follow arrival, whatever order the children end in.
+
     `spent` carries each message's processing time from one call to the next within a cycle, so the time budget
     covers all of a message's stages, not each pass on its own."""
     pending = pending_ids(rt)
     if pending and rt.settings.worker.isolate:
         preload(rt)  # seconds the first time: only worth it when there is work to fork for
     spent = {} if spent is None else spent
-    done = 0
-    for submission_id in pending:
-        process(rt, submission_id, through, spent)
-        done += 1
-    return done
+    last = STAGE_NAMES.index(through) if through in STAGE_NAMES else len(STAGE_NAMES) - 1
+    for barrier in (*BARRIERS, BEFORE_SERIAL):
+        if STAGE_NAMES.index(barrier) >= last:
+            _process_all(rt, pending, through, spent)
+            return len(pending)
+        _process_all(rt, pending, barrier, spent)
+    _process_serially(rt, through if through in SERIAL_STAGES else SERIAL_STAGES[-1], spent)
+    if last > STAGE_NAMES.index(SERIAL_STAGES[-1]):
+        # Only what has its number: a submission still in line is not run again before its turn.
+        _process_all(rt, pending_ids(rt, states=(SubmissionState.REGISTERED,)), through, spent)
+    return len(pending)
 
 
-def process(rt: Runtime, submission_id: int, through: str | None = None, spent: dict[int, float] | None = None) -> None:
-    """Run the submission until it has passed `through` (or every stage), is quarantined, or stops for a cause
-    that is not its own.
+def _process_serially(rt: Runtime, through: str, spent: dict[int, float]) -> None:
+    """The serial stages in the parent, in order of arrival: first what has its number but not yet the rest
+    (a daemon killed in between), then the line for numbers (intake.sequencer)."""
+    for submission_id in pending_ids(rt, states=(SubmissionState.REGISTERED,)):
+        _process_all(rt, [submission_id], through, spent, in_daemon=True)
+    for submission_id in sequencer.registrable(rt, ready_stage=BEFORE_SERIAL):
+        _process_all(rt, [submission_id], through, spent, in_daemon=True)
+        if sequencer.still_waiting(rt, submission_id):
+            break  # still waiting for its number: those after it wait too (see sequencer)
+
+
+def _process_all(
+    rt: Runtime, submission_ids: list[int], through: str | None, spent: dict[int, float], in_daemon: bool = False
+) -> None:
+    """Run each submission until it has passed `through` (or every stage), is quarantined, or stops for a cause
+    that is not its own; up to worker.processes children at a time. `in_daemon`: in this process, one at a time,
+    for the serial steps (short database writes, not worth a fork).
 
     A failing stage is retried at once, from the stage that failed, until worker.max_attempts failures in a row
-    quarantine the message: what a cycle decides, the same cycle settles."""
-    spent = {} if spent is None else spent
+    quarantine the message: what a cycle decides, the same cycle settles. A parallel run never reaches the serial
+    stages: it stops before them, and the submission waits for its turn in `process_pending`."""
     worker = rt.settings.worker
-    # Every run either completes, counts a failure or stops the loop; the bound only guards against a bug.
-    for _ in range(worker.max_attempts + len(STAGES) + 1):
+    isolated = worker.isolate and not in_daemon
+    ran: dict[int, list[Stage]] = {}
+    runs: dict[int, int] = {}
+
+    def next_run(submission_id: int) -> workers.Work | None:
         stages_to_run = _remaining(rt, submission_id, through)
+        if not in_daemon:
+            serial = [index for index, stage in enumerate(stages_to_run) if stage.name in SERIAL_STAGES]
+            stages_to_run = stages_to_run[: serial[0]] if serial else stages_to_run
         if not stages_to_run:
-            return
+            return None
+        runs[submission_id] = runs.get(submission_id, 0) + 1
+        # Every run either completes, counts a failure or stops; the bound only guards against a bug.
+        if runs[submission_id] > worker.max_attempts + len(STAGES) + 1:
+            log.error("submission %s: no progress after repeated runs; left for the next cycle", submission_id)
+            return None
+        ran[submission_id] = stages_to_run
         used = spent.get(submission_id, 0.0)
 
-        def work(stages_to_run: list[Stage] = stages_to_run) -> None:
-            if worker.isolate:
+        def work() -> None:
+            if isolated:
                 _forget_inherited_connections(rt)
             _run_stages(rt, submission_id, stages_to_run)
 
-        if worker.isolate:
-            budget = sandbox.Budget(
-                seconds=max(worker.message_timeout_seconds - used, 0.0), memory_mb=worker.message_memory_mb
-            )
-            result = sandbox.run(work, budget)
-        else:
-            result = sandbox.run_here(work)
-        spent[submission_id] = used + result.seconds
-        if not _settle_run(rt, submission_id, stages_to_run, result):
-            return
-    log.error("submission %s: no progress after repeated runs; left for the next cycle", submission_id)
+        budget = sandbox.Budget(
+            seconds=max(worker.message_timeout_seconds - used, 0.0), memory_mb=worker.message_memory_mb
+        )
+        return work, budget
+
+    def settle(submission_id: int, result: sandbox.Result) -> bool:
+        spent[submission_id] = spent.get(submission_id, 0.0) + result.seconds
+        return _settle_run(rt, submission_id, ran[submission_id], result)
+
+    if isolated:
+        workers.run_all(submission_ids, next_run, settle, processes=worker.processes)
+    else:
+        workers.run_here(submission_ids, next_run, settle)
 
 
 def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandbox.Result) -> bool:
@@ -163,7 +215,7 @@ def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage]) -> 
     for stage in stages_to_run:
         started = time.perf_counter()
         try:
-            with transaction(rt.engine) as session:
+            with _stage_transaction(rt) as session:
                 submission = session.get_one(Submission, submission_id)
                 if submission.state not in ACTIVE_STATES:
                     return
@@ -187,8 +239,18 @@ def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage]) -> 
         if terminal:
             break
     # Only consecutive failed runs count towards quarantine.
-    with transaction(rt.engine) as session:
+    with _stage_transaction(rt) as session:
         session.get_one(Submission, submission_id).attempts = 0
+
+
+@contextmanager
+def _stage_transaction(rt: Runtime) -> Iterator[Session]:
+    """A transaction of a worker whose wait for the database's write lock is not counted against the message's
+    time budget: with several workers on SQLite, BEGIN IMMEDIATE waits while another one holds the lock."""
+    with transaction(rt.engine) as session:
+        with sandbox.excused():
+            session.connection()  # BEGIN IMMEDIATE
+        yield session
 
 
 def _forget_inherited_connections(rt: Runtime) -> None:

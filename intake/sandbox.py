@@ -17,13 +17,16 @@ import contextlib
 import ctypes
 import gc
 import logging
+import mmap
 import os
 import resource
 import select
 import signal
+import struct
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -70,15 +73,84 @@ class Result:
 def run(work: Callable[[], None], budget: Budget) -> Result:
     """Run `work` in a forked child within `budget`; return how it ended. Call with no lock held that the
     child needs: the child has only the calling thread, and a lock another thread held at fork stays held."""
+    child = start(work, budget)
+    try:
+        while True:
+            for _child, result in watch([child]):
+                return result
+    finally:
+        child.abandon()  # only if interrupted (KeyboardInterrupt, an error above): never leave it behind
+
+
+def start(work: Callable[[], None], budget: Budget) -> Child:
+    """Fork a child that runs `work` within `budget` and return at once; `watch` enforces the budget and tells
+    how it ended. Several children may run at a time, each with its own budget."""
     virtual, resident = _memory_of("self")
     # What the child may add on top of what it inherits: the rest of the budget, or at least MIN_HEADROOM when
     # the daemon itself has grown close to the budget (every message would otherwise fail at once).
     headroom = max(budget.memory_mb * MB - resident, MIN_HEADROOM)
     started = time.monotonic()
+    clock = _SharedClock()
     pid = os.fork()
     if pid == 0:  # pragma: no cover  (the child never returns; coverage cannot see it)
+        global _own_clock
+        _own_clock = clock
         _child(work, virtual + headroom)
-    return _watch(pid, budget.seconds, resident + headroom, started)
+    return Child(pid, started=started, seconds=budget.seconds, resident_limit=resident + headroom, clock=clock)
+
+
+@contextlib.contextmanager
+def excused() -> Iterator[None]:
+    """In a child: the time spent in this block does not count against its time budget. For waiting on what
+    another child holds (SQLite's write lock while several workers run): that wait is not the message's doing,
+    and a message must not be quarantined for the time another one kept the lock. Elsewhere: no effect."""
+    clock = _own_clock
+    if clock is None:
+        yield
+        return
+    clock.waiting_since(time.monotonic())
+    try:
+        yield
+    finally:
+        clock.waited(time.monotonic())
+
+
+class _SharedClock:
+    """Two numbers the child writes and the parent reads (an anonymous shared mapping made before the fork): the
+    seconds excused so far, and since when it is waiting now (0: not waiting). CLOCK_MONOTONIC is the same
+    clock in both processes."""
+
+    _FORMAT = "dd"
+
+    def __init__(self) -> None:
+        self._map = mmap.mmap(-1, struct.calcsize(self._FORMAT))
+
+    def waiting_since(self, now: float) -> None:
+        excused, _since = self._read()
+        self._write(excused, now)
+
+    def waited(self, now: float) -> None:
+        excused, since = self._read()
+        # The total first, then the end of the wait: a parent reading in between excuses too much for an
+        # instant rather than too little.
+        self._write(excused + max(now - since, 0.0), since)
+        self._write(excused + max(now - since, 0.0), 0.0)
+
+    def excused(self, now: float) -> float:
+        excused, since = self._read()
+        return excused + (max(now - since, 0.0) if since else 0.0)
+
+    def close(self) -> None:
+        self._map.close()
+
+    def _read(self) -> tuple[float, float]:
+        return struct.unpack_from(self._FORMAT, self._map, 0)  # type: ignore[return-value]
+
+    def _write(self, excused: float, since: float) -> None:
+        struct.pack_into(self._FORMAT, self._map, 0, excused, since)
+
+
+_own_clock: _SharedClock | None = None  # in a child: the clock its parent reads
 
 
 def run_here(work: Callable[[], None]) -> Result:
@@ -148,36 +220,134 @@ def _flush() -> None:
 # ---------------------------------------------------------------------------------------------- parent
 
 
-def _watch(pid: int, seconds: float, resident_limit: int, started: float) -> Result:
-    deadline = started + seconds
-    killed: Ending | None = None
-    status, usage = 0, None
-    try:
-        with _exit_notice(pid) as exited:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    killed = Ending.TIMEOUT
-                    break
-                if exited(min(remaining, WATCH_SECONDS)):
-                    break
-                if _resident(pid) > resident_limit:
-                    killed = Ending.MEMORY
-                    break
-        if killed is not None:
+class Child:
+    """A running child, as its parent sees it: its budget, and the means to wait for its end."""
+
+    def __init__(self, pid: int, *, started: float, seconds: float, resident_limit: int, clock: _SharedClock) -> None:
+        self.pid = pid
+        self.started = started
+        self.seconds = seconds
+        self.clock = clock
+        self.resident_limit = resident_limit
+        self.killed: Ending | None = None  # set when we kill it over its budget
+        self.result: Result | None = None  # set once reaped
+        # A Watchdog thread may enforce the budget while the parent's thread reaps: never kill a reaped pid.
+        self._lock = threading.Lock()
+        try:
+            self.pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    def exited(self) -> bool:
+        """Without waiting and without reaping it."""
+        return os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+    def enforce(self, now: float) -> None:
+        """Kill it if it is past its deadline or its resident size is over its budget."""
+        with self._lock:
+            if self.result is not None or self.killed is not None:
+                return
+            if self.remaining(now) <= 0:
+                self.killed = Ending.TIMEOUT
+            elif _resident(self.pid) > self.resident_limit:
+                self.killed = Ending.MEMORY
+            else:
+                return
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
-    finally:
-        if usage is None:  # interrupted (KeyboardInterrupt, an error above): never leave the child behind
+                os.kill(self.pid, signal.SIGKILL)
+
+    def remaining(self, now: float) -> float:
+        """Of its time budget: wall-clock time since it started counts, time it spent `excused` does not."""
+        if self.result is not None:
+            return 0.0
+        return self.seconds - (now - self.started - self.clock.excused(now))
+
+    def reap(self) -> Result:
+        with self._lock:
+            _, status, usage = os.wait4(self.pid, 0)
+            self._close()
+            return self._settle(status, usage)
+
+    def _settle(self, status: int, usage: resource.struct_rusage) -> Result:
+        now = time.monotonic()
+        seconds = now - self.started - self.clock.excused(now)  # what counts against the message's budget
+        self.clock.close()
+        peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
+        killed = self.killed
+        if killed is not None and not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
+            killed = None  # it ended by itself in the instant before our kill: its own status tells how
+        self.result = _ending(status, killed, seconds, peak_mb)
+        return self.result
+
+    def abandon(self) -> None:
+        """Kill and reap it unless it has been reaped already (the parent is giving up: an error, an interrupt)."""
+        with self._lock:
+            if self.result is not None:
+                return
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.wait4(pid, 0)
-    seconds = time.monotonic() - started
-    peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
-    if killed is not None and not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
-        killed = None  # it ended by itself in the instant before our kill: its own status tells how
-    return _ending(status, killed, seconds, peak_mb)
+                os.kill(self.pid, signal.SIGKILL)
+                os.wait4(self.pid, 0)
+            self._close()
+            self.clock.close()
+            self.result = Result(Ending.STOPPED, "abandoned by the daemon", time.monotonic() - self.started, 0.0)
+
+    def _close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+def watch(children: Sequence[Child], timeout: float = WATCH_SECONDS) -> list[tuple[Child, Result]]:
+    """Wait up to `timeout` (less if a budget ends sooner) for any child to end, enforce every child's budget,
+    then reap and return the children that ended, with how. One parent thread supervises all its children."""
+    now = time.monotonic()
+    wait = max(min([timeout, *(child.remaining(now) for child in children)]), 0.0)
+    _wait_for_any(children, wait)
+    finished = []
+    now = time.monotonic()
+    for child in children:
+        if not child.exited():
+            child.enforce(now)
+        if child.killed is not None or child.exited():
+            finished.append((child, child.reap()))  # after our SIGKILL, wait4 returns at once
+    return finished
+
+
+class Watchdog:
+    """Enforce the budgets of the running children from a thread of its own while the parent's thread is busy
+    elsewhere: with SQLite, the parent's next transaction waits for the write lock, and a child stuck past its
+    deadline inside a stage holds that lock; only a kill from another thread ends the wait. The thread only
+    kills (under each child's lock); forking and reaping stay with the parent's thread."""
+
+    def __init__(self) -> None:
+        self.children: tuple[Child, ...] = ()  # replaced, never mutated: the thread reads a consistent snapshot
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sandbox-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(WATCH_SECONDS):
+            now = time.monotonic()
+            for child in self.children:
+                child.enforce(now)
+
+
+def _wait_for_any(children: Sequence[Child], timeout: float) -> None:
+    """A wait-with-timeout for the first exit: pidfds where the kernel has them, polling otherwise."""
+    pidfds = [child.pidfd for child in children if child.pidfd is not None]
+    if len(pidfds) == len(children):
+        select.select(pidfds, [], [], timeout)
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not any(child.exited() for child in children):
+        time.sleep(0.005)
 
 
 def _ending(status: int, killed: Ending | None, seconds: float, peak_mb: float) -> Result:
@@ -198,29 +368,6 @@ def _ending(status: int, killed: Ending | None, seconds: float, peak_mb: float) 
     if signum in STOP_SIGNALS or signum == signal.SIGKILL:
         return Result(Ending.STOPPED, f"signal {name}", seconds, peak_mb)
     return Result(Ending.CRASHED, f"signal {name}", seconds, peak_mb)
-
-
-@contextlib.contextmanager
-def _exit_notice(pid: int) -> Iterator[Callable[[float], bool]]:
-    """A wait-with-timeout for the child's exit: a pidfd where the kernel has them, polling otherwise."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-
-        def poll(timeout: float) -> bool:
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    return True
-                time.sleep(0.005)
-            return False
-
-        yield poll
-        return
-    try:
-        yield lambda timeout: bool(select.select([pidfd], [], [], timeout)[0])
-    finally:
-        os.close(pidfd)
 
 
 def _memory_of(pid: str | int) -> tuple[int, int]:

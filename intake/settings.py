@@ -138,12 +138,22 @@ class RepliesSettings(Section):
     acknowledgement: bool = True
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 class WorkerSettings(Section):
     max_attempts: int = Field(3, ge=1)
     # Every message is processed in a child process within these budgets, or stopped and quarantined.
     message_timeout_seconds: float = Field(30.0, gt=0)
     message_memory_mb: int = Field(512, ge=64)
     isolate: bool = True  # false: in the daemon's own process, budgets not enforced (debugging only)
+    # How many of those children run at a time (registration stays serial, in order of arrival).
+    processes: int = Field(default_factory=lambda: _cores(), ge=1)
     outbox_max_attempts: int = Field(12, ge=1)
     outbox_backoff_seconds: float = Field(30.0, gt=0)
     outbox_backoff_max_seconds: float = Field(3600.0, gt=0)

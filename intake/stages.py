@@ -1,6 +1,6 @@
 """The pipeline stages. Each reads what earlier stages stored and stores its own result.
 
-They run inside the transaction opened by the worker (`pipeline.process`), so a stage either happens
+They run inside the transaction opened by the worker (`pipeline.process_pending`), so a stage either happens
 completely, together with everything it queues in the outbox, or not at all.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from intake import followups, texts
@@ -304,22 +305,31 @@ def _note_unauthenticated(rt: Runtime, session: Session, submission: Submission)
 
 
 def _recent_replies(rt: Runtime, session: Session, submission: Submission) -> int:
-    """How many of this sender's earlier messages we decided to answer automatically within the cap window.
+    """How many of this sender's earlier messages (in order of arrival) we decided, or may still decide, to answer
+    automatically within the cap window.
 
     Counted from the decisions, not from the outbox, so a batch screened before any receipt is queued is
-    capped all the same; by `cap_key`, so spelling the address differently does not start a new count."""
+    capped all the same; by `cap_key`, so spelling the address differently does not start a new count. Only
+    earlier arrivals count, and an earlier one parsed but not yet screened counts as answered: workers screen a
+    batch in any order (the pipeline parses the whole batch first), and the cap must still fall on the latest
+    messages, as it would one by one."""
     if not submission.sender_key:
         return 0
     since = submission.claimed_at - timedelta(hours=rt.settings.limits.reply_cap_window_hours)
+    earlier = or_(
+        col(Submission.received_at) < submission.received_at,
+        and_(Submission.received_at == submission.received_at, col(Submission.id) < submission.id),
+    )
+    undecided = and_(Submission.state == SubmissionState.RECEIVED, Submission.stage == "parse")
     count = session.exec(
         select(func.count())
         .select_from(Submission)
         .where(
             Submission.office == submission.office,
             Submission.sender_key == submission.sender_key,
-            col(Submission.reply_allowed).is_(True),
+            or_(col(Submission.reply_allowed).is_(True), undecided),
             col(Submission.claimed_at) >= since,
-            Submission.id != submission.id,
+            earlier,
         )
     ).one()
     return int(count)

@@ -26,6 +26,7 @@ from tests.servers.dovecot import (  # noqa: E402
     make_dovecot_base,
     start_dovecot,
 )
+from tests.servers.postgres import PostgresServer, start_postgres  # noqa: E402
 from tests.servers.smtp_sink import SmtpSink, start_smtp_sink  # noqa: E402
 
 # =============================================================================================
@@ -111,3 +112,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # =============================================================================================
 
 from tests.pki.fixtures import test_pki  # noqa: E402, F401
+
+# =============================================================================================
+# PostgreSQL (tests/servers/postgres.py): one private cluster per test session, one database per test
+#
+# Starting a cluster (initdb + postgres) costs ~1.2 s, a database ~0.1 s: the cluster is shared by the session,
+# each test gets an empty database of its own, owned by the unprivileged `intake` role. A cluster that cannot
+# start raises RuntimeError: the test errors, it is never skipped.
+# =============================================================================================
+
+_used_postgres = pytest.StashKey[PostgresServer]()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's private PostgreSQL 15 on 127.0.0.1 (superuser via `postgres.admin()`)."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """`database.url` of a fresh, empty database for this test (`postgresql+psycopg://intake:…@127.0.0.1:…/…`)."""
+    request.node.stash[_used_postgres] = postgres
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.hookimpl(wrapper=True, specname="pytest_runtest_makereport")  # the name above is taken by Dovecot's
+def _postgres_log_on_failure(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    # As for Dovecot: a failing test shows the tail of the server's log (errors with the SQL that caused them).
+    report = yield
+    server = item.stash.get(_used_postgres, None)
+    if report.when == "call" and report.failed and server is not None:
+        report.sections.append((f"postgres log ({server.host}:{server.port})", server.log_tail()))
+    return report

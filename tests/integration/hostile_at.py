@@ -7,7 +7,11 @@ The markers stand for what a crafted input would make a decoder do, without havi
 - `HOSTILE-MEMORY` in validate: allocates until memory runs out (a decompression bomb);
 - `HOSTILE-TIME` in verify: never returns (a pathological loop);
 - `HOSTILE-ERROR` in assess: raises an exception that carries a CNP (a bug met by odd input);
-- `HOSTILE-SEGV` in validate: the interpreter dies of SIGSEGV (a crashing C decoder).
+- `HOSTILE-SEGV` in validate: the interpreter dies of SIGSEGV (a crashing C decoder);
+- `SLOW-VERIFY`: the run of the message's worker that includes verify takes SLOW_SECONDS longer, then goes on
+  normally (a slow revocation check: with several workers, the messages behind it finish first). The wait is
+  outside any transaction, where such network calls belong (issue 11, section 1) and where they do not hold
+  SQLite's write lock against the other workers.
 
 Every other message goes through the real stages untouched.
 """
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 FAKE_CNP = "1850101125802"  # shape of a CNP: must appear masked in every record and log line
+SLOW_SECONDS = 2.0
 
 
 def _memory() -> None:
@@ -43,6 +48,10 @@ def _segv() -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
 
 
+def _slow() -> None:
+    time.sleep(SLOW_SECONDS)
+
+
 HOSTILE: dict[str, tuple[str, Callable[[], None]]] = {
     "HOSTILE-MEMORY": ("validate", _memory),
     "HOSTILE-TIME": ("verify", _time),
@@ -61,12 +70,29 @@ def _wrap(name: str, run: Callable[..., None]) -> Callable[..., None]:
     return hostile_or_real
 
 
+def _slow_runs(run_stages: Callable[..., None]) -> Callable[..., None]:
+    def slow_or_real(rt: Any, submission_id: int, stages_to_run: list[Any]) -> None:
+        from intake import sandbox
+        from intake.db import transaction
+        from intake.models import Submission
+
+        if any(stage.name == "verify" for stage in stages_to_run):
+            with sandbox.excused(), transaction(rt.engine) as session:  # a wait for the lock is not the message's
+                subject = session.get_one(Submission, submission_id).subject or ""
+            if "SLOW-VERIFY" in subject:
+                _slow()
+        run_stages(rt, submission_id, stages_to_run)
+
+    return slow_or_real
+
+
 def main() -> int:
     from intake import pipeline
 
     pipeline.STAGES = tuple(
         pipeline.Stage(stage.name, stage.description, _wrap(stage.name, stage.run)) for stage in pipeline.STAGES
     )
+    pipeline._run_stages = _slow_runs(pipeline._run_stages)  # type: ignore[assignment]
     from intake.cli import main as intake_main
 
     return intake_main(sys.argv[1:])

@@ -116,9 +116,12 @@ def test_failures_are_retried_and_settled_in_the_same_poll(intake, dovecot, smtp
     assert len(errors) == 3 and all("Traceback" in detail for detail in errors)
 
 
-def test_killing_the_daemon_blames_no_message(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("processes", [1, 3])
+def test_killing_the_daemon_blames_no_message(intake, dovecot, smtp_sink, processes: int) -> None:  # type: ignore[no-untyped-def]
     """(c) SIGKILL of the whole daemon, 6 times while a message is in its worker child: nothing is counted
-    against any message, nothing is quarantined, every sender gets exactly one recipisă, numbers gap-free."""
+    against any message, nothing is quarantined, every sender gets exactly one recipisă, numbers gap-free and
+    in order of arrival; with several workers, none of the children outlives the daemon."""
+    intake.env["INTAKE_WORKER__PROCESSES"] = str(processes)
     senders = [f"p{index:02}@example.ro" for index in range(15)]
     application = [("cerere.pdf", mailfactory.pdf_document(), "application/pdf")]  # light: the kills matter here
     for index, sender in enumerate(senders):
@@ -140,11 +143,13 @@ def test_killing_the_daemon_blames_no_message(intake, dovecot, smtp_sink) -> Non
             if child is None:
                 break  # the work ran out before this round could interrupt it
             time.sleep(0.15 * round_)  # a different moment of a message's stages each time
+            children = {child, *_children(daemon.pid)}
             os.kill(daemon.pid, signal.SIGKILL)
             assert daemon.wait(timeout=10) == -signal.SIGKILL
             kills += 1
-            # The child must not outlive the daemon (PR_SET_PDEATHSIG): it would go on writing.
-            assert _gone(child, timeout=5), f"worker child {child} outlived the daemon"
+            # No child may outlive the daemon (PR_SET_PDEATHSIG): it would go on writing.
+            for pid in children:
+                assert _gone(pid, timeout=5), f"worker child {pid} outlived the daemon"
         finally:
             if daemon.poll() is None:
                 daemon.kill()

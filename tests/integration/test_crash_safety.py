@@ -1,5 +1,5 @@
 """Kill the worker (SIGKILL, a real process) at every risky point; after a restart every message is
-registered exactly once and every receipt is sent exactly once."""
+registered exactly once and every receipt is sent exactly once, with one worker process and with several."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Bucharest"))
 SENDERS = ["a@example.ro", "b@example.ro", "c@example.ro"]
 
 
+@pytest.mark.parametrize("processes", [1, 3])  # one worker, and several finishing in any order
 @pytest.mark.parametrize(
     "point",
     [
@@ -29,7 +30,10 @@ SENDERS = ["a@example.ro", "b@example.ro", "c@example.ro"]
         "after-first-send",
     ],
 )
-def test_restart_after_kill_registers_and_sends_exactly_once(intake, dovecot, smtp_sink, point: str) -> None:  # type: ignore[no-untyped-def]
+def test_restart_after_kill_registers_and_sends_exactly_once(  # type: ignore[no-untyped-def]
+    intake, dovecot, smtp_sink, point: str, processes: int
+) -> None:
+    intake.env["INTAKE_WORKER__PROCESSES"] = str(processes)
     for index, sender in enumerate(SENDERS):
         dovecot.append(
             mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from sqlalchemy import create_engine, text
 
 from tests import mailfactory
 from tests.integration.conftest import KEY_PASSWORD
@@ -20,13 +21,21 @@ BUCHAREST = ZoneInfo("Europe/Bucharest")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=BUCHAREST)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, intake) -> str:  # type: ignore[no-untyped-def]
+    """The database `intake` runs on: its default SQLite file, or a fresh database on the session's PostgreSQL."""
+    if request.param == "postgres":
+        intake.env["INTAKE_DATABASE__URL"] = request.getfixturevalue("postgres_url")
+    return str(request.param)
+
+
 def _signer_sha256(signing_key) -> str:  # type: ignore[no-untyped-def]
     _, certificate, _ = pkcs12.load_key_and_certificates(signing_key[0].read_bytes(), KEY_PASSWORD.encode())
     assert certificate is not None
     return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
 
 
-def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp_sink, signing_key) -> None:  # type: ignore[no-untyped-def]
+def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp_sink, signing_key, backend) -> None:  # type: ignore[no-untyped-def]
     senders = ["ana.pop@example.ro", "ion.popescu@example.ro", "vasile.muresan@example.com"]
     for index, sender in enumerate(senders):
         dovecot.append(
@@ -82,6 +91,19 @@ def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp
     intake.poll()
     assert smtp_sink.messages == []
     assert len(intake.json("submissions")) == 5
+    if backend == "postgres":  # it was PostgreSQL that intake used, not a stray SQLite file
+        assert not (intake.workdir / "intake.db").exists()
+        assert _registered_numbers(intake.env["INTAKE_DATABASE__URL"]) == [1, 2, 3]
+
+
+def _registered_numbers(url: str) -> list[int]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT number FROM submission WHERE number IS NOT NULL ORDER BY number"))
+            return [row[0] for row in rows]
+    finally:
+        engine.dispose()
 
 
 def test_same_bytes_twice_is_one_submission(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]

@@ -92,3 +92,27 @@ def test_the_child_dies_with_its_parent() -> None:
     else:
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the worker child outlived its parent")
+
+
+def test_excused_time_does_not_count_against_the_budget() -> None:
+    # A worker waiting for a lock another worker holds (SQLite's write lock) is not over its time budget.
+    def wait_then_work() -> None:
+        with sandbox.excused():
+            time.sleep(1.5)
+        time.sleep(0.2)
+
+    result = sandbox.run(wait_then_work, sandbox.Budget(seconds=1, memory_mb=512))
+    assert result.ending == sandbox.Ending.DONE and result.seconds < 1
+
+
+def test_children_run_side_by_side_each_within_its_own_budget() -> None:
+    budget = sandbox.Budget(seconds=1, memory_mb=512)
+    started = time.monotonic()
+    children = [sandbox.start(lambda: time.sleep(0.5), budget) for _ in range(3)]
+    children.append(sandbox.start(lambda: time.sleep(60), budget))
+    results = {}
+    while len(results) < len(children):
+        for child, result in sandbox.watch([c for c in children if c not in results]):
+            results[child] = result
+    assert [results[c].ending for c in children] == [sandbox.Ending.DONE] * 3 + [sandbox.Ending.TIMEOUT]
+    assert time.monotonic() - started < 3  # side by side: 3 x 0.5 s and a 1 s deadline, not one after another

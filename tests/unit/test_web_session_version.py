@@ -16,12 +16,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from intake import cli
-from intake.db import make_engine, transaction
+from intake import cli, schema
+from intake.db import open_engine, transaction
 from intake.models import AuditEvent, StaffUser
 from intake.runtime import Runtime
+from intake.schema import SchemaMismatch
 from intake.web import auth
 from intake.web.app import create_app
+from tests.old_schema import database_at, insert_rows_of_0001
 from tests.unit import runtimes
 
 PASSWORD = "parola-foarte-lunga"
@@ -173,15 +175,25 @@ def test_a_cookie_without_the_version_is_no_session(app: FastAPI, rt: Runtime) -
     assert logged_in(clerk)
 
 
-def test_an_existing_database_gets_the_column_at_start_up(tmp_path: Path) -> None:
-    """No migrations yet (issue 11): make_engine adds the column to a database made before it, idempotently."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    make_engine(url).dispose()
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        db.execute("ALTER TABLE staffuser DROP COLUMN session_version")
-        db.execute("INSERT INTO staffuser (office, name, role, password_hash, active, created_at) "
-                   "VALUES ('CJ', 'ana', 'registry', 'x', 1, '2026-01-01 00:00:00')")
-    for _ in range(2):
-        make_engine(url).dispose()
-    with sqlite3.connect(tmp_path / "old.db") as db:
+def test_an_account_from_before_the_column_logs_in_after_the_upgrade(tmp_path: Path) -> None:
+    """A database of the schema before issue 10 (revision 0001): start-up refuses it until `intake db upgrade`
+    (issue 11, replacing the start-up stopgap that added the column); then its accounts have version 0 and
+    their sessions work and end like any other."""
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    database_at(url, "0001")
+    insert_rows_of_0001(url)
+    with sqlite3.connect(tmp_path / "intake.db") as db:
+        db.execute("UPDATE staffuser SET password_hash = ? WHERE name = 'ana'", (auth.hash_password(PASSWORD),))
+    with pytest.raises(SchemaMismatch, match="older than the code"):
+        runtimes.make_runtime(tmp_path)
+    engine = open_engine(url)
+    try:
+        assert schema.upgrade(engine) == ("0001", "0002")
+    finally:
+        engine.dispose()
+    with sqlite3.connect(tmp_path / "intake.db") as db:
         assert db.execute("SELECT name, session_version FROM staffuser").fetchall() == [("ana", 0)]
+
+    clerk = browser(create_app(runtimes.make_runtime(tmp_path)))
+    assert login(clerk, "ana") == 303
+    assert logged_in(clerk)
