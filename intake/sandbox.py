@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 # How often the parent looks at the child's resident size; RLIMIT_AS catches what grows faster than this.
 WATCH_SECONDS = 0.05
-# A child never gets less address space than this on top of what it inherited, even when the daemon's own
-# resident size already eats most of the budget: the work would otherwise fail at its first allocation.
-MIN_HEADROOM = 64 * MB
 # Exit statuses of the child (sysexits-like values that no library uses for itself).
 EXIT_DONE = 0
 EXIT_MEMORY = 86
@@ -86,9 +83,10 @@ def start(work: Callable[[], None], budget: Budget) -> Child:
     """Fork a child that runs `work` within `budget` and return at once; `watch` enforces the budget and tells
     how it ended. Several children may run at a time, each with its own budget."""
     virtual, resident = _memory_of("self")
-    # What the child may add on top of what it inherits: the rest of the budget, or at least MIN_HEADROOM when
-    # the daemon itself has grown close to the budget (every message would otherwise fail at once).
-    headroom = max(budget.memory_mb * MB - resident, MIN_HEADROOM)
+    # The budget is what the message's own work may add on top of what the child inherits: counting the daemon's
+    # size against it would make every message's allowance depend on how large the daemon happens to be (a
+    # corpus mail that parses in 150 MB was once stopped because the daemon had grown to ~400 MB).
+    headroom = budget.memory_mb * MB
     started = time.monotonic()
     clock = _SharedClock()
     pid = os.fork()

@@ -31,7 +31,7 @@ from typing import Any
 
 from tnefparse.tnef import TNEF
 
-from intake.mailbox.bounded import parse_bounded
+from intake.mailbox.bounded import MAX_HEADER_CHARS, parse_bounded
 from intake.mailbox.header_bytes import without_surrogates
 
 __all__ = ["Attachment", "ParsedMessage", "parse_message"]
@@ -326,10 +326,14 @@ def _header_map(msg: Message, out: _Collector) -> Mapping[str, str]:
     the topmost header is the one the last (our own) MTA added or the one the sender meant."""
     result: dict[str, str] = {}
     try:
-        names = [key.lower() for key, _ in msg.raw_items()]
+        items = list(msg.raw_items())
     except Exception:
         out.defect("unreadable header block")
-        names = []
+        items = []
+    names = [key.lower() for key, _ in items]
+    for key, value in items:
+        if len(value) > MAX_HEADER_CHARS:
+            out.defect(f"{key} header of {len(value)} characters cut to {MAX_HEADER_CHARS}")
     for name in names:
         if name not in result:
             result[name] = _header_str(msg, name, out) or ""

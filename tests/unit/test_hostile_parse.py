@@ -202,3 +202,28 @@ def test_an_ordinary_message_parses_as_before() -> None:
         ("cerere.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")
     ]
     assert parsed.defects == () and parsed.parts == 3 and parsed.parts_left_out == 0 and not parsed.nesting_cut
+
+
+def test_a_header_of_thousands_of_encoded_words_is_cut_before_the_library_parses_it() -> None:
+    """A real test-corpus mail (long-header.eml) has a 200 KB Subject of 6,600 RFC 2047 encoded words: the
+    standard library's header parser copies the rest of the value once per word and took 370 MB and 4 s for it.
+    Values are cut to MAX_HEADER_CHARS first, with a defect; a normal subject is untouched (the control)."""
+    import tracemalloc
+
+    from intake.mailbox.bounded import MAX_HEADER_CHARS
+
+    word = "=?utf-8?q?Die_hei=C3=9Fe_Zypernsonne_qu=C3=A4lte_Max?="
+    subject = "\n ".join([word] * 6_000)
+    raw = f"From: ion@example.ro\nTo: cluj@anofm.gov.ro\nSubject: {subject}\n\nText\n".encode()
+    tracemalloc.start()
+    try:
+        message = parse_message(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024  # was ~370 MB
+    assert any(f"cut to {MAX_HEADER_CHARS}" in defect for defect in message.defects)
+    assert (message.subject or "").startswith("Die heiße Zypernsonne quälte Max")
+
+    control = parse_message(b"From: ion@example.ro\nSubject: =?utf-8?q?Cerere_indemniza=C8=9Bie?=\n\nText\n")
+    assert control.subject == "Cerere indemnizație" and not any("cut to" in d for d in control.defects)
