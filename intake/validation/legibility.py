@@ -156,7 +156,7 @@ _LAPLACIAN = ImageFilter.Kernel((3, 3), [0, 1, 0, 1, -4, 1, 0, 1, 0], scale=2, o
 _LAPLACIAN_SCALE = 2
 
 # EXIF orientation → the transpose that shows the image upright (as `PIL.ImageOps.exif_transpose`).
-_ORIENTATION = {
+EXIF_ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -295,7 +295,7 @@ def _analysis_copy(image: Image.Image) -> Image.Image:
         gray = image.convert("L")
     gray.thumbnail((ANALYSIS_SIZE, ANALYSIS_SIZE))
     # Only the small copy is turned upright (a full-size transpose would copy the whole image).
-    return gray.transpose(_ORIENTATION[orientation]) if orientation in _ORIENTATION else gray
+    return gray.transpose(EXIF_ORIENTATION[orientation]) if orientation in EXIF_ORIENTATION else gray
 
 
 def _on_white(image: Image.Image) -> Image.Image:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from intake.validation import image_budget
+from intake.validation.legibility import EXIF_ORIENTATION
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +34,6 @@ MAX_DECODED_BYTES = 64 * 1024 * 1024  # one decode: a 4000 × 4000 RGBA PNG, any
 MAX_CONCURRENT = 2
 WAIT_SECONDS = 10.0
 CACHE_BYTES = 16 * 1024 * 1024  # previews are 20–80 KB: a few hundred of them
-
-_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
 
 class _Cache:
     """An LRU of rendered previews by SHA-256; None records "no preview" so a refusal is not recomputed."""
@@ -122,7 +112,7 @@ def _render(data: bytes, max_pixels: int) -> bytes | None:
             orientation = _orientation(image)
             image.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))  # JPEG: decode at a reduced scale
             image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))  # in place: no full-size copy
-            small = image.transpose(_ORIENTATION[orientation]) if orientation in _ORIENTATION else image
+            small = image.transpose(EXIF_ORIENTATION[orientation]) if orientation in EXIF_ORIENTATION else image
             if small.mode not in ("RGB", "RGBA", "L", "LA"):
                 small = small.convert("RGBA" if "A" in small.getbands() or "transparency" in small.info else "RGB")
             out = io.BytesIO()
