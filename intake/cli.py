@@ -44,11 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("submissions", "all submissions, newest first"), ("status", "queues and health")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--json", action="store_true")
+        sub.add_argument("--office", help="one office's code (default: every office)")
     user = commands.add_parser("user", help="staff accounts of the web interface")
     user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     user_add = user_commands.add_parser("add", help="create a staff account (password read from standard input)")
     user_add.add_argument("name")
     user_add.add_argument("--role", required=True, choices=("registry", "ops", "admin"))
+    user_add.add_argument("--office", help="the office code the account sees (required with several offices)")
     user_password = user_commands.add_parser(
         "password", help="set a staff account's password (read from standard input); its sessions end"
     )
@@ -75,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_revision.add_argument("-m", "--message", required=True, help="what the migration changes")
     show = commands.add_parser("show", help="one submission by registration number")
     show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
+    show.add_argument("--office", help="the office code (required with several offices: each numbers on its own)")
     show.add_argument("--json", action="store_true")
     return parser
 
@@ -107,6 +110,25 @@ def _runtime(args: argparse.Namespace, clock: Clock | None = None):  # type: ign
     return Runtime.from_settings(settings, clock)
 
 
+def _office(rt, code: str | None, *, required: bool):  # type: ignore[no-untyped-def]
+    """The runtime of office `code` (--office); without one, the only office, or an error when there are several
+    and the command needs one."""
+    codes = [office.office for office in rt.offices]
+    if code is not None:
+        found = rt.for_office(code.strip().upper())
+        if found is None:
+            raise UsageError(f"--office: no office {code!r} in the configuration (offices: {', '.join(codes)})")
+        return found
+    if required and len(codes) > 1:
+        raise UsageError(f"--office: several offices are configured ({', '.join(codes)}): name one")
+    return rt
+
+
+def _offices(rt, code: str | None) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """--office CODE: that office; none: every office."""
+    return [_office(rt, code, required=False)] if code is not None else rt.offices
+
+
 def _settings_with_trust(args: argparse.Namespace) -> Settings:
     """The settings for `run` and `poll`, which judge citizens' signatures: without a trusted list, the LOTL or an
     anchor no signature could ever be qualified, and every one would be reported to the citizen as untrusted."""
@@ -127,7 +149,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     rt = Runtime.from_settings(_settings_with_trust(args))
     _ = rt.signer  # a missing or unreadable signing key is a configuration error: fail now, not per message
-    log.info("intake started for office %s, mailbox %s", rt.office, rt.settings.imap.account)
+    for office in rt.offices:
+        _ = office.signer  # each office's receipt key
+        log.info("intake started for office %s, mailbox %s", office.office, office.settings.imap.account)
     daemon = Daemon(rt)
 
     def stop(signum: int, _frame: object) -> None:
@@ -154,7 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from intake.runtime import Runtime
-    from intake.scheduler import run_cycle
+    from intake.scheduler import run_cycles
 
     settings = _settings_with_trust(args)
     clock = Clock()
@@ -164,21 +188,27 @@ def cmd_poll(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--now: not an ISO-8601 instant: {args.now!r}") from exc
     rt = Runtime.from_settings(settings, clock)
-    _ = rt.signer
-    report = run_cycle(rt)
-    log.info(
-        "poll: claimed %s, processed %s, moved %s, sent %s, deferred %s, failed %s",
-        report.fetched.claimed,
-        report.processed,
-        report.moved,
-        report.sent.sent,
-        report.sent.deferred,
-        report.sent.failed,
-    )
-    if report.imap_error:
-        print(f"intake: mailbox unreachable: {report.imap_error}", file=sys.stderr)
-        return EXIT_FAILURE
-    return EXIT_OK
+    for office in rt.offices:
+        _ = office.signer
+    reports = run_cycles(rt)
+    several = len(reports) > 1
+    failed = False
+    for code, report in reports.items():
+        log.info(
+            "poll%s: claimed %s, processed %s, moved %s, sent %s, deferred %s, failed %s",
+            f" {code}" if several else "",
+            report.fetched.claimed,
+            report.processed,
+            report.moved,
+            report.sent.sent,
+            report.sent.deferred,
+            report.sent.failed,
+        )
+        if report.imap_error:
+            where = f" of office {code}" if several else ""
+            print(f"intake: mailbox{where} unreachable: {report.imap_error}", file=sys.stderr)
+            failed = True
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -192,8 +222,11 @@ def cmd_submissions(args: argparse.Namespace) -> int:
     from intake.views import all_submissions
 
     rt = _runtime(args)
+    offices = _offices(rt, args.office)
     with transaction(rt.engine) as session:
-        rows = all_submissions(session, rt)
+        rows = [row for office in offices for row in all_submissions(session, office)]
+    if len(offices) > 1:  # newest first across offices too (ISO instants in the offices' own zones)
+        rows.sort(key=lambda row: _instant(row["received_at"]), reverse=True)
     if args.json:
         _print_json(rows)
     else:
@@ -205,7 +238,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from intake.db import transaction
     from intake.views import find_by_number, submission_view
 
-    rt = _runtime(args)
+    rt = _office(_runtime(args), args.office, required=True)
     with transaction(rt.engine) as session:
         submission = find_by_number(session, rt, args.number)
         if submission is None:
@@ -238,11 +271,13 @@ def cmd_confirm(args: argparse.Namespace) -> int:
             clock = Clock(parse_instant(args.now, settings.office.timezone))
         except ValueError as exc:
             raise UsageError(f"--now: not an ISO-8601 instant: {args.now!r}") from exc
-    rt = Runtime.from_settings(settings, clock)
-    with transaction(rt.engine) as session:
+    deployment = Runtime.from_settings(settings, clock)
+    with transaction(deployment.engine) as session:
         account = session.exec(select(StaffUser).where(StaffUser.name == args.by)).first()
-        if account is None or not account.active or account.office != rt.office:
-            raise UsageError(f"--by: no active staff account {args.by!r} in office {rt.office}")
+        # The case is looked up in the clerk's own office: a clerk confirms only cases of her office.
+        rt = deployment.for_office(account.office) if account is not None else None
+        if account is None or not account.active or rt is None:
+            raise UsageError(f"--by: no active staff account {args.by!r} in the configured offices")
         if account.role not in ("registry", "admin"):
             raise UsageError(f"--by: {args.by!r} has role {account.role}; confirming a case needs registry or admin")
         submission = find_by_number(session, rt, args.number)
@@ -296,16 +331,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
     from intake.db import transaction
+    from intake.models import StaffUser
     from intake.web.auth import create_user, set_password
 
     password = _read_password()
-    rt = _runtime(args)
+    deployment = _runtime(args)
     try:
-        with transaction(rt.engine) as session:
-            if args.user_command == "password":
-                set_password(session, rt.office, args.name, password)
+        with transaction(deployment.engine) as session:
+            if args.user_command == "password":  # names are unique across offices: the account names its office
+                account = session.exec(select(StaffUser).where(StaffUser.name == args.name.strip())).first()
+                set_password(session, account.office if account else deployment.office, args.name, password)
             else:
+                rt = _office(deployment, args.office, required=True)
                 create_user(session, rt.office, args.name, args.role, password)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -361,8 +401,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     from intake.views import status_view
 
     rt = _runtime(args)
+    offices = _offices(rt, args.office)
     with transaction(rt.engine) as session:
-        view = status_view(session, rt)
+        views = [status_view(session, office) for office in offices]
+    # One office: today's object. Several: {"offices": [one such object per office]}.
+    view: Any = views[0] if len(views) == 1 else {"offices": views}
     if args.json:
         _print_json(view)
     else:
@@ -373,6 +416,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+def _instant(text: str | None) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text).timestamp() if text else 0.0
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:

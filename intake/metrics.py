@@ -21,6 +21,9 @@ Metrics (all for the runtime's office):
 - intake_trust_ok (gauge): 1 when a trust source is configured and every trusted list is ok (`status`: trust.ok).
 - intake_processing_seconds (histogram): processing time per submission (sum of its pipeline stages).
 - intake_open_alerts{kind} (gauge): open ops incidents.
+
+With several offices (`[[offices]]`) every series carries an `office` label (the office code) as well, except the
+trusted-list ones, which describe the deployment's one set of lists.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ from intake.signatures.trust_state import trusted_list_age_seconds
 # Seconds. Most submissions take well under a second per stage; signature checks with revocation
 # lookups can take tens of seconds.
 PROCESSING_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+# Families about the deployment as a whole (the trusted lists are shared): reported once, without an office.
+DEPLOYMENT_FAMILIES = frozenset({"intake_trusted_list_age_seconds", "intake_trusted_lists", "intake_trust_ok"})
 
 
 class IntakeCollector(Collector):
@@ -63,9 +68,28 @@ class IntakeCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
+        offices = self.rt.offices
         with transaction(self.rt.engine) as session:
-            metrics = list(_collect(session, self.rt))
-        yield from metrics
+            per_office = [(office.office, list(_collect(session, office))) for office in offices]
+        if len(per_office) == 1:  # one office: the series of a single-office deployment, unchanged
+            yield from per_office[0][1]
+            return
+        yield from _labelled_by_office(per_office)
+
+
+def _labelled_by_office(per_office: list[tuple[str, list[Metric]]]) -> Iterator[Metric]:
+    """One family per metric name, each office's samples in it with an `office` label."""
+    merged: dict[str, Metric] = {}
+    for index, (code, families) in enumerate(per_office):
+        for family in families:
+            shared = family.name in DEPLOYMENT_FAMILIES
+            if shared and index:
+                continue
+            target = merged.setdefault(family.name, Metric(family.name, family.documentation, family.type, family.unit))
+            for sample in family.samples:
+                labels = sample.labels if shared else {"office": code, **sample.labels}
+                target.add_sample(sample.name, labels, sample.value, sample.timestamp, sample.exemplar)
+    yield from merged.values()
 
 
 def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
@@ -105,9 +129,7 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
 
     imap = settings.imap
     # Rows of a mailbox configured before (another account) are history, and would have no name of their own.
-    polls = session.exec(
-        select(PollState).where(PollState.office == office, PollState.account == imap.account)
-    ).all()
+    polls = session.exec(select(PollState).where(PollState.office == office, PollState.account == imap.account)).all()
     mailbox = mailbox_label(rt)
     failures = GaugeMetricFamily(
         "intake_poll_failures",
@@ -128,13 +150,13 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
     yield failures
     yield last_ok
 
-    age = trusted_list_age_seconds(session, office)
+    age = trusted_list_age_seconds(session, rt.trust_office)
     trust = GaugeMetricFamily("intake_trusted_list_age_seconds", "Age of the oldest trusted list in use.")
     if age is not None:
         trust.add_metric([], age)
     yield trust
 
-    overview = trust_state.trust_overview(session, office, settings, utcnow())
+    overview = trust_state.trust_overview(session, rt.trust_office, settings, utcnow())
     lists = GaugeMetricFamily("intake_trusted_lists", "Trusted lists by state.", labels=["state"])
     for state in trust_state.STATES:  # every state, 0 included, so an alert rule never meets a missing series
         lists.add_metric([state], sum(1 for _row, health in overview.lists if health.state == state))

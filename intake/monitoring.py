@@ -125,6 +125,8 @@ def _check_trusted_lists(session: Session, rt: Runtime, now: datetime) -> list[s
     limits = trust_state.HealthLimits.from_settings(rt.settings)
     problems = []
     sources = set()
+    if rt.office != rt.trust_office:  # the deployment's lists: checked, and alerted on, once (the first office)
+        return problems
     for row in session.exec(select(TrustListState).where(TrustListState.office == rt.office)).all():
         sources.add(row.source)
         held = {problem.state: problem for problem in trust_state.list_health(row, now, limits).problems}

@@ -10,32 +10,62 @@ from sqlalchemy import Engine
 
 from intake.clock import Clock
 from intake.db import make_engine
-from intake.settings import ConfigError, Settings
+from intake.settings import ConfigError, Settings, office_views
 from intake.store import BlobStore
 
 
 @dataclass
 class Runtime:
+    """One office's view of the deployment: `settings` are that office's (its mailbox, sender, calendar, key);
+    the database, the store, the clock and the trust store are the deployment's, shared by every office."""
+
     settings: Settings
     engine: Engine
     store: BlobStore
     clock: Clock = field(default_factory=Clock)
+    # The first office's runtime, which holds every office's (None: this one is the first).
+    _first: Runtime | None = field(default=None, repr=False, compare=False)
+    _views: dict[str, Runtime] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
+        """The runtime of the first office; `offices` / `for_office` give the others."""
         from intake import texts
 
         texts.configure(settings.texts.directory)  # the agency's edited wordings, before the packaged defaults
-        return cls(
-            settings=settings,
+        views = office_views(settings)
+        first = cls(
+            settings=views[0],
             engine=make_engine(settings.database.url),
             store=BlobStore(settings.storage.path),
             clock=clock or Clock(),
         )
+        first._views[first.office] = first
+        for view in views[1:]:
+            first._views[view.office.code] = cls(
+                settings=view, engine=first.engine, store=first.store, clock=first.clock, _first=first
+            )
+        return first
 
     @property
     def office(self) -> str:
         return self.settings.office.code
+
+    @property
+    def offices(self) -> list[Runtime]:
+        """Every office of the deployment, in configuration order (one for a single-office configuration)."""
+        first = self._first or self
+        return list(first._views.values()) or [self]
+
+    @property
+    def trust_office(self) -> str:
+        """The office whose rows hold the deployment's trusted lists and their alerts: the first. Trust is shared
+        (one TrustListState row per list, keyed by its source), so it is recorded, and alerted on, once."""
+        return (self._first or self).office
+
+    def for_office(self, code: str) -> Runtime | None:
+        """The runtime of office `code`, or None when the deployment has no such office."""
+        return next((rt for rt in self.offices if rt.office == code), None)
 
     @cached_property
     def signer(self):  # type: ignore[no-untyped-def]  # ReceiptSigner, imported lazily: pyhanko is slow to load
@@ -57,11 +87,17 @@ class Runtime:
     def trust_store(self):  # type: ignore[no-untyped-def]  # TrustStore; loaded once per process
         from intake.signatures.trust_store import TrustStore
 
+        if self._first is not None:  # trust is the deployment's: one copy of the lists for every office
+            return self._first.trust_store
+
         return TrustStore.from_settings(self.settings.trust, self.settings.storage.path / "trust-cache")
 
     @cached_property
     def verification_policy(self):  # type: ignore[no-untyped-def]
         from intake.signatures.verify import VerificationPolicy
+
+        if self._first is not None:  # its caches (revocation answers, paths) serve every office
+            return self._first.verification_policy
 
         return VerificationPolicy(trust=self.trust_store, revocation=self.settings.trust.revocation)
 
@@ -75,6 +111,8 @@ class Runtime:
     def link_secret(self) -> str:
         """The key that signs beneficiaries' appointment links: web.secret_key, or one made once and kept
         beside the store (a fresh key per process would break every link sent before a restart)."""
+        if self._first is not None:  # [web] is the deployment's: one key for every office's links
+            return self._first.link_secret
         configured = self.settings.web.secret_key.get_secret_value()
         if configured:
             return configured

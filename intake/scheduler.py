@@ -46,7 +46,8 @@ def run_cycle(rt: Runtime) -> CycleReport:
     when processing failed: one broken part never holds up the others.
     """
     report = CycleReport()
-    record_trust_lists(rt)
+    if rt.office == rt.trust_office:  # the deployment's lists, recorded once per round of offices
+        record_trust_lists(rt)
     # No IMAP connection is held while messages are processed: with budgets of 30 s a message, a batch can take
     # longer than a server keeps an idle session, and the settle after it must not be lost with that session.
     try:
@@ -69,6 +70,12 @@ def run_cycle(rt: Runtime) -> CycleReport:
     check_health(rt)  # raises or resolves ops alerts; its e-mails go out with the send below
     _add(report.sent, outbox.send_due(rt))
     return report
+
+
+def run_cycles(rt: Runtime) -> dict[str, CycleReport]:
+    """One cycle per office, one after the other, each with its own mailbox, sender and calendar (every office's
+    cycle uses all the worker processes); a failing office does not hold up the next."""
+    return {office.office: run_cycle(office) for office in rt.offices}
 
 
 def _mailbox_failed(rt: Runtime, report: CycleReport, exc: BaseException) -> None:
@@ -108,9 +115,17 @@ class Daemon:
         if not self._cycle_lock.acquire(blocking=False):
             return
         try:
-            report = run_cycle(self.rt)
+            for rt in self.rt.offices:
+                self._office_cycle(rt)
+        finally:
+            self._cycle_lock.release()
+
+    def _office_cycle(self, rt: Runtime) -> None:
+        try:
+            report = run_cycle(rt)
             log.info(
-                "cycle: claimed %s, processed %s, moved %s, sent %s, deferred %s",
+                "cycle %s: claimed %s, processed %s, moved %s, sent %s, deferred %s",
+                rt.office,
                 report.fetched.claimed,
                 report.processed,
                 report.moved,
@@ -118,15 +133,14 @@ class Daemon:
                 report.sent.deferred,
             )
         except Exception:
-            log.exception("poll cycle failed")
-        finally:
-            self._cycle_lock.release()
+            log.exception("poll cycle of office %s failed", rt.office)
 
     def outbox_job(self) -> None:
-        try:
-            outbox.send_due(self.rt)
-        except Exception:
-            log.exception("outbox job failed")
+        for rt in self.rt.offices:
+            try:
+                outbox.send_due(rt)
+            except Exception:
+                log.exception("outbox job of office %s failed", rt.office)
 
     def _serve_web(self) -> None:
         from intake.web.app import serve
@@ -173,8 +187,9 @@ class Daemon:
         )
         if settings.web.enabled:
             threading.Thread(target=self._serve_web, name="web", daemon=True).start()
-        if settings.imap.idle:
-            threading.Thread(target=self._idle_loop, name="imap-idle", daemon=True).start()
+        for rt in self.rt.offices:  # one IDLE connection per office's mailbox; any of them wakes the poll job
+            if rt.settings.imap.idle:
+                threading.Thread(target=self._idle_loop, args=(rt,), name=f"imap-idle-{rt.office}", daemon=True).start()
         try:
             self.scheduler.start()
         finally:
@@ -185,11 +200,11 @@ class Daemon:
         with contextlib.suppress(SchedulerNotRunningError):
             self.scheduler.shutdown(wait=False)
 
-    def _idle_loop(self) -> None:
+    def _idle_loop(self, rt: Runtime) -> None:
         """Hold an IDLE connection; on any new message wake the poll job. Reconnect on every error
         (imapclient can raise `unterminated line` on split responses) with a capped back-off."""
         backoff = 1.0
-        imap_settings = self.rt.settings.imap
+        imap_settings = rt.settings.imap
         while not self._stop.is_set():
             try:
                 with imap.connect(imap_settings) as client:

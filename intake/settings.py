@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -249,6 +249,39 @@ class WebSettings(Section):
         return [entry.strip() for entry in value]
 
 
+class OfficeEntry(Section):
+    """One office of a deployment that serves several (`[[offices]]`).
+
+    The office's own keys are required: a default would put Cluj's name on another county's receipts. Its
+    mailbox, sender, calendar and receipt key are the top-level `[imap]`, `[smtp]`, `[appointments]` and
+    `[signing]` with the keys given here laid over them, so what all offices share (servers, ports) is written
+    once. Only the keys written in the entry count as given (`model_fields_set`), never a section's defaults."""
+
+    code: str = Field(pattern=r"^[A-Z0-9]{1,8}$")  # "CJ", "BH", "B": carried by every record of the office
+    name: str
+    name_genitive: str
+    short_name: str
+    address: str
+    timezone: str | None = None  # None: the top-level office.timezone
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    appointments: AppointmentsSettings = AppointmentsSettings()
+    signing: SigningSettings = SigningSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else OfficeSettings._known_timezone(value)
+
+
+class KeyedError(ValueError):
+    """A problem whose key is deeper than the validator that finds it (e.g. `offices.1.code`)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="INTAKE_",
@@ -271,6 +304,36 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
     texts: TextsSettings = TextsSettings()
+    # Several offices in one deployment; empty: the one office of the top-level sections (see office_views).
+    offices: list[OfficeEntry] = []
+
+    @model_validator(mode="after")
+    def _distinct_offices(self) -> Settings:
+        """Two entries with one code would share numbering and cases; two with one mailbox would claim each
+        other's mail, and two with one sender would answer in each other's name (an entry without its own
+        `imap.username` or `smtp.from_address` inherits the top-level one)."""
+        codes: dict[str, int] = {}
+        mailboxes: dict[tuple[str, str], int] = {}
+        senders: dict[str, int] = {}
+        for index, view in enumerate(office_views(self) if self.offices else []):
+            code = view.office.code
+            if code in codes:
+                raise KeyedError(f"offices.{index}.code", f"office {code} is already offices.{codes[code]}")
+            codes[code] = index
+            mailbox = (view.imap.account, view.imap.folder)
+            if mailbox in mailboxes:
+                raise KeyedError(
+                    f"offices.{index}.imap.username",
+                    f"mailbox {mailbox[0]} {mailbox[1]} is already that of offices.{mailboxes[mailbox]}",
+                )
+            mailboxes[mailbox] = index
+            sender = view.smtp.from_address.lower()
+            if sender in senders:
+                raise KeyedError(
+                    f"offices.{index}.smtp.from_address", f"{sender} is already the sender of offices.{senders[sender]}"
+                )
+            senders[sender] = index
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -286,6 +349,38 @@ class Settings(BaseSettings):
         if toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+
+def office_views(settings: Settings) -> list[Settings]:
+    """One single-office Settings per office, in configuration order: the settings themselves when there is no
+    `[[offices]]`, else each entry over the top-level sections (a view has no `offices` of its own)."""
+    if not settings.offices:
+        return [settings]
+    return [_office_view(settings, entry) for entry in settings.offices]
+
+
+def _office_view(settings: Settings, entry: OfficeEntry) -> Settings:
+    def over(base: Section, given: Section) -> Section:
+        return base.model_copy(update={key: getattr(given, key) for key in given.model_fields_set})
+
+    office = OfficeSettings.model_construct(
+        code=entry.code,
+        name=entry.name,
+        name_genitive=entry.name_genitive,
+        short_name=entry.short_name,
+        address=entry.address,
+        timezone=entry.timezone or settings.office.timezone,
+    )
+    return settings.model_copy(
+        update={
+            "office": office,
+            "imap": over(settings.imap, entry.imap),
+            "smtp": over(settings.smtp, entry.smtp),
+            "appointments": over(settings.appointments, entry.appointments),
+            "signing": over(settings.signing, entry.signing),
+            "offices": [],
+        }
+    )
 
 
 class ConfigError(Exception):
@@ -327,6 +422,9 @@ def _first_error_line(exc: ValidationError) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or "(root)"
     message = error["msg"]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, KeyedError):
+        key, message = cause.key, str(cause)
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     more = len(exc.errors()) - 1

@@ -51,8 +51,7 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         "flagged": any(not finding.staff_only for finding in findings),
         "documents": [_document_view(document) for document in documents],
         "findings": [
-            {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only}
-            for finding in findings
+            {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only} for finding in findings
         ],
         "appointment": _appointment_view(session, submission, timezone),
         # The registration number of the case's first message (its own for a new case), and where the case stands
@@ -170,7 +169,7 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
     ).first()
     polls = session.exec(select(PollState).where(PollState.office == rt.office)).all()
     # Trusted-list health is judged on the real clock, like the ops alerts that share the same rule.
-    trust = trust_overview(session, rt.office, rt.settings, utcnow())
+    trust = trust_overview(session, rt.trust_office, rt.settings, utcnow())
     return {
         "office": rt.office,
         "queues": by_state,
@@ -194,7 +193,7 @@ def status_view(session: Session, rt: Runtime) -> dict[str, Any]:
             "failed": outbox_counts.get(OutboxState.FAILED, 0),
             "oldest_pending_age_seconds": _age(oldest_pending),
         },
-        "trusted_list_age_seconds": trusted_list_age_seconds(session, rt.office),
+        "trusted_list_age_seconds": trusted_list_age_seconds(session, rt.trust_office),
         "alerts": [
             {
                 "kind": alert.kind,

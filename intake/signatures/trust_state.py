@@ -187,7 +187,7 @@ def record_trust_lists(rt: Runtime) -> None:
     with transaction(rt.engine) as session:
         for info in lists:
             row = session.get(TrustListState, info.source) or TrustListState(
-                source=info.source, office=rt.office, loaded_at=info.loaded_at
+                source=info.source, office=rt.trust_office, loaded_at=info.loaded_at
             )
             row.territory = info.territory
             row.sequence_number = info.sequence_number
@@ -205,7 +205,7 @@ def record_trust_lists(rt: Runtime) -> None:
         # stale and keep an ops alert open for ever.
         session.exec(
             delete(TrustListState).where(
-                col(TrustListState.office) == rt.office,
+                col(TrustListState.office) == rt.trust_office,
                 col(TrustListState.source).not_in([info.source for info in lists]),
             )
         )

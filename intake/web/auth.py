@@ -231,8 +231,23 @@ def _security_headers(headers: MutableHeaders, scope: Scope, logged_in: bool, se
             headers[name] = value
 
 
-def _rt(request: Request) -> Runtime:
+def _deployment(request: Request) -> Runtime:
+    """The first office's runtime, which knows every office (`Runtime.offices`)."""
     return request.app.state.rt  # type: ignore[no-any-return]
+
+
+def office_runtime(request: Request) -> Runtime:
+    """The runtime of the logged-in user's office: every staff page, query and action works on that office alone
+    (its cases, files, reports, appointments, audit), so another office's case id is simply not found (404).
+    Before login, and on pages that need none, the first office's."""
+    deployment = _deployment(request)
+    user = _session_user(request) if "session" in request.scope else None
+    if user is None:
+        return deployment
+    return deployment.for_office(user.office) or deployment  # _session_user admits configured offices only
+
+
+_rt = office_runtime
 
 
 def csrf_token(request: Request) -> str:
@@ -267,10 +282,11 @@ def _session_user(request: Request) -> CurrentUser | None:
     version = request.session.get("sv")
     if not isinstance(uid, int) or not isinstance(version, int):
         return None
-    rt = _rt(request)
+    rt = _deployment(request)
     with transaction(rt.engine) as session:
         row = session.get(StaffUser, uid)
-        valid = (row is not None and row.active and row.office == rt.office and row.role in ROLES
+        # An account of an office taken out of the configuration has nothing it may see.
+        valid = (row is not None and row.active and rt.for_office(row.office) is not None and row.role in ROLES
                  and row.session_version == version)
         user = CurrentUser(id=uid, name=row.name, role=row.role, office=row.office) if valid and row else None
     if user is None:
@@ -421,17 +437,22 @@ def login_form(request: Request, next: str | None = None) -> Response:
 @router.post("/login", dependencies=[Depends(verify_csrf)])
 def login(request: Request, name: str = Form(""), password: str = Form(""),
           next: str = Form("")) -> Response:
-    rt = _rt(request)
+    rt = _deployment(request)
+    # One login page for every office: failures count across offices, and each attempt is audited in the office
+    # of the account it names (the first office's when no account has that name).
+    offices = tuple(office.office for office in rt.offices)
     name = name.strip()[:128]
     address = _client_address(request)
     next_path = safe_next(next)
     now = utcnow()
     with transaction(rt.engine) as session:
-        verdict = throttle.judge(session, rt.office, name, address, now)
+        row = session.exec(select(StaffUser).where(StaffUser.name == name)).first()
+        audit_office = row.office if row is not None and row.office in offices else rt.office
+        verdict = throttle.judge(session, offices, name, address, now)
         if verdict.refused:
-            _record(session, rt.office, name or "-", "login_blocked", after={"ip": address, "rule": verdict.refused})
+            _record(session, audit_office, name or "-", "login_blocked",
+                    after={"ip": address, "rule": verdict.refused})
         else:
-            row = session.exec(select(StaffUser).where(StaffUser.name == name)).first()
             stored = ((row.password_hash, row.id, row.role, row.active, row.office, row.session_version)
                       if row is not None else None)
     if verdict.refused:
@@ -442,9 +463,10 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
         return response
     # The slow hash check runs outside the transaction: with SQLite a transaction holds the write lock.
     valid = verify_password(stored[0] if stored else _DUMMY_HASH, password) and stored is not None
-    if not valid or stored is None or not stored[3] or stored[4] != rt.office:
+    if not valid or stored is None or not stored[3] or stored[4] not in offices:
         with transaction(rt.engine) as session:
-            _record(session, rt.office, name or "-", "login_failed", after=throttle.failure_record(address, verdict))
+            _record(session, audit_office, name or "-", "login_failed",
+                    after=throttle.failure_record(address, verdict))
         log.info("failed login for %r from %s", name, address)
         return _login_page(request, next_path=next_path, name=name, status=401,
                            error="Nume de utilizator sau parolă greșită.")
@@ -454,7 +476,7 @@ def login(request: Request, name: str = Form(""), password: str = Form(""),
         row.last_login_at = now
         if _hasher.check_needs_rehash(password_hash):
             row.password_hash = hash_password(password)
-        _record(session, rt.office, name, "login", after={"ip": address})
+        _record(session, audit_office, name, "login", after={"ip": address})
     # A new token at login: a token planted before login (session fixation) is worthless afterwards.
     request.session.clear()
     request.session.update({"uid": user_id, "sv": session_version, "csrf": secrets.token_urlsafe(32),

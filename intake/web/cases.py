@@ -24,7 +24,7 @@ from intake.runtime import Runtime
 from intake.web import case_actions as actions
 from intake.web import previews
 from intake.web.app import templates
-from intake.web.auth import CurrentUser, require_roles, staff_context, verify_csrf
+from intake.web.auth import CurrentUser, office_runtime, require_roles, staff_context, verify_csrf
 
 router = APIRouter()
 RegistryUser = Annotated[CurrentUser, Depends(require_roles("registry"))]
@@ -70,7 +70,7 @@ ERRORS_RO: dict[str, str] = {
 
 
 def _rt(request: Request) -> Runtime:
-    return request.app.state.rt  # type: ignore[no-any-return]
+    return office_runtime(request)  # the logged-in user's office: nothing of another office is found
 
 
 def _case_or_404(session: Session, rt: Runtime, submission_id: int) -> Submission:

@@ -26,7 +26,7 @@ from intake.registry import format_registration
 from intake.runtime import Runtime
 from intake.views import status_view
 from intake.web.app import templates
-from intake.web.auth import CurrentUser, audit, require_roles, staff_context, verify_csrf
+from intake.web.auth import CurrentUser, audit, office_runtime, require_roles, staff_context, verify_csrf
 
 router = APIRouter()
 OpsUser = Annotated[CurrentUser, Depends(require_roles("ops"))]
@@ -63,7 +63,7 @@ TRUST_STATES = {
 
 
 def _rt(request: Request) -> Runtime:
-    return request.app.state.rt  # type: ignore[no-any-return]
+    return office_runtime(request)  # the logged-in user's office: nothing of another office is found
 
 
 # ------------------------------------------------------------------------------------------------ unauthenticated
@@ -71,7 +71,11 @@ def _rt(request: Request) -> Runtime:
 def readyz(request: Request) -> JSONResponse:
     # No login: scraped by ops tooling on the internal network.
     started = getattr(request.app.state, "started_at", None) or PROCESS_STARTED
-    ready, body = readiness(_rt(request), started)
+    # Ready when every office's mailbox is: the first that is not decides the answer, naming its office.
+    results = [(office.office, *readiness(office, started)) for office in request.app.state.rt.offices]
+    code, ready, body = next((result for result in results if not result[1]), results[0])
+    if len(results) > 1:
+        body = {**body, "office": code}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -80,7 +84,8 @@ def metrics(request: Request) -> Response:
     # No login: Prometheus scrapes this on the internal network; counts only, no personal data.
     registry: CollectorRegistry | None = getattr(request.app.state, "metrics_registry", None)
     if registry is None:
-        registry = request.app.state.metrics_registry = make_registry(_rt(request))
+        # The deployment's collector (every office), whoever's cookie came with the scrape.
+        registry = request.app.state.metrics_registry = make_registry(request.app.state.rt)
     return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
 

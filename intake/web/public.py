@@ -33,6 +33,7 @@ def _purpose(appointment: Appointment, root: Submission) -> str:
 
 
 def _rt(request: Request) -> Runtime:
+    # The first office's: the link's appointment names its own office (`_load`), whoever is logged in.
     return request.app.state.rt  # type: ignore[no-any-return]
 
 
@@ -42,7 +43,8 @@ def _problem(request: Request, status: int, title: str, text: str) -> Response:
     )
 
 
-def _load(request: Request, token: str, session) -> Appointment | Response:  # type: ignore[no-untyped-def]
+def _load(request: Request, token: str, session) -> tuple[Appointment, Runtime] | Response:  # type: ignore[no-untyped-def]
+    """The appointment the link names, with the runtime of its office (its calendar and desks)."""
     rt = _rt(request)
     try:
         appointment_id, sequence = read_token(token, rt.link_secret, rt.clock.now())
@@ -52,22 +54,23 @@ def _load(request: Request, token: str, session) -> Appointment | Response:  # t
     except TokenInvalid:
         return _problem(request, 404, "Link invalid", "Linkul nu este valid. Verificați că l-ați copiat complet.")
     appointment = session.get(Appointment, appointment_id)
-    if appointment is None or appointment.office != rt.office:
+    office = rt.for_office(appointment.office) if appointment is not None else None
+    if appointment is None or office is None:
         return _problem(request, 404, "Link invalid", "Linkul nu este valid.")
     if appointment.state != AppointmentState.BOOKED or appointment.sequence != sequence:
         return _problem(request, 410, "Programare modificată", "Programarea a fost între timp modificată sau "
                         "anulată. Folosiți linkul din cel mai recent e-mail primit de la noi.")
-    return appointment
+    return appointment, office
 
 
 @router.get("/programare/{token}", response_class=HTMLResponse)
 def show(request: Request, token: str, ok: str | None = None) -> Response:
-    rt = _rt(request)
-    timezone = rt.settings.office.timezone
-    with transaction(rt.engine) as session:
-        found = _load(request, token, session)
-        if isinstance(found, Response):
-            return found
+    with transaction(_rt(request).engine) as session:
+        loaded = _load(request, token, session)
+        if isinstance(loaded, Response):
+            return loaded
+        found, rt = loaded
+        timezone = rt.settings.office.timezone
         root = session.get_one(Submission, found.submission_id)
         # Never a day past the legal deadline of a clarification (the same window as the staff page).
         slots = service.free_slots(rt, session, found)
@@ -91,15 +94,15 @@ def show(request: Request, token: str, ok: str | None = None) -> Response:
 
 @router.post("/programare/{token}/muta")
 def move(request: Request, token: str, start: str = Form(...)) -> Response:
-    rt = _rt(request)
     try:
         wanted = datetime.fromisoformat(start)
     except ValueError:
         return _problem(request, 400, "Oră invalidă", "Ora aleasă nu este validă.")
-    with transaction(rt.engine) as session:
-        found = _load(request, token, session)
-        if isinstance(found, Response):
-            return found
+    with transaction(_rt(request).engine) as session:
+        loaded = _load(request, token, session)
+        if isinstance(loaded, Response):
+            return loaded
+        found, rt = loaded
         try:
             service.reschedule(rt, session, found, wanted, actor="beneficiary")
         except ValueError:
@@ -111,11 +114,11 @@ def move(request: Request, token: str, start: str = Form(...)) -> Response:
 
 @router.post("/programare/{token}/anuleaza")
 def cancel(request: Request, token: str) -> Response:
-    rt = _rt(request)
-    with transaction(rt.engine) as session:
-        found = _load(request, token, session)
-        if isinstance(found, Response):
-            return found
+    with transaction(_rt(request).engine) as session:
+        loaded = _load(request, token, session)
+        if isinstance(loaded, Response):
+            return loaded
+        found, rt = loaded
         service.cancel(rt, session, found, actor="beneficiary")
     return _problem(request, 200, "Programare anulată", "Programarea a fost anulată. Veți primi o confirmare "
                     "prin e-mail. Pentru o nouă programare, răspundeți la e-mailul nostru.")

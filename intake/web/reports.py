@@ -17,7 +17,7 @@ from intake.clock import local
 from intake.db import transaction
 from intake.runtime import Runtime
 from intake.web.app import templates
-from intake.web.auth import CurrentUser, audit, require_roles, staff_context
+from intake.web.auth import CurrentUser, audit, office_runtime, require_roles, staff_context
 
 router = APIRouter()
 RegistryUser = Annotated[CurrentUser, Depends(require_roles("registry"))]
@@ -29,7 +29,7 @@ FORMATS = {
 
 
 def _rt(request: Request) -> Runtime:
-    return request.app.state.rt  # type: ignore[no-any-return]
+    return office_runtime(request)  # the logged-in user's office: nothing of another office is found
 
 
 def _previous_month(today: date) -> str:

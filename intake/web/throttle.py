@@ -16,6 +16,7 @@ What remains possible is one guess per fresh address per name: the price of neve
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -60,11 +61,13 @@ def _ip():  # type: ignore[no-untyped-def]
     return col(AuditEvent.after)["ip"].as_string()
 
 
-def judge(session: Session, office: str, name: str, address: str, now: datetime) -> Verdict:
+def judge(session: Session, office: str | Sequence[str], name: str, address: str, now: datetime) -> Verdict:
+    """`office`: the office, or every office of the deployment (one login page serves them all)."""
+    offices = [office] if isinstance(office, str) else list(office)
     since = now - FAILURE_WINDOW - LOCKOUT
     failures = session.exec(
         select(AuditEvent.actor, AuditEvent.at, AuditEvent.after).where(
-            AuditEvent.office == office, AuditEvent.action == "login_failed", col(AuditEvent.at) >= since,
+            col(AuditEvent.office).in_(offices), AuditEvent.action == "login_failed", col(AuditEvent.at) >= since,
             or_(AuditEvent.actor == name, _ip() == address),
         )
     ).all()
@@ -72,7 +75,8 @@ def judge(session: Session, office: str, name: str, address: str, now: datetime)
     # elsewhere does not (or every login of the clerk would hand a guesser a fresh allowance).
     last_login = session.exec(
         select(func.max(AuditEvent.at)).where(
-            AuditEvent.office == office, AuditEvent.action == "login", AuditEvent.actor == name, _ip() == address
+            col(AuditEvent.office).in_(offices), AuditEvent.action == "login", AuditEvent.actor == name,
+            _ip() == address,
         )
     ).one()
     last_login = _aware(last_login)
