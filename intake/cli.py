@@ -337,22 +337,23 @@ def cmd_user(args: argparse.Namespace) -> int:
     from intake.models import StaffUser
     from intake.web.auth import create_user, set_password
 
-    password = _read_password()
     deployment = _runtime(args)
+    # The office first: a missing --office is refused before anyone types a password.
+    office = _office(deployment, args.office, required=True).office if args.user_command == "add" else None
+    password = _read_password()
     try:
         with transaction(deployment.engine) as session:
-            if args.user_command == "password":  # names are unique across offices: the account names its office
+            if office is not None:
+                create_user(session, office, args.name, args.role, password)
+            else:  # names are unique across offices: the account names its office
                 account = session.exec(select(StaffUser).where(StaffUser.name == args.name.strip())).first()
                 set_password(session, account.office if account else deployment.office, args.name, password)
-            else:
-                rt = _office(deployment, args.office, required=True)
-                create_user(session, rt.office, args.name, args.role, password)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if args.user_command == "password":
+    if office is None:
         print(f"password of {args.name} changed; its sessions are ended")
     else:
-        print(f"user {args.name} ({args.role}) created")
+        print(f"user {args.name} ({args.role}, office {office}) created")
     return EXIT_OK
 
 
