@@ -44,6 +44,7 @@ class AppointmentNotice:
     applicant: str = wording.NATURAL_PERSON
     decision: bool = True
     request_name: str | None = None
+    office_short: str = "AJOFM Cluj"  # whose procedure the legal basis cites (each office of a deployment its own)
 
     @property
     def late(self) -> bool:
@@ -101,7 +102,7 @@ def appointment_paragraph(notice: AppointmentNotice) -> str:
     blocks.append(wording.BRING[_bring_key(notice), _who(notice.applicant)])
     if notice.purpose == "clarification" and notice.deadline is not None:
         basis = wording.LEGAL_BASIS_LATE if notice.late else wording.LEGAL_BASIS
-        blocks.append(basis.format(deadline_day=day_in_words(notice.deadline)))
+        blocks.append(basis.format(deadline_day=day_in_words(notice.deadline), office_short=notice.office_short))
     if notice.overflow:
         blocks.append(wording.OVERFLOW)
     if notice.manage_url:

@@ -851,6 +851,7 @@ def notice_for(
         end=appointment.end,
         office_name=office.name,
         office_address=office.address,
+        office_short=office.short_name,
         timezone=office.timezone,
         reasons=tuple(appointment.reasons) if with_reasons else (),
         deadline=local(appointment.deadline, office.timezone).date() if appointment.deadline else None,

@@ -137,6 +137,11 @@ class DovecotServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def as_user(self, username: str, password: str) -> DovecotServer:
+        """The same server seen by another of its users (`extra_users` of start_dovecot): helpers log in as that
+        user; stopping the view leaves the server running."""
+        return DovecotServer(self.host, self.port, username, password, self.base)
+
     # -- lifecycle --
 
     def stop(self) -> None:
@@ -207,11 +212,13 @@ def start_dovecot(
     auto_folders: Sequence[str] = DEFAULT_AUTO_FOLDERS,
     timezone: str = "UTC",
     timeout: float = 15.0,
+    extra_users: Sequence[tuple[str, str]] = (),
 ) -> DovecotServer:
     """Start (or restart, if `base` holds an earlier instance's mail) a private Dovecot.
 
     `auto_folders` are created for every user at login. `timezone` is the server's TZ, in which
     INTERNALDATE is reported (fixed, so results do not depend on the developer's TZ variable).
+    `extra_users` are more (username, password) accounts, each with its own mailbox (`DovecotServer.as_user`).
 
     Raises RuntimeError (never skips) when dovecot is missing or does not come up.
     """
@@ -219,7 +226,8 @@ def start_dovecot(
     binary = shutil.which("dovecot") or next((p for p in _FALLBACK_BINARIES if os.access(p, os.X_OK)), None)
     if binary is None:
         raise RuntimeError(DOVECOT_MISSING)
-    _check_user_fields(username, password)
+    for user, secret in ((username, password), *extra_users):
+        _check_user_fields(user, secret)
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]+", timezone):
         raise ValueError(f"invalid timezone {timezone!r}")
     if timezone != "UTC" and not (Path("/usr/share/zoneinfo") / timezone).is_file():
@@ -242,7 +250,9 @@ def start_dovecot(
     mail_dir.chmod(0o750)
 
     passwd = base / "passwd"
-    passwd.write_text(_passwd_line(username, password), encoding="utf-8")
+    passwd.write_text(
+        "".join(_passwd_line(user, secret) for user, secret in ((username, password), *extra_users)), encoding="utf-8"
+    )
     # The auth process runs as default_internal_user, not root: it must be able to read this.
     passwd.chmod(0o644)
 
