@@ -225,7 +225,9 @@ def _check_request(
             document_id=reading.category_source,
             detail={"candidates": list(reading.category.candidates), "evidence": list(reading.category.evidence)},
         )
-    if request_type.territorial_check and (found := territory.competence(reading.address)):
+    office = rt.settings.office  # competent for its own county (the office code is the county's plate code)
+    found = territory.competence(reading.address, office.code, office.short_name)
+    if request_type.territorial_check and found:
         _ask_staff(
             session, rt, submission, case, "territorial_competence", found.message,
             document_id=reading.address_source,

@@ -272,9 +272,15 @@ class Competence:
     to_check: bool  # "de verificat": the form cannot tell (residence here, last job unknown)
 
 
-def competence(address: Address, home: str = HOME) -> Competence | None:
+def competence(address: Address, home: str = HOME, office_short: str = "AJOFM Cluj") -> Competence | None:
     """001 Art. 1, 16^1: domicile here → competent; domicile elsewhere → that county's agency, unless the
-    residence is here and the last job or income too (unknown from the form: to be checked)."""
+    residence is here and the last job or income too (unknown from the form: to be checked).
+
+    `home` is the office's county code (the office code of a deployment, "CJ", "BH"); an office code that names
+    no county has no opinion."""
+    if home not in BY_CODE:
+        return None
+    here = BY_CODE[home].where
     domicile, residence, last_job = address.domicile, address.residence, address.last_job
     if domicile is not None and domicile.code == home:
         return None
@@ -283,8 +289,8 @@ def competence(address: Address, home: str = HOME) -> Competence | None:
             return None  # nothing known, or a residence here with no domicile stated: no opinion
         return Competence(
             f"Formularul arată reședința în {residence.where}, dar nu și domiciliul: potrivit art. 1 și art. 16^1 "
-            "din Procedură, AJOFM Cluj este competentă pentru domiciliul din județul Cluj sau pentru reședința din "
-            "județul Cluj, dacă ultimul loc de muncă sau veniturile au fost acolo — de verificat.",
+            f"din Procedură, {office_short} este competentă pentru domiciliul din {here} sau pentru reședința din "
+            f"{here}, dacă ultimul loc de muncă sau veniturile au fost acolo — de verificat.",
             residence.code,
             True,
         )
@@ -293,15 +299,15 @@ def competence(address: Address, home: str = HOME) -> Competence | None:
             return None
         if last_job is None:
             return Competence(
-                f"Domiciliul este în {domicile.where}, iar reședința în județul Cluj: potrivit art. 1 și art. 16^1 "
-                "din Procedură, AJOFM Cluj este competentă numai dacă ultimul loc de muncă sau veniturile au fost "
+                f"Domiciliul este în {domicile.where}, iar reședința în {here}: potrivit art. 1 și art. 16^1 "
+                f"din Procedură, {office_short} este competentă numai dacă ultimul loc de muncă sau veniturile au fost "
                 "în localitatea de reședință; formularul nu arată acest lucru — de verificat.",
                 domicile.code,
                 True,
             )
     return Competence(
         f"Domiciliul declarat în formular este în {domicile.where}: potrivit art. 1 și art. 16^1 din Procedură, "
-        f"cererea este de competența {_genitive(domicile.agency)}, nu a AJOFM Cluj.",
+        f"cererea este de competența {_genitive(domicile.agency)}, nu a {office_short}.",
         domicile.code,
         False,
     )

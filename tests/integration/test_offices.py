@@ -248,6 +248,7 @@ def test_a_clerk_sees_only_her_office(deployment: Deployment) -> None:
             other_case, other_image = documents[other]
             queue = client.get("/cazuri").text
             own_senders = CLUJ_SENDERS if own == "CJ" else BIHOR_SENDERS
+            assert any(sender in queue for sender in own_senders), queue
             assert all(sender not in queue for sender in (BIHOR_SENDERS if own == "CJ" else CLUJ_SENDERS))
             assert client.get(f"/cazuri/{own_case}").status_code == 200
             assert any(sender in client.get(f"/cazuri/{own_case}").text for sender in own_senders)

@@ -20,6 +20,7 @@ from intake.db import transaction
 from intake.models import AuditEvent
 from intake.runtime import Runtime
 from intake.settings import ConfigError, DatabaseSettings, Settings, StorageSettings, load_settings, office_views
+from intake.validation.territory import BY_CODE, Address, competence
 from intake.web import auth
 from intake.web.app import create_app
 from tests.unit.test_web_cases import (
@@ -168,6 +169,16 @@ def test_single_office_configuration_is_unchanged(tmp_path: Path) -> None:
     rt = Runtime.from_settings(settings)
     assert rt.offices == [rt] and rt.for_office("CJ") is rt and rt.for_office("BH") is None
     assert rt.settings is settings and rt.trust_office == "CJ"
+
+
+def test_each_office_is_competent_for_its_own_county() -> None:
+    bihor, cluj = BY_CODE["BH"], BY_CODE["CJ"]
+    assert competence(Address(domicile=bihor), "BH", "AJOFM Bihor") is None
+    elsewhere = competence(Address(domicile=cluj), "BH", "AJOFM Bihor")
+    assert elsewhere is not None and elsewhere.message.endswith("nu a AJOFM Bihor.") and "Cluj" in elsewhere.message
+    moved = competence(Address(domicile=cluj, residence=bihor), "BH", "AJOFM Bihor")
+    assert moved is not None and "reședința în județul Bihor" in moved.message and moved.to_check
+    assert competence(Address(domicile=cluj), "XX", "Birou de test") is None  # an office code that is no county
 
 
 # --- runtimes ------------------------------------------------------------------------------------------------
