@@ -249,6 +249,20 @@ def office_runtime(request: Request) -> Runtime:
 
 _rt = office_runtime
 
+NATIONAL = "ANOFM"  # the page header when several offices share the login page and nobody is logged in
+
+
+def office_label(request: Request) -> str:
+    """The office the page header names: the logged-in user's, the only office, or ANOFM before login when several
+    offices share the site. Reads only what the request already resolved (an error page must not need the database)."""
+    deployment = _deployment(request)
+    user = getattr(request.state, "user", None)
+    if isinstance(user, CurrentUser):
+        deployment = deployment.for_office(user.office) or deployment
+    elif len(deployment.offices) > 1:
+        return NATIONAL
+    return deployment.settings.office.short_name
+
 
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, made on first use (the login form gets one before anyone is logged in)."""
@@ -316,7 +330,7 @@ def require_roles(*roles: str) -> Callable[..., CurrentUser]:
 def staff_context(request: Request, user: CurrentUser | None, **extra: Any) -> dict[str, Any]:
     """The context every staff template needs (base.html uses user and csrf_token)."""
     token = csrf_token(request) if "session" in request.scope else ""  # "" on a 500 raised outside the middleware
-    return {"request": request, "user": user, "csrf_token": token, **extra}
+    return {"request": request, "user": user, "csrf_token": token, "office_short": office_label(request), **extra}
 
 
 def _templates():  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from intake.db import transaction
 from intake.models import Appointment, AppointmentState, Submission
 from intake.runtime import Runtime
 from intake.web.app import templates
+from intake.web.auth import office_label
 
 router = APIRouter()
 
@@ -38,9 +39,8 @@ def _rt(request: Request) -> Runtime:
 
 
 def _problem(request: Request, status: int, title: str, text: str) -> Response:
-    return templates.TemplateResponse(
-        request, "message.html", {"title": title, "text": text}, status_code=status
-    )
+    context = {"title": title, "text": text, "office_short": office_label(request)}
+    return templates.TemplateResponse(request, "message.html", context, status_code=status)
 
 
 def _load(request: Request, token: str, session) -> tuple[Appointment, Runtime] | Response:  # type: ignore[no-untyped-def]
@@ -85,6 +85,7 @@ def show(request: Request, token: str, ok: str | None = None) -> Response:
             "purpose": _purpose(found, root),
             "deadline": day_in_words(local(found.deadline, timezone).date()) if found.deadline else None,
             "office": rt.settings.office,
+            "office_short": rt.settings.office.short_name,
             "days": dict(days),
             "token": token,
             "ok": ok,

@@ -262,3 +262,20 @@ def test_a_clerk_sees_only_her_office(deployment: Deployment) -> None:
                 assert client.get(path).status_code == 404, (name, path)
         finally:
             client.close()
+
+
+def test_an_appointment_link_opens_in_its_own_office(deployment: Deployment) -> None:
+    """The beneficiary's link carries no login: the appointment names its office, whose calendar the page shows."""
+    links = {
+        _office_of(reply.recipient): match.group(0)
+        for reply in deployment.replies
+        for part in reply.message.walk()
+        if part.get_content_type() == "text/plain"
+        for match in [re.search(r"/programare/[A-Za-z0-9._~-]+", part.get_content())]
+        if match
+    }
+    assert set(links) == {"CJ", "BH"}, links
+    for office, path in links.items():
+        page = httpx.get(deployment.base_url + path, timeout=30)
+        assert page.status_code == 200, (office, page.text)
+        assert ("Bihor" in page.text) == (office == "BH") and ("Cluj" in page.text) == (office == "CJ"), office

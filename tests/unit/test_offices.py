@@ -251,6 +251,7 @@ def test_a_clerk_sees_her_own_office_only(deployment: dict[str, Any]) -> None:
         queue = client.get("/cazuri").text
         assert ("Dosar Cluj" in queue, "Dosar Bihor" in queue) == ((own == "CJ"), (own == "BH"))
         assert client.get(f"/cazuri/{own_case}").status_code == 200
+        assert f"{'AJOFM Cluj' if own == 'CJ' else 'AJOFM Bihor'} · Intrări e-mail" in queue  # the header names it
         assert client.get(f"/cazuri/{own_case}/documente/{own_image}").status_code == 200
         assert client.get(f"/cazuri/{own_case}/documente/{own_image}/miniatura").status_code == 200
         # Another office's case is not found: the answer does not reveal that it exists.
@@ -269,6 +270,11 @@ def test_a_clerk_sees_her_own_office_only(deployment: dict[str, Any]) -> None:
     with transaction(rt.engine) as session:
         logins = {event.actor: event.office for event in session.exec(select(AuditEvent)) if event.action == "login"}
     assert logins == {"ana": "CJ", "bogdan": "BH"}
+
+
+def test_the_shared_login_page_names_no_office(deployment: dict[str, Any]) -> None:
+    page = TestClient(create_app(deployment["rt"]), headers=BROWSER).get("/login").text
+    assert "ANOFM · Intrări e-mail" in page and "AJOFM Cluj" not in page
 
 
 def test_an_admin_manages_her_own_office_only(deployment: dict[str, Any]) -> None:
@@ -331,6 +337,8 @@ def test_cli_names_the_office(
     assert json.loads(capsys.readouterr().out)["office"] == "BH"  # one office: today's shape
     assert main(["--config", config, "show", "1"]) == 2
     assert "--office" in capsys.readouterr().err
+    assert main(["--config", config, "confirm", "1", "--by", "nobody"]) == 2
+    assert "no active staff account 'nobody'" in capsys.readouterr().err
     rt = Runtime.from_settings(load_settings(config))
     with transaction(rt.engine) as session:
         assert session.exec(select(auth.StaffUser)).one().office == "BH"

@@ -530,5 +530,5 @@ def test_staff_context_has_what_base_html_needs(app: FastAPI) -> None:
         return {}
 
     browser(app).get("/proba")
-    assert set(seen) == {"request", "user", "csrf_token", "extra"}
+    assert set(seen) == {"request", "user", "csrf_token", "office_short", "extra"}
     assert isinstance(seen["csrf_token"], str) and seen["csrf_token"]
