@@ -74,7 +74,8 @@ def run_cycle(rt: Runtime) -> CycleReport:
 
 def run_cycles(rt: Runtime) -> dict[str, CycleReport]:
     """One cycle per office, one after the other, each with its own mailbox, sender and calendar (every office's
-    cycle uses all the worker processes); a failing office does not hold up the next."""
+    cycle uses all the worker processes). An unreachable mailbox is in its office's report (`imap_error`) and the
+    next office's cycle runs all the same."""
     return {office.office: run_cycle(office) for office in rt.offices}
 
 
