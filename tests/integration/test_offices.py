@@ -194,6 +194,8 @@ def test_each_office_answers_in_its_own_name_and_key(deployment: Deployment) -> 
         office = _office_of(reply.recipient)
         expected = "bihor@anofm.gov.ro" if office == "BH" else "cluj@anofm.gov.ro"
         assert reply.message["From"].addresses[0].addr_spec == expected, reply.subject
+        bodies = [part.get_content() for part in reply.message.walk() if part.get_content_type() == "text/plain"]
+        assert bodies and all(("Cluj" in body) == (office == "CJ") for body in bodies), (office, bodies)
     for reply in receipts:
         office = _office_of(reply.recipient)
         assert reply.pdf is not None
