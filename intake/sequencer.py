@@ -19,6 +19,7 @@ import logging
 
 from sqlmodel import Session, col, func, select
 
+from intake import claims
 from intake.db import transaction
 from intake.models import Event, Submission, SubmissionState
 from intake.runtime import Runtime
@@ -44,6 +45,11 @@ def registrable(rt: Runtime, ready_stage: str) -> list[int]:
             behind = sum(1 for _id, later in line[index + 1 :] if later == ready_stage)
             if not behind:
                 break  # nobody behind it is ready: there is nothing to hold back
+            if claims.enabled(rt) and claims.held_by_other(
+                session.get_one(Submission, submission_id), claims.database_now(session)
+            ):
+                break  # another host is running its stages right now: it is on its way, not stuck
+
             held = _times_held(session, submission_id)
             if held >= rt.settings.worker.max_attempts:
                 log.warning(
@@ -72,6 +78,4 @@ def still_waiting(rt: Runtime, submission_id: int) -> bool:
 
 
 def _times_held(session: Session, submission_id: int) -> int:
-    return session.exec(
-        select(func.count()).where(Event.submission_id == submission_id, Event.action == HELD)
-    ).one()
+    return session.exec(select(func.count()).where(Event.submission_id == submission_id, Event.action == HELD)).one()
