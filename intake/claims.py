@@ -69,8 +69,9 @@ def release(rt: Runtime, submission_id: int) -> None:
     with transaction(rt.engine) as session:
         submission = session.get(Submission, submission_id)
         if submission is not None and submission.claimed_by == me:
+            # claimed_until stays: until it passes, the registration line knows the submission is being worked on
+            # (between the passes of a cycle it is free for a moment), see `worked_on`.
             submission.claimed_by = None
-            submission.claimed_until = None
 
 
 def held_by_other(submission: Submission, now: datetime, me: str | None = None) -> bool:
@@ -80,6 +81,12 @@ def held_by_other(submission: Submission, now: datetime, me: str | None = None) 
     if holder is None or holder == me or submission.claimed_until is None or submission.claimed_until <= now:
         return False
     return not _dead_here(holder)
+
+
+def worked_on(submission: Submission, now: datetime) -> bool:
+    """True if some process claimed the submission within its lease: one not ready for its number yet is on its
+    way, not stuck, so it does not count as holding the registration line (intake.sequencer)."""
+    return submission.claimed_until is not None and submission.claimed_until > now
 
 
 def database_now(session: Session) -> datetime:

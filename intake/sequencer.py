@@ -45,10 +45,10 @@ def registrable(rt: Runtime, ready_stage: str) -> list[int]:
             behind = sum(1 for _id, later in line[index + 1 :] if later == ready_stage)
             if not behind:
                 break  # nobody behind it is ready: there is nothing to hold back
-            if claims.enabled(rt) and claims.held_by_other(
+            if claims.enabled(rt) and claims.worked_on(
                 session.get_one(Submission, submission_id), claims.database_now(session)
             ):
-                break  # another host is running its stages right now: it is on its way, not stuck
+                break  # a process (maybe on another host) is running its stages: it is on its way, not stuck
 
             held = _times_held(session, submission_id)
             if held >= rt.settings.worker.max_attempts:
