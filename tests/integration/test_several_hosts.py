@@ -28,7 +28,8 @@ from tests.integration.receipts import replies
 
 pytestmark = pytest.mark.integration
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Bucharest"))
+# Arrival within the last hour: deadlines counted from it are all still ahead (no late-clarification alerts).
+T0 = datetime.now(ZoneInfo("Europe/Bucharest")).replace(microsecond=0) - timedelta(hours=1)
 MESSAGES = 24
 BEFORE_KILL = 12
 LEADER_LINE = "leader: this process is now the poller of office"
@@ -112,11 +113,14 @@ def hosts(hosts_intake: Intake) -> Iterator[list[Host]]:
             host.stop()
 
 
-def _registered(url: str) -> int:
+def _query(url: str, sql: str) -> list[tuple[object, ...]]:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo) as connection:
-        row = connection.execute("SELECT count(*) FROM submission WHERE number IS NOT NULL").fetchone()
-    return int(row[0]) if row else 0
+        return connection.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+def _registered(url: str) -> int:
+    return int(str(_query(url, "SELECT count(*) FROM submission WHERE number IS NOT NULL")[0][0]))
 
 
 def test_three_hosts_share_the_work_and_a_standby_takes_over_from_a_killed_leader(  # type: ignore[no-untyped-def]
@@ -150,5 +154,8 @@ def test_three_hosts_share_the_work_and_a_standby_takes_over_from_a_killed_leade
     assert [s["sender"] for s in by_number] == senders  # in order of arrival
     assert all(s["state"] == "receipted" for s in submissions)
 
+    # One recipisă queued per submission (no stage ran twice), and it went out once.
+    queued = _query(url, "SELECT submission_id, count(*) FROM outboxmessage WHERE kind = 'receipt' GROUP BY 1")
+    assert len(queued) == MESSAGES and all(count == 1 for _id, count in queued), queued
     receipts = [reply.recipient for reply in replies(list(module_smtp_sink.messages)) if reply.is_receipt]
     assert sorted(receipts) == senders  # one recipisă each, none twice
