@@ -33,7 +33,6 @@ __all__ = ["assess", "case_messages"]
 ASSESSMENT_CODES = ("consent_missing", "missing_document", "request_type_unknown", "illegible", *case_rule.CODES)
 MACHINE = "intake"  # `Finding.cleared_by` of what re-assessment clears (a clerk's name otherwise)
 
-
 @lru_cache(maxsize=1)
 def _checklists() -> dict[str, checklist.RequestType]:
     return checklist.load_checklists()
@@ -52,11 +51,7 @@ def assess(rt: Runtime, session: Session, submission: Submission) -> None:
     submission.consent = decided.given
     if not submission.consent:
         add_finding(
-            session,
-            rt,
-            submission,
-            "consent_missing",
-            consent.missing_message(decided, rt.settings.office.short_name),
+            session, rt, submission, "consent_missing", consent.missing_message(decided, rt.settings.office.short_name),
             detail=consent.finding_detail(decided),
         )
 
@@ -67,11 +62,7 @@ def assess(rt: Runtime, session: Session, submission: Submission) -> None:
     submission.request_type = detection.code
     if detection.code is None:
         add_finding(
-            session,
-            rt,
-            submission,
-            "request_type_unknown",
-            texts.render("constatare_request_type_unknown"),
+            session, rt, submission, "request_type_unknown", texts.render("constatare_request_type_unknown"),
             detail={"candidates": list(detection.candidates), "evidence": detection.evidence},
         )
     else:
@@ -102,12 +93,7 @@ def _apply_signature_rule(
         if _settled_by_staff(session, case_ids, finding.code, finding.document_id):
             continue
         add_finding(
-            session,
-            rt,
-            submission,
-            finding.code,
-            finding.message,
-            document_id=finding.document_id,
+            session, rt, submission, finding.code, finding.message, document_id=finding.document_id,
             detail=finding.detail,
         )
 
@@ -229,32 +215,19 @@ def _check_request(
     reading = read_request(rt, case, current, request_type)
     for required in checklist.missing_documents(request_type, reading.kinds, **_category_arguments(reading)):
         add_finding(
-            session,
-            rt,
-            submission,
-            "missing_document",
-            missing_message(required.label),
+            session, rt, submission, "missing_document", missing_message(required.label),
             detail={"kind": required.kind, "legal_basis": required.legal_basis},
         )
     if request_type.categories and reading.category.read and not reading.category.known:
         _ask_staff(
-            session,
-            rt,
-            submission,
-            case,
-            "benefit_category_unknown",
+            session, rt, submission, case, "benefit_category_unknown",
             category_reader.staff_message(request_type, reading.category),
             document_id=reading.category_source,
             detail={"candidates": list(reading.category.candidates), "evidence": list(reading.category.evidence)},
         )
     if request_type.territorial_check and (found := territory.competence(reading.address)):
         _ask_staff(
-            session,
-            rt,
-            submission,
-            case,
-            "territorial_competence",
-            found.message,
+            session, rt, submission, case, "territorial_competence", found.message,
             document_id=reading.address_source,
             detail={"county": found.county, "to_check": found.to_check, "evidence": list(reading.address.evidence)},
         )

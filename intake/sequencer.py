@@ -49,7 +49,6 @@ def registrable(rt: Runtime, ready_stage: str) -> list[int]:
                 session.get_one(Submission, submission_id), claims.database_now(session)
             ):
                 break  # a process (maybe on another host) is running its stages: it is on its way, not stuck
-
             held = _times_held(session, submission_id)
             if held >= rt.settings.worker.max_attempts:
                 log.warning(
@@ -78,4 +77,6 @@ def still_waiting(rt: Runtime, submission_id: int) -> bool:
 
 
 def _times_held(session: Session, submission_id: int) -> int:
-    return session.exec(select(func.count()).where(Event.submission_id == submission_id, Event.action == HELD)).one()
+    return session.exec(
+        select(func.count()).where(Event.submission_id == submission_id, Event.action == HELD)
+    ).one()

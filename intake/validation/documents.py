@@ -825,7 +825,6 @@ def read_form(kind: str, data: bytes, detected_type: str | None) -> FormText:
         return FormText(kind, "", {})
     return FormText(kind, extract_pdf_text(data), pdf_form_fields(data))
 
-
 MIN_KEYWORD_POINTS = 2
 FIELD_HINT_POINTS = 2
 

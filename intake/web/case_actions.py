@@ -623,15 +623,8 @@ def _history(session: Session, rt: Runtime, submission: Submission, root: Submis
     items: list[dict[str, Any]] = []
     for event in session.exec(select(Event).where(col(Event.submission_id).in_(ids))).all():
         items.append(
-            {
-                "at": event.at,
-                "actor": event.actor,
-                "action": event.action,
-                "detail": _compact(event.detail),
-                "note": None,
-                "kind": "event",
-                "order": event.id or 0,
-            }
+            {"at": event.at, "actor": event.actor, "action": event.action, "detail": _compact(event.detail),
+             "note": None, "kind": "event", "order": event.id or 0}
         )
     for entry in session.exec(
         select(AuditEvent).where(col(AuditEvent.submission_id).in_(ids), AuditEvent.office == rt.office)
@@ -640,15 +633,8 @@ def _history(session: Session, rt: Runtime, submission: Submission, root: Submis
         if entry.before or entry.after:
             change = f"{_compact(entry.before) or '—'} → {_compact(entry.after) or '—'}"
         items.append(
-            {
-                "at": entry.at,
-                "actor": entry.actor,
-                "action": entry.action,
-                "detail": change,
-                "note": entry.note,
-                "kind": "audit",
-                "order": entry.id or 0,
-            }
+            {"at": entry.at, "actor": entry.actor, "action": entry.action, "detail": change, "note": entry.note,
+             "kind": "audit", "order": entry.id or 0}
         )
     items.sort(key=lambda item: (item["at"], item["kind"], item["order"]))
     for item in items:
@@ -676,14 +662,8 @@ def resolve(session: Session, rt: Runtime, user: CurrentUser, submission: Submis
     submission.resolved_by = user.name
     session.add(submission)
     audit(
-        session,
-        rt.office,
-        user,
-        "resolve",
-        submission_id=submission.id,
-        before=before,
-        after={"resolved_at": submission.resolved_at.isoformat(), "resolved_by": user.name},
-        note=note,
+        session, rt.office, user, "resolve", submission_id=submission.id, before=before,
+        after={"resolved_at": submission.resolved_at.isoformat(), "resolved_by": user.name}, note=note,
     )
 
 
@@ -703,20 +683,10 @@ def add_staff_finding(
     # a clarification visit within the legal deadline, and the e-mail says why.
     change = service.after_staff_change(rt, session, submission)
     audit(
-        session,
-        rt.office,
-        user,
-        "add_finding",
-        submission_id=submission.id,
-        before=before,
-        after={
-            "open_findings": [f.code for f in open_findings(session, submission)],
-            "flagged": True,
-            "code": code,
-            "message": message,
-            "visit": change.kind,
-            "appointment": _appointment_audit(change.appointment),
-        },
+        session, rt.office, user, "add_finding", submission_id=submission.id, before=before,
+        after={"open_findings": [f.code for f in open_findings(session, submission)], "flagged": True,
+               "code": code, "message": message, "visit": change.kind,
+               "appointment": _appointment_audit(change.appointment)},
     )
 
 
@@ -735,25 +705,11 @@ def clear_finding(session: Session, rt: Runtime, user: CurrentUser, submission: 
     submission.flagged = bool(remaining)
     session.add(submission)
     audit(
-        session,
-        rt.office,
-        user,
-        "clear_finding",
-        submission_id=submission.id,
-        before={
-            "finding_id": finding.id,
-            "code": finding.code,
-            "message": finding.message,
-            "cleared_at": None,
-            "staff_only": finding.staff_only,
-            "flagged": before_flagged,
-        },
-        after={
-            "finding_id": finding.id,
-            "cleared_at": finding.cleared_at.isoformat(),
-            "flagged": submission.flagged,
-            "open_findings": [f.code for f in remaining],
-        },
+        session, rt.office, user, "clear_finding", submission_id=submission.id,
+        before={"finding_id": finding.id, "code": finding.code, "message": finding.message, "cleared_at": None,
+                "staff_only": finding.staff_only, "flagged": before_flagged},
+        after={"finding_id": finding.id, "cleared_at": finding.cleared_at.isoformat(),
+               "flagged": submission.flagged, "open_findings": [f.code for f in remaining]},
     )
     # The last finding gone: the clarification visit is cancelled and the file goes to verification.
     service.after_staff_change(rt, session, submission)
@@ -789,12 +745,7 @@ def confirm_file(session: Session, rt: Runtime, user: CurrentUser, submission: S
         raise ActionError(exc.key) from None
     session.flush()
     audit(
-        session,
-        rt.office,
-        user,
-        "confirm_file",
-        submission_id=root.id,
-        before=before,
+        session, rt.office, user, "confirm_file", submission_id=root.id, before=before,
         after={"verification": service.verification_state(session, root), **_appointment_audit(appointment)},
     )
     return "confirmat" if appointment is not None else "confirmat_fara_loc"
@@ -816,15 +767,8 @@ def move(session: Session, rt: Runtime, user: CurrentUser, submission: Submissio
         service.reschedule(rt, session, appointment, start, actor=user.name)
     except ValueError:
         raise ActionError("ora_ocupata") from None
-    audit(
-        session,
-        rt.office,
-        user,
-        "move_appointment",
-        submission_id=root.id,
-        before=before,
-        after=_appointment_audit(appointment),
-    )
+    audit(session, rt.office, user, "move_appointment", submission_id=root.id, before=before,
+          after=_appointment_audit(appointment))
 
 
 def cancel(session: Session, rt: Runtime, user: CurrentUser, submission: Submission) -> None:
@@ -834,15 +778,8 @@ def cancel(session: Session, rt: Runtime, user: CurrentUser, submission: Submiss
         raise ActionError("fara_programare")
     before = _appointment_audit(appointment)
     service.cancel(rt, session, appointment, actor=user.name)
-    audit(
-        session,
-        rt.office,
-        user,
-        "cancel_appointment",
-        submission_id=root.id,
-        before=before,
-        after=_appointment_audit(appointment),
-    )
+    audit(session, rt.office, user, "cancel_appointment", submission_id=root.id, before=before,
+          after=_appointment_audit(appointment))
 
 
 def _appointment_audit(appointment: Appointment | None) -> dict[str, Any]:
@@ -881,7 +818,9 @@ def resend_receipt(session: Session, rt: Runtime, user: CurrentUser, submission:
     if original is None:
         raise ActionError("fara_recipisa")
     resends = session.exec(
-        select(func.count()).where(OutboxMessage.submission_id == submission.id, OutboxMessage.kind == "receipt_resend")
+        select(func.count()).where(
+            OutboxMessage.submission_id == submission.id, OutboxMessage.kind == "receipt_resend"
+        )
     ).one()
     message_id = compose.make_message_id(
         f"receipt-resend-{resends + 1}",
@@ -895,21 +834,10 @@ def resend_receipt(session: Session, rt: Runtime, user: CurrentUser, submission:
     del message["Message-ID"]
     message["Message-ID"] = message_id
     enqueue(session, rt, submission, kind="receipt_resend", message=message)
-    session.add(
-        Event(
-            submission_id=submission.id,
-            at=rt.clock.now(),
-            actor=user.name,
-            action="receipt_resent",
-            detail={"message_id": message_id},
-        )
-    )
+    session.add(Event(submission_id=submission.id, at=rt.clock.now(), actor=user.name, action="receipt_resent",
+                      detail={"message_id": message_id}))
     audit(
-        session,
-        rt.office,
-        user,
-        "resend_receipt",
-        submission_id=submission.id,
+        session, rt.office, user, "resend_receipt", submission_id=submission.id,
         before={"message_id": original.message_id, "state": original.state},
         after={"message_id": message_id, "recipient": original.recipient, "state": "pending"},
     )
@@ -932,12 +860,7 @@ def mark_consent(session: Session, rt: Runtime, user: CurrentUser, submission: S
     submission.flagged = bool(open_findings(session, submission))
     session.add(submission)
     audit(
-        session,
-        rt.office,
-        user,
-        "mark_consent",
-        submission_id=submission.id,
-        before=before,
+        session, rt.office, user, "mark_consent", submission_id=submission.id, before=before,
         after={"consent": True, "flagged": submission.flagged, "cleared_findings": cleared},
     )
     service.after_staff_change(rt, session, submission)
@@ -957,11 +880,8 @@ def reprocess(rt: Runtime, user: CurrentUser, submission_id: int) -> None:
             raise LookupError(submission_id)
         if submission.state != SubmissionState.QUARANTINED:
             raise ActionError("nu_e_carantina")
-        before = {
-            "state": submission.state,
-            "quarantine_reason": submission.quarantine_reason,
-            "attempts": submission.attempts,
-        }
+        before = {"state": submission.state, "quarantine_reason": submission.quarantine_reason,
+                  "attempts": submission.attempts}
     try:
         pipeline.replay(rt, submission_id)
     except ValueError:
@@ -969,15 +889,7 @@ def reprocess(rt: Runtime, user: CurrentUser, submission_id: int) -> None:
     with transaction(rt.engine) as session:
         submission = session.get_one(Submission, submission_id)
         audit(
-            session,
-            rt.office,
-            user,
-            "reprocess",
-            submission_id=submission_id,
-            before=before,
-            after={
-                "state": submission.state,
-                "quarantine_reason": submission.quarantine_reason,
-                "attempts": submission.attempts,
-            },
+            session, rt.office, user, "reprocess", submission_id=submission_id, before=before,
+            after={"state": submission.state, "quarantine_reason": submission.quarantine_reason,
+                   "attempts": submission.attempts},
         )

@@ -37,7 +37,9 @@ def _rt(request: Request) -> Runtime:
 
 
 def _problem(request: Request, status: int, title: str, text: str) -> Response:
-    return templates.TemplateResponse(request, "message.html", {"title": title, "text": text}, status_code=status)
+    return templates.TemplateResponse(
+        request, "message.html", {"title": title, "text": text}, status_code=status
+    )
 
 
 def _load(request: Request, token: str, session) -> Appointment | Response:  # type: ignore[no-untyped-def]
@@ -45,25 +47,16 @@ def _load(request: Request, token: str, session) -> Appointment | Response:  # t
     try:
         appointment_id, sequence = read_token(token, rt.link_secret, rt.clock.now())
     except TokenExpired:
-        return _problem(
-            request,
-            410,
-            "Link expirat",
-            "Acest link nu mai este valabil. Răspundeți la e-mailul nostru dacă doriți să schimbați programarea.",
-        )
+        return _problem(request, 410, "Link expirat", "Acest link nu mai este valabil. Răspundeți la e-mailul "
+                        "nostru dacă doriți să schimbați programarea.")
     except TokenInvalid:
         return _problem(request, 404, "Link invalid", "Linkul nu este valid. Verificați că l-ați copiat complet.")
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or appointment.office != rt.office:
         return _problem(request, 404, "Link invalid", "Linkul nu este valid.")
     if appointment.state != AppointmentState.BOOKED or appointment.sequence != sequence:
-        return _problem(
-            request,
-            410,
-            "Programare modificată",
-            "Programarea a fost între timp modificată sau "
-            "anulată. Folosiți linkul din cel mai recent e-mail primit de la noi.",
-        )
+        return _problem(request, 410, "Programare modificată", "Programarea a fost între timp modificată sau "
+                        "anulată. Folosiți linkul din cel mai recent e-mail primit de la noi.")
     return appointment
 
 
@@ -110,12 +103,8 @@ def move(request: Request, token: str, start: str = Form(...)) -> Response:
         try:
             service.reschedule(rt, session, found, wanted, actor="beneficiary")
         except ValueError:
-            return _problem(
-                request,
-                409,
-                "Ora nu mai este liberă",
-                "Ora aleasă nu mai este disponibilă. Reveniți la pagina anterioară și alegeți alta.",
-            )
+            return _problem(request, 409, "Ora nu mai este liberă", "Ora aleasă nu mai este disponibilă. "
+                            "Reveniți la pagina anterioară și alegeți alta.")
         new_token, _ = service.manage_token(rt, found)
     return RedirectResponse(f"/programare/{new_token}?ok=mutat", status_code=303)
 
@@ -128,10 +117,5 @@ def cancel(request: Request, token: str) -> Response:
         if isinstance(found, Response):
             return found
         service.cancel(rt, session, found, actor="beneficiary")
-    return _problem(
-        request,
-        200,
-        "Programare anulată",
-        "Programarea a fost anulată. Veți primi o confirmare "
-        "prin e-mail. Pentru o nouă programare, răspundeți la e-mailul nostru.",
-    )
+    return _problem(request, 200, "Programare anulată", "Programarea a fost anulată. Veți primi o confirmare "
+                    "prin e-mail. Pentru o nouă programare, răspundeți la e-mailul nostru.")

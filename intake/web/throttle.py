@@ -64,9 +64,7 @@ def judge(session: Session, office: str, name: str, address: str, now: datetime)
     since = now - FAILURE_WINDOW - LOCKOUT
     failures = session.exec(
         select(AuditEvent.actor, AuditEvent.at, AuditEvent.after).where(
-            AuditEvent.office == office,
-            AuditEvent.action == "login_failed",
-            col(AuditEvent.at) >= since,
+            AuditEvent.office == office, AuditEvent.action == "login_failed", col(AuditEvent.at) >= since,
             or_(AuditEvent.actor == name, _ip() == address),
         )
     ).all()
@@ -79,11 +77,8 @@ def judge(session: Session, office: str, name: str, address: str, now: datetime)
     ).one()
     last_login = _aware(last_login)
     ours = [(actor, _aware(at), after or {}) for actor, at, after in failures]
-    by_pair = [
-        at
-        for actor, at, after in ours
-        if actor == name and after.get("ip") == address and (last_login is None or at > last_login)
-    ]
+    by_pair = [at for actor, at, after in ours
+               if actor == name and after.get("ip") == address and (last_login is None or at > last_login)]
     by_address = [at for _actor, at, after in ours if after.get("ip") == address]
     if bursts(by_pair, MAX_FAILURES_PER_NAME, now):
         return Verdict(NAME_FROM_ADDRESS)
