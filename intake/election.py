@@ -113,11 +113,15 @@ class AdvisoryLockElection:
             autocommit=True,
             connect_timeout=CHECK_TIMEOUT_SECONDS,
             application_name="intake-poller",
-            # TCP keepalives: a host cut off from the server is noticed by the server too, which then frees the lock.
+            # A leader cut off from the server notices within seconds (its check cannot hang on a dead socket), and
+            # the server notices a vanished host by its keepalives and frees the lock (~25 s), not after the
+            # kernel's default of two hours.
             keepalives=1,
             keepalives_idle=10,
             keepalives_interval=5,
             keepalives_count=3,
+            tcp_user_timeout=CHECK_TIMEOUT_SECONDS * 1000,
+            options="-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
         )
 
     def _alive(self) -> bool:
