@@ -86,6 +86,9 @@ class Submission(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     quarantine_reason: str | None = None
+    # Who runs its stages now, until when (host:pid and a lease in the database's time; intake.claims).
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
     # From the parse and screening stages.
     sender: str | None = Field(default=None, index=True)

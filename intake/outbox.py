@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -78,11 +79,21 @@ def due_ids(rt: Runtime, limit: int = 200) -> list[int]:
     return [row for row in rows if row is not None]
 
 
+# The poll cycle and the outbox job of one daemon both send: two at once would each read the same due rows and
+# send every reply twice. The one that finds a send under way leaves it to that one.
+_sending = threading.Lock()
+
+
 def send_due(rt: Runtime) -> SendReport:
-    ids = due_ids(rt)
-    if not ids:
+    if not _sending.acquire(blocking=False):
         return SendReport()
-    return asyncio.run(_send_all(rt, ids))
+    try:
+        ids = due_ids(rt)
+        if not ids:
+            return SendReport()
+        return asyncio.run(_send_all(rt, ids))
+    finally:
+        _sending.release()
 
 
 async def _send_all(rt: Runtime, ids: list[int]) -> SendReport:

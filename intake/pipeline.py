@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from intake import sandbox, sequencer, stages, workers
+from intake import claims, sandbox, sequencer, stages, workers
 from intake.appointments.service import book
 from intake.assessment import assess
 from intake.db import transaction
@@ -86,7 +86,9 @@ def pending_ids(rt: Runtime, states: tuple[SubmissionState, ...] = ACTIVE_STATES
     return [row for row in rows if row is not None]
 
 
-def process_pending(rt: Runtime, through: str | None = None, spent: dict[int, float] | None = None) -> int:
+def process_pending(
+    rt: Runtime, through: str | None = None, spent: dict[int, float] | None = None, serial: bool = True
+) -> int:
     """Run every pending submission through the stages (all of them, or up to and including `through`).
 
     Up to worker.processes submissions run at a time, each in its own sandboxed child. Registration and booking
@@ -95,7 +97,8 @@ def process_pending(rt: Runtime, through: str | None = None, spent: dict[int, fl
     them run in parallel again. So numbers and visit slots follow arrival, whatever order the children end in.
 
     `spent` carries each message's processing time from one call to the next within a cycle, so the time budget
-    covers all of a message's stages, not each pass on its own."""
+    covers all of a message's stages, not each pass on its own. `serial` False: a standby of several hosts
+    (intake.election) runs only the parallel stages; the leader registers and books."""
     pending = pending_ids(rt)
     if pending and rt.settings.worker.isolate:
         preload(rt)  # seconds the first time: only worth it when there is work to fork for
@@ -106,7 +109,8 @@ def process_pending(rt: Runtime, through: str | None = None, spent: dict[int, fl
             _process_all(rt, pending, through, spent)
             return len(pending)
         _process_all(rt, pending, barrier, spent)
-    _process_serially(rt, through if through in SERIAL_STAGES else SERIAL_STAGES[-1], spent)
+    if serial:
+        _process_serially(rt, through if through in SERIAL_STAGES else SERIAL_STAGES[-1], spent)
     if last > STAGE_NAMES.index(SERIAL_STAGES[-1]):
         # Only what has its number: a submission still in line is not run again before its turn.
         _process_all(rt, pending_ids(rt, states=(SubmissionState.REGISTERED,)), through, spent)
@@ -168,6 +172,7 @@ def _process_all(
         spent[submission_id] = spent.get(submission_id, 0.0) + result.seconds
         return _settle_run(rt, submission_id, ran[submission_id], result)
 
+    next_run, settle = claims.guarded(rt, next_run, settle)  # several hosts: never the same submission at once
     if isolated:
         workers.run_all(submission_ids, next_run, settle, processes=worker.processes)
     else:

@@ -11,13 +11,14 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import outbox, pipeline
+from intake import election, outbox, pipeline
 from intake.appointments.service import auto_confirm, send_reminders
 from intake.mailbox import imap
 from intake.monitoring import check_health
@@ -37,15 +38,23 @@ class CycleReport:
     imap_error: str | None = None
     reminders: int = 0
     confirmed: int = 0  # complete cases confirmed automatically (appointments.decision_auto_confirm_days)
+    leader: bool = True  # False: a standby's cycle, parallel stages only (intake.election)
 
 
-def run_cycle(rt: Runtime) -> CycleReport:
+def run_cycle(rt: Runtime, poller: election.Election | None = None) -> CycleReport:
     """Fetch new mail, process everything pending, move what is settled, send the outbox.
 
     Work already claimed is processed even when the mailbox is unreachable, and the outbox is sent even
-    when processing failed: one broken part never holds up the others.
+    when processing failed: one broken part never holds up the others. With several processes (`poller`, see
+    intake.election) only the leader does the mailbox, the serial stages and the outbox, and it confirms its
+    lead before each of them; a standby only runs the parallel stages of pending work.
     """
+    leads = (poller or election.AlwaysLeader()).leads
     report = CycleReport()
+    if not leads():
+        report.leader = False
+        report.processed = pipeline.process_pending(rt, serial=False)
+        return report
     if rt.office == rt.trust_office:  # the deployment's lists, recorded once per round of offices
         record_trust_lists(rt)
     # No IMAP connection is held while messages are processed: with budgets of 30 s a message, a batch can take
@@ -56,14 +65,16 @@ def run_cycle(rt: Runtime) -> CycleReport:
             report.fetched = imap.fetch_new(rt, client)
     except imap.IMAP_ERRORS as exc:
         _mailbox_failed(rt, report, exc)
-    report.processed = _process_and_send(rt, report)
-    if report.imap_error is None:
+    report.processed = _process_and_send(rt, report, leads)
+    if report.imap_error is None and leads():
         try:
             with imap.connect(rt.settings.imap) as client:
                 report.moved = imap.settle(rt, client)
             imap.record_poll(rt, error=None)
         except imap.IMAP_ERRORS as exc:
             _mailbox_failed(rt, report, exc)
+    if not leads():
+        return report
     report.reminders = send_reminders(rt)
     # After the batch: a case a follow-up just changed has its verification restarted, not confirmed.
     report.confirmed = auto_confirm(rt)
@@ -85,7 +96,7 @@ def _mailbox_failed(rt: Runtime, report: CycleReport, exc: BaseException) -> Non
     imap.record_poll(rt, error=report.imap_error)
 
 
-def _process_and_send(rt: Runtime, report: CycleReport) -> int:
+def _process_and_send(rt: Runtime, report: CycleReport, leads: Callable[[], bool]) -> int:
     """Screen everything first and send the acknowledgements (procedure step 5) before the slower checks,
     registration and receipts of the whole batch.
 
@@ -93,8 +104,9 @@ def _process_and_send(rt: Runtime, report: CycleReport) -> int:
     follows moves everything this cycle decided, quarantined messages included."""
     spent: dict[int, float] = {}  # seconds per message: the time budget covers both passes
     pending = pipeline.process_pending(rt, through=pipeline.ACKNOWLEDGE_AFTER, spent=spent)
-    _add(report.sent, outbox.send_due(rt))
-    pipeline.process_pending(rt, spent=spent)
+    if leads():
+        _add(report.sent, outbox.send_due(rt))
+    pipeline.process_pending(rt, spent=spent, serial=leads())
     return pending
 
 
@@ -110,6 +122,13 @@ class Daemon:
         self.scheduler = BlockingScheduler(timezone=rt.settings.office.timezone)
         self._cycle_lock = threading.Lock()
         self._stop = threading.Event()
+        # One election per office's mailbox: on several hosts, each mailbox has one poller (and sender).
+        self.pollers = {
+            office.office: election.for_mailbox(
+                office.engine, office.office, office.settings.imap.account, office.settings.imap.folder
+            )
+            for office in rt.offices
+        }
 
     def poll_job(self) -> None:
         # The IDLE thread and the interval may both fire; one cycle at a time is enough.
@@ -123,7 +142,10 @@ class Daemon:
 
     def _office_cycle(self, rt: Runtime) -> None:
         try:
-            report = run_cycle(rt)
+            report = run_cycle(rt, self.pollers[rt.office])
+            if not report.leader:
+                log.info("cycle %s (standby): processed %s", rt.office, report.processed)
+                return
             log.info(
                 "cycle %s: claimed %s, processed %s, moved %s, sent %s, deferred %s",
                 rt.office,
@@ -139,7 +161,8 @@ class Daemon:
     def outbox_job(self) -> None:
         for rt in self.rt.offices:
             try:
-                outbox.send_due(rt)
+                if self.pollers[rt.office].leads():  # one sender per mailbox: two would send each reply twice
+                    outbox.send_due(rt)
             except Exception:
                 log.exception("outbox job of office %s failed", rt.office)
 
@@ -195,6 +218,8 @@ class Daemon:
             self.scheduler.start()
         finally:
             self._stop.set()
+            for poller in self.pollers.values():
+                poller.close()
 
     def stop(self) -> None:
         self._stop.set()
@@ -207,6 +232,9 @@ class Daemon:
         backoff = 1.0
         imap_settings = rt.settings.imap
         while not self._stop.is_set():
+            if not self.pollers[rt.office].leading:  # a standby holds no IDLE session: the leader fetches
+                self._stop.wait(1.0)  # the poll job elects; this only notices its answer
+                continue
             try:
                 with imap.connect(imap_settings) as client:
                     if not client.has_capability("IDLE"):
@@ -214,18 +242,18 @@ class Daemon:
                         return
                     client.select_folder(imap_settings.folder, readonly=True)
                     backoff = 1.0
-                    self._idle_session(client)
+                    self._idle_session(client, self.pollers[rt.office])
             except Exception as exc:  # every failure here is recoverable by reconnecting
                 log.warning("IDLE connection lost (%s); reconnecting in %.0f s", type(exc).__name__, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 300.0)
 
-    def _idle_session(self, client) -> None:  # type: ignore[no-untyped-def]
+    def _idle_session(self, client, poller: election.Election) -> None:  # type: ignore[no-untyped-def]
         started = time.monotonic()
         client.idle()
         try:
             # RFC 2177: re-issue IDLE before 29 minutes so servers do not drop us.
-            while not self._stop.is_set() and time.monotonic() - started < 25 * 60:
+            while not self._stop.is_set() and poller.leading and time.monotonic() - started < 25 * 60:
                 responses = client.idle_check(timeout=30)
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     self.wake()

@@ -19,6 +19,7 @@ import logging
 
 from sqlmodel import Session, col, func, select
 
+from intake import claims
 from intake.db import transaction
 from intake.models import Event, Submission, SubmissionState
 from intake.runtime import Runtime
@@ -44,6 +45,10 @@ def registrable(rt: Runtime, ready_stage: str) -> list[int]:
             behind = sum(1 for _id, later in line[index + 1 :] if later == ready_stage)
             if not behind:
                 break  # nobody behind it is ready: there is nothing to hold back
+            if claims.enabled(rt) and claims.worked_on(
+                session.get_one(Submission, submission_id), claims.database_now(session)
+            ):
+                break  # a process (maybe on another host) is running its stages: it is on its way, not stuck
             held = _times_held(session, submission_id)
             if held >= rt.settings.worker.max_attempts:
                 log.warning(

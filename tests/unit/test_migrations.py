@@ -82,7 +82,7 @@ def test_an_older_database_is_refused_then_upgraded_with_its_rows(database_url: 
     insert_rows_of_0001(database_url)
     with pytest.raises(schema.SchemaMismatch) as refused:
         make_engine(database_url)
-    assert str(refused.value) == "database schema 0001 is older than the code (0002): run 'intake db upgrade'"
+    assert str(refused.value) == f"database schema 0001 is older than the code ({HEAD}): run 'intake db upgrade'"
 
     engine = open_engine(database_url)
     try:
