@@ -30,8 +30,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def _submission(**fields: object) -> Submission:
     moment = datetime(2026, 11, 23, 9, 0, tzinfo=BUCHAREST_WINTER)
-    values: dict[str, object] = {"office": "CJ", "sha256": "a" * 64, "size": 1, "received_at": moment,
-                                 "claimed_at": moment}
+    values: dict[str, object] = {
+        "office": "CJ",
+        "sha256": "a" * 64,
+        "size": 1,
+        "received_at": moment,
+        "claimed_at": moment,
+    }
     return Submission(**(values | fields))
 
 
@@ -74,8 +79,9 @@ def test_json_values_are_filtered_in_the_database(engine: Engine) -> None:
         session.flush()
         at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
         for stage, milliseconds in (("parse", 120), ("receipt", 380)):
-            session.add(Event(submission_id=submission.id, at=at, action=f"stage:{stage}",
-                              detail={"duration_ms": milliseconds}))
+            session.add(
+                Event(submission_id=submission.id, at=at, action=f"stage:{stage}", detail={"duration_ms": milliseconds})
+            )
     with transaction(engine) as session:
         histogram = _processing_histogram(session, "CJ")
     samples = {(sample.name, sample.labels.get("le")): sample.value for sample in histogram.samples}
@@ -102,8 +108,7 @@ def test_a_read_transaction_proceeds_while_another_connection_holds_the_write_lo
 
 
 def test_a_read_transaction_refuses_to_write(engine: Engine) -> None:
-    with pytest.raises(RuntimeError, match="read transaction"):
-        with read_transaction(engine) as session:
-            session.add(_submission())
+    with pytest.raises(RuntimeError, match="read transaction"), read_transaction(engine) as session:
+        session.add(_submission())
     with read_transaction(engine) as session:
         assert session.exec(select(Submission)).all() == []
