@@ -188,11 +188,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
-    from intake.db import transaction
+    from intake.db import read_transaction
     from intake.views import all_submissions
 
     rt = _runtime(args)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         rows = all_submissions(session, rt)
     if args.json:
         _print_json(rows)
@@ -202,11 +202,11 @@ def cmd_submissions(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from intake.db import transaction
+    from intake.db import read_transaction
     from intake.views import find_by_number, submission_view
 
     rt = _runtime(args)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         submission = find_by_number(session, rt, args.number)
         if submission is None:
             print(f"intake: no submission with registration number {args.number}", file=sys.stderr)
@@ -357,11 +357,11 @@ def _read_password() -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from intake.db import transaction
+    from intake.db import read_transaction
     from intake.views import status_view
 
     rt = _runtime(args)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         view = status_view(session, rt)
     if args.json:
         _print_json(view)

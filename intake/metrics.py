@@ -35,7 +35,7 @@ from sqlmodel import Session, col, func, select
 
 from intake.alerts import open_alerts
 from intake.clock import utcnow
-from intake.db import transaction
+from intake.db import read_transaction
 from intake.models import (
     Event,
     MailboxItem,
@@ -63,7 +63,7 @@ class IntakeCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        with transaction(self.rt.engine) as session:
+        with read_transaction(self.rt.engine) as session:
             metrics = list(_collect(session, self.rt))
         yield from metrics
 

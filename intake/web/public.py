@@ -16,7 +16,7 @@ from intake.appointments import service
 from intake.appointments.notices import day_in_words, visit_purpose
 from intake.appointments.tokens import TokenExpired, TokenInvalid, read_token
 from intake.clock import local
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.models import Appointment, AppointmentState, Submission
 from intake.runtime import Runtime
 from intake.web.app import templates
@@ -64,7 +64,7 @@ def _load(request: Request, token: str, session) -> Appointment | Response:  # t
 def show(request: Request, token: str, ok: str | None = None) -> Response:
     rt = _rt(request)
     timezone = rt.settings.office.timezone
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         found = _load(request, token, session)
         if isinstance(found, Response):
             return found
