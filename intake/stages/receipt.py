@@ -11,15 +11,14 @@ from email.message import EmailMessage
 from sqlmodel import Session
 
 from intake.appointments.notices import attach_invite
-from intake.appointments.service import AppointmentText, appointment_text
+from intake.appointments.text import AppointmentText, appointment_text
 from intake.case_file import case_documents, case_findings, case_messages
-from intake.clock import local
 from intake.models import Document, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
 from intake.receipts import compose, wording
 from intake.receipts.render import CaseDocumentLine, ReceiptData, ReceiptDocument, render_receipt
 from intake.records import documents_of
-from intake.registry import format_registration
+from intake.registry import registration_label
 from intake.runtime import Runtime
 from intake.signatures.policy import KIND_NAMES_RO
 from intake.stages.assess import possibly_needed_documents
@@ -58,7 +57,7 @@ def snapshot(rt: Runtime, session: Session, submission: Submission) -> Snapshot:
     # Only what concerns the citizen: staff-only findings neither flag nor appear on the recipisă or reply. The
     # file is judged as a whole: a follow-up's recipisă lists what is still wrong anywhere in the case.
     findings = tuple(finding.message for finding in case_findings(session, submission))
-    registration = registration_label(rt, submission)
+    registration = registration_label(submission, rt.settings.office.timezone)
     office = rt.settings.office
     appointment = appointment_text(rt, session, submission, submission.sender or "")
     possibly_needed = tuple(possibly_needed_documents(rt, session, submission))
@@ -142,19 +141,13 @@ def _case_section(rt: Runtime, session: Session, submission: Submission) -> dict
         CaseDocumentLine(
             filename=item.document.filename,
             kind=KIND_NAMES_RO.get(item.document.kind or "other", KIND_NAMES_RO["other"]),
-            received_with=registration_label(rt, item.message),
+            received_with=registration_label(item.message, rt.settings.office.timezone),
             replaced_by=item.replaced_by.filename if item.replaced_by is not None else None,
         )
         for item in case_documents(session, case)
         if item.document.accepted
     )
-    return {"case_registration": registration_label(rt, case[0]), "case_documents": lines}
-
-
-def registration_label(rt: Runtime, submission: Submission) -> str:
-    if submission.number is None or submission.registered_at is None:
-        return ""
-    return format_registration(submission.number, local(submission.registered_at, rt.settings.office.timezone))
+    return {"case_registration": registration_label(case[0], rt.settings.office.timezone), "case_documents": lines}
 
 
 def _pages(document: Document) -> int | None:
