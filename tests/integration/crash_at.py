@@ -87,9 +87,10 @@ def _after_first_send() -> None:
 
 CRASH_POINTS: dict[str, Callable[[], None]] = {
     "after-claim": _after_claim,
-    "during-validate": _stage("validate", "prepare"),
-    "recording-validate": _stage("validate", "record"),  # prepared, the write lock held, nothing committed
-    "before-receipt": _stage("receipt", "prepare"),  # registration committed, receipt not yet made
+    # Validation prepared, the stage's write transaction open (the write lock held), nothing of it committed.
+    "during-validate": _stage("validate", "record"),
+    # Registration committed, the recipisă being rendered and signed outside any transaction.
+    "before-receipt": _stage("receipt", "prepare"),
     "before-sending-acknowledgements": _before_send(1),  # acknowledgements queued, nothing sent
     "before-sending-receipts": _before_send(2),  # registered, receipts queued in the outbox, none sent
     "after-first-send": _after_first_send,
