@@ -266,7 +266,9 @@ def _record_stage(rt: Runtime, submission_id: int, stage: Stage, prepared: Prepa
     """The short write: the stage's record, the stage pointer and its event, only if the submission is still in
     the state and at the stage its snapshot saw (another worker, a clerk's action or a replay may have moved it)."""
     with _stage_transaction(rt) as session:
-        submission = session.get_one(Submission, submission_id)
+        # FOR UPDATE: on PostgreSQL two workers' records of the same stage must not both pass the check (SQLite's
+        # BEGIN IMMEDIATE already serialises them).
+        submission = session.get_one(Submission, submission_id, with_for_update=True)
         if (submission.state, submission.stage) != (prepared.state, prepared.stage):
             log.info(
                 "submission %s moved to %s/%s while %s was prepared; its result is dropped",
