@@ -51,7 +51,7 @@ from pydantic import SecretStr  # noqa: E402
 from sqlmodel import col, func, select  # noqa: E402
 
 import intake  # noqa: E402
-from intake import outbox, pipeline, scheduler, stages  # noqa: E402
+from intake import outbox, pipeline, scheduler  # noqa: E402
 from intake.db import transaction  # noqa: E402
 from intake.mailbox import imap  # noqa: E402
 from intake.models import Event, OutboxMessage, Submission  # noqa: E402
@@ -69,6 +69,7 @@ from intake.settings import (  # noqa: E402
     StorageSettings,
     WorkerSettings,
 )
+from intake.stages import receipt as receipt_stage  # noqa: E402
 from tests import mailfactory  # noqa: E402
 from tests.servers.dovecot import DovecotServer, make_dovecot_base, start_dovecot  # noqa: E402
 from tests.servers.smtp_sink import SmtpSink, start_smtp_sink  # noqa: E402
@@ -227,7 +228,7 @@ PROBES: tuple[tuple[str, Any, str, bool], ...] = (
     ("IMAP fetch + claim", imap, "fetch_new", False),
     ("  claim (store + DB)", imap, "claim", False),
     ("pipeline passes", pipeline, "process_pending", False),
-    ("  receipt: render PDF", stages, "render_receipt", False),
+    ("  receipt: render PDF", receipt_stage, "render_receipt", False),
     ("SMTP send_due", outbox, "send_due", False),
     ("  SMTP per message", outbox, "_send_one", True),
     ("settle (IMAP MOVE)", imap, "settle", False),

@@ -218,12 +218,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:
-    from intake.db import transaction
+    from intake.db import read_transaction
     from intake.views import all_submissions
 
     rt = _runtime(args)
     offices = _offices(rt, args.office)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         rows = [row for office in offices for row in all_submissions(session, office)]
     if len(offices) > 1:  # newest first across offices too (ISO instants in the offices' own zones)
         rows.sort(key=lambda row: _instant(row["received_at"]), reverse=True)
@@ -235,11 +235,11 @@ def cmd_submissions(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from intake.db import transaction
+    from intake.db import read_transaction
     from intake.views import find_by_number, submission_view
 
     rt = _office(_runtime(args), args.office, required=True)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         submission = find_by_number(session, rt, args.number)
         if submission is None:
             print(f"intake: no submission with registration number {args.number}", file=sys.stderr)
@@ -398,12 +398,12 @@ def _read_password() -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from intake.db import transaction
+    from intake.db import read_transaction
     from intake.views import status_view
 
     rt = _runtime(args)
     offices = _offices(rt, args.office)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         views = [status_view(session, office) for office in offices]
     # One office: today's object. Several: {"offices": [one such object per office]}.
     view: Any = views[0] if len(views) == 1 else {"offices": views}

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
 from intake import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -43,9 +43,7 @@ def open_engine(url: str) -> Engine:
             _private_sqlite_files(db_path)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two processes can
-        # never both read the same registry counter and then both write it.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _begin_sqlite)
     elif url.startswith("postgresql"):
         from intake.postgres import postgres_engine  # needs the driver, which SQLite deployments do not install
 
@@ -53,6 +51,13 @@ def open_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    # BEGIN IMMEDIATE takes the write lock at the start of every write transaction, so two processes can never
+    # both read the same registry counter and then both write it. A read transaction begins deferred: under WAL
+    # it reads a snapshot and never waits for (nor holds up) a writer.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _private_sqlite_files(db_path: Path) -> None:
@@ -87,6 +92,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+# The execution option of a read transaction's connection: how the SQLite begin hook tells it from a write.
+READ_ONLY = "intake_read_only"
+
 _open = threading.local()
 
 
@@ -97,6 +105,22 @@ def transaction(engine: Engine) -> Iterator[Session]:
     Transactions never nest: with SQLite every transaction takes the write lock, so a second one opened
     inside the first on the same thread would wait for itself until the busy timeout. Fail at once instead.
     """
+    with _session(engine) as session:
+        yield session
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Session]:
+    """A unit of reading: a consistent snapshot that never takes the write lock, for pages, `status`, metrics and
+    the pipeline's look-ups. SQLite: a deferred BEGIN (under WAL it proceeds while a worker holds the write lock);
+    PostgreSQL: a READ ONLY transaction. Writing in it is a bug: it fails rather than being silently dropped."""
+    read_engine = engine.execution_options(**{READ_ONLY: True, "postgresql_readonly": True})
+    with _session(read_engine, read_only=True) as session:
+        yield session
+
+
+@contextmanager
+def _session(engine: Engine, read_only: bool = False) -> Iterator[Session]:
     if getattr(_open, "depth", 0):
         raise RuntimeError("nested transaction: pass the open session down instead")
     _open.depth = 1
@@ -104,6 +128,9 @@ def transaction(engine: Engine) -> Iterator[Session]:
         with Session(engine, expire_on_commit=False) as session:
             try:
                 yield session
+                if read_only and (session.new or session.dirty or session.deleted):
+                    raise RuntimeError("a read transaction changed rows: use intake.db.transaction")
+                # A read transaction commits too (nothing to write): a rollback would expire what it read.
                 session.commit()
             except BaseException:
                 session.rollback()

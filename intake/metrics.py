@@ -38,7 +38,7 @@ from sqlmodel import Session, col, func, select
 
 from intake.alerts import open_alerts
 from intake.clock import utcnow
-from intake.db import transaction
+from intake.db import read_transaction
 from intake.models import (
     Event,
     MailboxItem,
@@ -69,7 +69,7 @@ class IntakeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         offices = self.rt.offices
-        with transaction(self.rt.engine) as session:
+        with read_transaction(self.rt.engine) as session:
             per_office = [(office.office, list(_collect(session, office))) for office in offices]
         if len(per_office) == 1:  # one office: the series of a single-office deployment, unchanged
             yield from per_office[0][1]

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, func, select
 
 from intake.alerts import open_alerts, raise_alert, resolve_alert
 from intake.clock import utcnow
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.models import Event, OutboxMessage, OutboxState, PollState, Submission, TrustListState
 from intake.runtime import Runtime
 from intake.signatures import trust_state
@@ -154,7 +154,7 @@ def readiness(rt: Runtime, started_at: datetime, now: datetime | None = None) ->
     minutes from start ("starting")."""
     now = now or utcnow()
     try:
-        with transaction(rt.engine) as session:
+        with read_transaction(rt.engine) as session:
             last = session.exec(select(func.max(PollState.last_success_at)).where(PollState.office == rt.office)).one()
     except Exception as exc:  # any driver error means "not ready"; the reason names the type only
         return False, {"status": "unavailable", "reason": f"database: {type(exc).__name__}"}

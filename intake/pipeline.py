@@ -1,14 +1,15 @@
 """The stage table and the worker that walks each claimed submission through it.
 
-Each stage is a function from what is stored to what it stores, run in one transaction together with
-the move of the submission's stage pointer: a worker that dies mid-stage leaves the row where it was,
-and the stage simply runs again. The stages of a message run in a child process with a time and memory
-budget (intake.sandbox), up to worker.processes children at a time (intake.workers): a message past either
-budget is quarantined at once with the reason; a message whose stage fails or whose child crashes is retried
-in the same cycle and quarantined after worker.max_attempts failures in a row. A death of the daemon itself
-(kill, OOM, restart) counts against no message. Registration and booking run in the daemon, one submission at
-a time in order of arrival (intake.sequencer), so numbers and slots follow arrival whatever order the children
-finish in.
+Each stage (`intake.stages`) reads a snapshot of what it needs in a short read transaction, does its slow part
+outside any transaction, and records its result in one short write transaction together with the move of the
+submission's stage pointer, if the submission is still where the snapshot saw it: a worker that dies mid-stage
+leaves the row where it was, and the stage simply runs again. The stages of a message run in a child process
+with a time and memory budget (intake.sandbox), up to worker.processes children at a time (intake.workers): a
+message past either budget is quarantined at once with the reason; a message whose stage fails or whose child
+crashes is retried in the same cycle and quarantined after worker.max_attempts failures in a row. A death of the
+daemon itself (kill, OOM, restart) counts against no message. Registration and booking run in the daemon, one
+submission at a time in order of arrival (intake.sequencer), so numbers and slots follow arrival whatever order
+the children finish in.
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from intake import claims, sandbox, sequencer, stages, workers
-from intake.appointments.service import book
-from intake.assessment import assess
-from intake.db import transaction
+from intake import claims, sandbox, sequencer, workers
+from intake.db import read_transaction, transaction
 from intake.models import TERMINAL_STATES, Event, Submission, SubmissionState
 from intake.preload import preload
 from intake.privacy import redact
 from intake.runtime import Runtime
-from intake.signatures.stage import verify
+from intake.stages import StageModule, assess, book, parse, receipt, register, screen, validate, verify
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +40,23 @@ log = logging.getLogger(__name__)
 class Stage:
     name: str
     description: str
-    run: Callable[[Runtime, Session, Submission], None]
+    module: StageModule  # snapshot, prepare (outside any transaction), record (see intake.stages)
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("parse", "read headers, text and attachments from the stored raw e-mail", stages.parse),
-    Stage("screen", "recognise auto-replies, bounces, lists and loops; size limits; acknowledge", stages.screen),
-    Stage("validate", "check every attachment by content: only JPEG, PNG and PDF that fully decode", stages.validate),
+    Stage("parse", "read headers, text and attachments from the stored raw e-mail", parse),
+    Stage("screen", "recognise auto-replies, bounces, lists and loops; size limits; acknowledge", screen),
+    Stage("validate", "check every attachment by content: only JPEG, PNG and PDF that fully decode", validate),
     Stage("verify", "recognise each document; verify signatures; the law's qualified-signature rule", verify),
     Stage("assess", "request type, consent, checklist of documents, legibility: what is missing or wrong", assess),
-    Stage("register", "give the next registration number of the office and year", stages.register),
+    Stage("register", "give the next registration number of the office and year", register),
     Stage(
         "book",
         "the visit the case calls for: clarification within 5 working days if anything is wrong; a complete case "
         "waits for a clerk's confirmation before its decision visit",
         book,
     ),
-    Stage("receipt", "render and sign the recipisă, queue the reply", stages.receipt),
+    Stage("receipt", "render and sign the recipisă, queue the reply", receipt),
 )
 
 STAGE_NAMES = ("claimed", *(stage.name for stage in STAGES))
@@ -77,7 +78,7 @@ TRACEBACK_CHARS = 16_000
 
 def pending_ids(rt: Runtime, states: tuple[SubmissionState, ...] = ACTIVE_STATES) -> list[int]:
     """Work in order of receipt, so registration numbers follow the order mail arrived in."""
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         rows = session.exec(
             select(Submission.id)
             .where(Submission.office == rt.office, col(Submission.state).in_(states))
@@ -215,37 +216,86 @@ def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandb
 
 
 def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage]) -> None:
-    """One run, in the child: each stage in its own transaction with the move of the stage pointer, so a stage
-    that did not commit simply runs again. A failure is recorded (and counted) here, with its traceback."""
+    """One run, in the child: each stage prepared outside any transaction and recorded in its own transaction
+    with the move of the stage pointer, so a stage that did not commit simply runs again. A failure is recorded
+    (and counted) here, with its traceback."""
     for stage in stages_to_run:
-        started = time.perf_counter()
         try:
-            with _stage_transaction(rt) as session:
-                submission = session.get_one(Submission, submission_id)
-                if submission.state not in ACTIVE_STATES:
-                    return
-                stage.run(rt, session, submission)
-                submission.stage = stage.name
-                duration_ms = round((time.perf_counter() - started) * 1000, 1)
-                session.add(
-                    Event(
-                        submission_id=submission_id,
-                        at=rt.clock.now(),
-                        action=f"stage:{stage.name}",
-                        detail={"duration_ms": duration_ms},
-                    )
-                )
-                terminal = submission.state in TERMINAL_STATES
+            prepared = _prepare_stage(rt, submission_id, stage)
+            outcome = _record_stage(rt, submission_id, stage, prepared) if prepared else Recorded.GONE
         except MemoryError:
             raise  # over the memory budget: the worker quarantines it at once, no retry can help
         except Exception as exc:
             _record_failure(rt, submission_id, stage.name, exc)
             return
-        if terminal:
+        if outcome != Recorded.DONE:
+            return  # no longer ours to move on: finished, quarantined, replayed or moved by someone else
+        if prepared and prepared.terminal:
             break
     # Only consecutive failed runs count towards quarantine.
     with _stage_transaction(rt) as session:
         session.get_one(Submission, submission_id).attempts = 0
+
+
+@dataclass
+class Prepared:
+    """A stage's result, with where the submission was when its snapshot was read."""
+
+    state: SubmissionState
+    stage: str
+    result: Any
+    started: float  # perf_counter at the snapshot: the stage's duration covers all three steps
+    terminal: bool = False  # set by the record: the stage ended the submission's way through the pipeline
+
+
+class Recorded(StrEnum):
+    DONE = "done"
+    CHANGED = "changed"  # the submission moved since the snapshot: the result was dropped
+    GONE = "gone"  # no longer active (finished, ignored, quarantined)
+
+
+def _prepare_stage(rt: Runtime, submission_id: int, stage: Stage) -> Prepared | None:
+    """The snapshot in a read transaction, then the slow part outside any: the write lock stays free meanwhile."""
+    started = time.perf_counter()
+    with read_transaction(rt.engine) as session:
+        submission = session.get_one(Submission, submission_id)
+        if submission.state not in ACTIVE_STATES:
+            return None
+        seen = Prepared(submission.state, submission.stage, None, started)
+        snapshot = stage.module.snapshot(rt, session, submission)
+    seen.result = stage.module.prepare(rt, snapshot)
+    return seen
+
+
+def _record_stage(rt: Runtime, submission_id: int, stage: Stage, prepared: Prepared) -> Recorded:
+    """The short write: the stage's record, the stage pointer and its event, only if the submission is still in
+    the state and at the stage its snapshot saw (another worker, a clerk's action or a replay may have moved it)."""
+    with _stage_transaction(rt) as session:
+        # FOR UPDATE: on PostgreSQL two workers' records of the same stage must not both pass the check (SQLite's
+        # BEGIN IMMEDIATE already serialises them).
+        submission = session.get_one(Submission, submission_id, with_for_update=True)
+        if (submission.state, submission.stage) != (prepared.state, prepared.stage):
+            log.info(
+                "submission %s moved to %s/%s while %s was prepared; its result is dropped",
+                submission_id,
+                submission.state,
+                submission.stage,
+                stage.name,
+            )
+            return Recorded.CHANGED if submission.state in ACTIVE_STATES else Recorded.GONE
+        stage.module.record(rt, session, submission, prepared.result)
+        submission.stage = stage.name
+        duration_ms = round((time.perf_counter() - prepared.started) * 1000, 1)
+        session.add(
+            Event(
+                submission_id=submission_id,
+                at=rt.clock.now(),
+                action=f"stage:{stage.name}",
+                detail={"duration_ms": duration_ms},
+            )
+        )
+        prepared.terminal = submission.state in TERMINAL_STATES
+    return Recorded.DONE
 
 
 @contextmanager
@@ -268,7 +318,7 @@ _inherited_pools: list[object] = []
 
 
 def _remaining(rt: Runtime, submission_id: int, through: str | None) -> list[Stage]:
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         submission = session.get_one(Submission, submission_id)
         if submission.state not in ACTIVE_STATES:
             return []
@@ -280,7 +330,7 @@ def _remaining(rt: Runtime, submission_id: int, through: str | None) -> list[Sta
 
 def _stage_in_progress(rt: Runtime, submission_id: int, ran: list[Stage]) -> str:
     """The stage a run died in: the first one of the run whose pointer move did not commit."""
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         done_stage = session.get_one(Submission, submission_id).stage
     names = [stage.name for stage in ran]
     if done_stage in names:

@@ -8,9 +8,15 @@ never get the same number, and a rolled-back transaction gives its number back, 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlmodel import Session
+
+from intake.clock import local
+
+if TYPE_CHECKING:
+    from intake.models import Submission
 
 
 def next_number(session: Session, office: str, year: int) -> int:
@@ -34,3 +40,10 @@ def next_number(session: Session, office: str, year: int) -> int:
 def format_registration(number: int, registered_on: date | datetime) -> str:
     """`NUMBER/DD.MM.YYYY`, the form printed on the recipisă."""
     return f"{number}/{registered_on:%d.%m.%Y}"
+
+
+def registration_label(submission: Submission, timezone: str) -> str:
+    """The submission's `NUMBER/DD.MM.YYYY` (the date in the office's time zone); empty before registration."""
+    if submission.number is None or submission.registered_at is None:
+        return ""
+    return format_registration(submission.number, local(submission.registered_at, timezone))

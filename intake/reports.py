@@ -34,7 +34,7 @@ from fpdf.enums import XPos, YPos
 from sqlmodel import Session, col, select
 
 from intake.clock import local
-from intake.db import transaction
+from intake.db import read_transaction
 from intake.models import Document, Finding, Submission
 from intake.registry import format_registration
 from intake.runtime import Runtime
@@ -200,7 +200,7 @@ def _entries(session: Session, rt: Runtime, kind: ReportKind, year: int, month: 
 def build_report(rt: Runtime, kind_code: str, year: int, month: int) -> Report:
     """The report's rows. Opens its own (short) transaction: call it with no transaction open."""
     kind = _kind(kind_code)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         entries = _entries(session, rt, kind, year, month)
     timezone = rt.settings.office.timezone
     secret = report_secret(rt)

@@ -20,7 +20,7 @@ import logging
 from sqlmodel import Session, col, func, select
 
 from intake import claims
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.models import Event, Submission, SubmissionState
 from intake.runtime import Runtime
 
@@ -72,7 +72,7 @@ def registrable(rt: Runtime, ready_stage: str) -> list[int]:
 def still_waiting(rt: Runtime, submission_id: int) -> bool:
     """True if the submission is still in the line after its turn (its registration neither committed nor ended
     in quarantine: the stop of a run that is not its fault)."""
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         return session.get_one(Submission, submission_id).state == SubmissionState.RECEIVED
 
 

@@ -39,30 +39,43 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlmodel import Session, col, func, select
 
 from intake import texts
 from intake.alerts import raise_alert, resolve_alert
-from intake.appointments import wording
-from intake.appointments.booking import CLARIFICATION, DECISION, Booker, BookingChoice, Slot
-from intake.appointments.calendar import OfficeCalendar
+from intake.appointments.booking import CLARIFICATION, DECISION, BookingChoice, Slot
+from intake.appointments.case import (
+    NO_CHANGE,
+    TOLD_BY_RECEIPT,
+    Change,
+    active_appointment,
+    booker_for,
+    calendar_for,
+    case_root,
+    citizen_findings,
+    held_for_staff,
+    request_of,
+    verification_of,
+    verification_state,
+)
 from intake.appointments.ics import build_invite
 from intake.appointments.notices import (
-    AppointmentNotice,
     Previous,
-    appointment_paragraph,
     build_appointment_update,
-    change_preface,
     invite_data,
     moment_in_words,
     no_slot_paragraph,
-    pending_paragraph,
 )
-from intake.appointments.tokens import make_token
+from intake.appointments.text import (
+    AppointmentText,
+    appointment_text,
+    correspondent,
+    manage_token,
+    notice_for,
+    pending_text,
+)
 from intake.case_file import case_findings
 from intake.clock import local
 from intake.db import transaction
@@ -79,7 +92,7 @@ from intake.models import (
 from intake.outbox import enqueue
 from intake.receipts import compose
 from intake.records import add_finding
-from intake.registry import format_registration
+from intake.registry import registration_label
 from intake.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -102,11 +115,6 @@ DOCUMENTS_AFTER_CONFIRMATION_RO = (
     "Beneficiarul a trimis documente după confirmarea dosarului: verificați-le înainte de vizita programată."
 )
 
-# Findings about the booking itself: they are ours, not the beneficiary's, so they never decide the case's step.
-BOOKING_CODES = frozenset(
-    {"appointment_unavailable", "appointment_held", "deadline_missed", "documents_after_confirmation"}
-)
-
 
 class CaseStateError(Exception):
     """An action the case's step does not allow; `key` names the reason (the web layer words it)."""
@@ -116,89 +124,10 @@ class CaseStateError(Exception):
         self.key = key
 
 
-def calendar_for(rt: Runtime) -> OfficeCalendar:
-    return OfficeCalendar(rt.settings.appointments, rt.settings.office.timezone)
-
-
-def booker_for(rt: Runtime) -> Booker:
-    return Booker(calendar_for(rt), rt.settings.appointments, rt.office)
-
-
-def case_root(session: Session, submission: Submission) -> Submission:
-    if submission.case_id is None:
-        return submission
-    return session.get_one(Submission, submission.case_id)
-
-
-def active_appointment(session: Session, root_id: int) -> Appointment | None:
-    return session.exec(
-        select(Appointment)
-        .where(Appointment.submission_id == root_id, Appointment.state == AppointmentState.BOOKED)
-        .order_by(col(Appointment.id).desc())
-    ).first()
-
-
-def verification_of(session: Session, root: Submission) -> CaseVerification | None:
-    return session.exec(select(CaseVerification).where(CaseVerification.submission_id == root.id)).first()
-
-
-def verification_state(session: Session, submission: Submission) -> str | None:
-    """The contract's `verification`: "pending" while a complete case waits for a clerk, "confirmed" once the
-    decision visit may be booked, None otherwise (a clarification, or not assessed yet)."""
-    verification = verification_of(session, case_root(session, submission))
-    if verification is None or verification.state == VerificationState.REOPENED:
-        return None
-    return verification.state
-
-
-def citizen_findings(session: Session, root: Submission) -> list[Finding]:
-    """The open findings of the whole case that the beneficiary must settle: what calls for a clarification."""
-    return [finding for finding in case_findings(session, root) if finding.code not in BOOKING_CODES]
-
-
 # --- the request: who comes, and whether the visit hands over a decision --------------------------------------
 
 
-@dataclass(frozen=True)
-class Request:
-    applicant: str = wording.NATURAL_PERSON
-    decision: bool = True
-    name: str | None = None
-
-
-@lru_cache(maxsize=1)
-def _request_types() -> dict[str, Request]:
-    from intake.validation.checklist import load_checklists
-
-    return {
-        code: Request(applicant=kind.applicant, decision=kind.decision, name=kind.name)
-        for code, kind in load_checklists().items()
-    }
-
-
-def request_of(root: Submission) -> Request:
-    """Unknown type: the natural person and the decision wording, the common case (the type is asked for anyway)."""
-    return _request_types().get(root.request_type or "", Request())
-
-
 # --- what a change was, for the e-mail that tells it ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Change:
-    """What happened to the case's visit.
-
-    kind: "none"; "booked" (a new visit); "moved" (the visit changed purpose and time, `previous` says from what);
-    "reasons" (same visit, new reasons); "cancelled" (the clarification visit is no longer needed); "pending"
-    (back to verification with no visit to cancel); "no_slot" (nothing could be booked before the deadline).
-    """
-
-    kind: str
-    appointment: Appointment | None = None
-    previous: Previous | None = None
-
-
-NO_CHANGE = Change("none")
 
 
 # --- the `book` stage and the decisions of staff ---------------------------------------------------------------
@@ -289,14 +218,6 @@ def _automatic_bookings_last_hour(rt: Runtime, session: Session) -> int:
         )
     ).one()
     return int(count)
-
-
-def held_for_staff(session: Session, root: Submission) -> bool:
-    """The ceiling stopped this case's automatic booking: its sender is told that a clerk will call."""
-    return any(
-        finding.code == "appointment_held" and (finding.detail or {}).get("reason") == "ceiling"
-        for finding in case_findings(session, root, staff=True)
-    )
 
 
 def after_staff_change(rt: Runtime, session: Session, submission: Submission) -> Change:
@@ -710,9 +631,6 @@ def _clear_booking_findings(rt: Runtime, session: Session, root: Submission, cod
 
 # --- telling the beneficiary -------------------------------------------------------------------------------------
 
-# The change a follow-up's book stage made, kept for the recipisă that follows it (its own transaction).
-TOLD_BY_RECEIPT = "visit_change"
-
 
 def _record_for_receipt(
     rt: Runtime, session: Session, root: Submission, submission: Submission, change: Change
@@ -727,25 +645,6 @@ def _record_for_receipt(
     session.add(Event(submission_id=root.id, at=rt.clock.now(), action=TOLD_BY_RECEIPT, detail=detail))
 
 
-def _change_for_receipt(session: Session, root: Submission, submission: Submission) -> Change:
-    events = session.exec(
-        select(Event)
-        .where(Event.submission_id == root.id, Event.action == TOLD_BY_RECEIPT)
-        .order_by(col(Event.id).desc())
-    ).all()
-    for event in events:
-        detail = event.detail or {}
-        if detail.get("by") != submission.id:
-            continue
-        appointment = session.get(Appointment, detail["appointment"]) if detail.get("appointment") else None
-        previous = None
-        if isinstance(detail.get("previous"), dict):
-            before = detail["previous"]
-            previous = Previous(str(before["purpose"]), datetime.fromisoformat(str(before["start"])))
-        return Change(str(detail.get("kind")), appointment, previous)
-    return NO_CHANGE
-
-
 def tell(rt: Runtime, session: Session, root: Submission, change: Change) -> None:
     """The e-mail of a change decided outside the pipeline (staff, the automatic confirmation)."""
     appointment = change.appointment
@@ -755,9 +654,9 @@ def tell(rt: Runtime, session: Session, root: Submission, change: Change) -> Non
         kind = "clarification" if appointment.purpose == CLARIFICATION else "invitation"
         _send(rt, session, root, kind, appointment, previous=change.previous, replaces=change.kind == "reasons")
     elif change.kind == "cancelled" and appointment is not None:
-        _send(rt, session, root, "verification", appointment, previous=change.previous, pending=_pending(rt, root))
+        _send(rt, session, root, "verification", appointment, previous=change.previous, pending=pending_text(rt, root))
     elif change.kind == "pending":
-        _send(rt, session, root, "verification", None, pending=_pending(rt, root))
+        _send(rt, session, root, "verification", None, pending=pending_text(rt, root))
     elif change.kind == "no_slot":
         deadline = calendar_for(rt).clarification_deadline(root.received_at)
         _send(
@@ -770,104 +669,6 @@ def tell(rt: Runtime, session: Session, root: Submission, change: Change) -> Non
             pending=no_slot_paragraph(deadline, rt.settings.office.name, rt.settings.office.short_name),
             reasons=[f.message for f in citizen_findings(session, root)],
         )
-
-
-def _pending(rt: Runtime, root: Submission) -> str:
-    request = request_of(root)
-    return pending_paragraph(
-        rt.settings.office.name, applicant=request.applicant, decision=request.decision, request_name=request.name
-    )
-
-
-@dataclass(frozen=True)
-class AppointmentText:
-    paragraph: str
-    invite: bytes | None
-    method: str = "REQUEST"  # of the invite: REQUEST books or updates, CANCEL removes
-    verifying: bool = False  # no visit yet: the complete file is being verified (the recipisă's heading says so)
-
-
-def appointment_text(rt: Runtime, session: Session, submission: Submission, to_address: str) -> AppointmentText | None:
-    """The appointment paragraph (and ICS invite) for the recipisă and the reply of this submission's case: the
-    visit, or that the complete file is being verified, preceded by what this message's processing changed."""
-    root = case_root(session, submission)
-    change = _change_for_receipt(session, root, submission)
-    appointment = active_appointment(session, root.id or 0)
-    timezone = rt.settings.office.timezone
-    if appointment is None:
-        if change.kind == "cancelled" and change.appointment is not None and change.previous is not None:
-            preface = change_preface(change.previous, timezone, cancelled=True)
-            invite = _invite(rt, root, change.appointment, to_address, "CANCEL")
-            return AppointmentText(f"{preface}\n\n{_pending(rt, root)}", invite, "CANCEL", verifying=True)
-        if verification_state(session, root) == VerificationState.PENDING:
-            return AppointmentText(_pending(rt, root), None, verifying=True)
-        unavailable = any(
-            f.code == "appointment_unavailable" and not f.staff_only for f in case_findings(session, root)
-        )
-        if not unavailable and held_for_staff(session, root):
-            # Past the hourly ceiling: "we could not book automatically, a clerk will contact you" (no deadline
-            # promise: the clerk books within it).
-            return AppointmentText(
-                no_slot_paragraph(None, rt.settings.office.name, rt.settings.office.short_name), None
-            )
-        if not unavailable:
-            return None
-        deadline = calendar_for(rt).clarification_deadline(root.received_at)
-        paragraph = no_slot_paragraph(deadline, rt.settings.office.name, rt.settings.office.short_name)
-        if change.kind == "no_slot" and change.appointment is not None and change.previous is not None:
-            # The visit this message's findings replaced could not be rebooked: its invite is withdrawn.
-            preface = change_preface(change.previous, timezone, cancelled=True)
-            invite = _invite(rt, root, change.appointment, to_address, "CANCEL")
-            return AppointmentText(f"{preface}\n\n{paragraph}", invite, "CANCEL")
-        return AppointmentText(paragraph, None)
-    # The recipisă and its e-mail list the findings already; the paragraph need not repeat them.
-    paragraph = appointment_paragraph(notice_for(rt, appointment, root, with_reasons=False))
-    if change.kind == "moved" and change.previous is not None:
-        paragraph = f"{change_preface(change.previous, timezone, cancelled=False)}\n\n{paragraph}"
-    return AppointmentText(paragraph, _invite(rt, root, appointment, to_address, "REQUEST"))
-
-
-def _invite(rt: Runtime, root: Submission, appointment: Appointment, to_address: str, method: str) -> bytes:
-    notice = notice_for(rt, appointment, root, with_reasons=False)
-    data = invite_data(
-        notice,
-        _correspondent(rt, to_address),
-        uid=appointment.uid,
-        sequence=appointment.sequence,
-        registration=_registration(rt, root),
-    )
-    return build_invite(data, method=method, stamp=rt.clock.now())
-
-
-def notice_for(
-    rt: Runtime, appointment: Appointment, root: Submission | None = None, *, with_reasons: bool = True
-) -> AppointmentNotice:
-    office = rt.settings.office
-    token, until = manage_token(rt, appointment)
-    request = request_of(root) if root is not None else Request()
-    return AppointmentNotice(
-        purpose=appointment.purpose,
-        start=appointment.start,
-        end=appointment.end,
-        office_name=office.name,
-        office_address=office.address,
-        office_short=office.short_name,
-        timezone=office.timezone,
-        reasons=tuple(appointment.reasons) if with_reasons else (),
-        deadline=local(appointment.deadline, office.timezone).date() if appointment.deadline else None,
-        manage_url=f"{rt.settings.appointments.public_base_url.rstrip('/')}/programare/{token}",
-        overflow=appointment.overflow,
-        manage_until=until,
-        applicant=request.applicant,
-        decision=request.decision,
-        request_name=request.name,
-    )
-
-
-def manage_token(rt: Runtime, appointment: Appointment) -> tuple[str, datetime]:
-    """A link valid for `link_validity_days`, never beyond the appointment itself."""
-    until = min(rt.clock.now() + timedelta(days=rt.settings.appointments.link_validity_days), appointment.start)
-    return make_token(appointment.id or 0, appointment.sequence, until, rt.link_secret), until
 
 
 # --- changes by the beneficiary (the link) or by staff ------------------------------------------------------
@@ -962,8 +763,8 @@ def _send(
     """One e-mail about the case's visit, with the invite: CANCEL when the visit was cancelled or superseded."""
     if not root.sender or not root.reply_allowed:
         return
-    who = _correspondent(rt, root.sender)
-    registration = _registration(rt, root)
+    who = correspondent(rt, root.sender)
+    registration = registration_label(root, rt.settings.office.timezone)
     notice = invite = None
     if appointment is not None:
         notice = notice_for(rt, appointment, root)
@@ -996,22 +797,6 @@ def _send(
         replaces_invite=replaces,
     )
     enqueue(session, rt, root, kind=f"appointment_{kind}", message=message)
-
-
-def _correspondent(rt: Runtime, to_address: str) -> compose.Correspondent:
-    smtp = rt.settings.smtp
-    return compose.Correspondent(
-        from_address=smtp.from_address,
-        from_name=smtp.from_name,
-        to_address=to_address,
-        timezone=rt.settings.office.timezone,
-    )
-
-
-def _registration(rt: Runtime, submission: Submission) -> str:
-    if submission.number is None or submission.registered_at is None:
-        return ""
-    return format_registration(submission.number, local(submission.registered_at, rt.settings.office.timezone))
 
 
 def _domain(rt: Runtime) -> str:

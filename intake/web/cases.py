@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.models import Document, Submission
 from intake.runtime import Runtime
 from intake.web import case_actions as actions
@@ -117,7 +117,7 @@ def queue(
         search=q[:200],
         page=int(pagina) if pagina.isdigit() else 1,
     )
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         page = actions.queue(session, rt, filters)
         awaiting_verification = actions.awaiting_verification_count(session, rt)
     params = {
@@ -147,7 +147,7 @@ def queue(
 @router.get("/cazuri/{submission_id}")
 def case_page(request: Request, user: RegistryUser, submission_id: int, ok: str = "", eroare: str = "") -> Response:
     rt = _rt(request)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         submission = _case_or_404(session, rt, submission_id)
         view: dict[str, Any] = actions.case_view(session, rt, submission)
     context = staff_context(
@@ -191,7 +191,7 @@ def content_disposition(filename: str) -> str:
 @router.get("/cazuri/{submission_id}/documente/{document_id}")
 def download(request: Request, user: RegistryUser, submission_id: int, document_id: int) -> Response:
     rt = _rt(request)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         document = _document(session, rt, submission_id, document_id)
         sha256, filename = document.sha256, document.filename
         media_type = document.content_type or "application/octet-stream"
@@ -217,7 +217,7 @@ def download(request: Request, user: RegistryUser, submission_id: int, document_
 @router.get("/cazuri/{submission_id}/documente/{document_id}/miniatura")
 def thumbnail(request: Request, user: RegistryUser, submission_id: int, document_id: int) -> Response:
     rt = _rt(request)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         document = _document(session, rt, submission_id, document_id)
         if not document.accepted or document.detected_type not in actions.THUMBNAIL_TYPES:
             raise HTTPException(404)

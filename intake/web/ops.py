@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intake import pipeline
 from intake.clock import local, utcnow
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.metrics import exposition, make_registry
 from intake.models import OutboxMessage, OutboxState, Submission, SubmissionState
 from intake.monitoring import processing_summary, readiness
@@ -248,7 +248,7 @@ def _trust_tile(status: dict[str, Any]) -> dict[str, Any]:
 @router.get("/panou")
 def dashboard(request: Request, user: OpsUser) -> Response:
     rt = _rt(request)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         data = dashboard_data(session, rt)
     return templates.TemplateResponse(request, "staff/dashboard.html", staff_context(request, user, d=data))
 
@@ -264,7 +264,7 @@ NOTICES = {
 def quarantine(request: Request, user: OpsUser, ok: str | None = None) -> Response:
     rt = _rt(request)
     timezone = rt.settings.office.timezone
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         rows = session.exec(
             select(Submission)
             .where(Submission.office == rt.office, Submission.state == SubmissionState.QUARANTINED)

@@ -16,7 +16,7 @@ from intake.appointments import service
 from intake.appointments.notices import day_in_words, visit_purpose
 from intake.appointments.tokens import TokenExpired, TokenInvalid, read_token
 from intake.clock import local
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.models import Appointment, AppointmentState, Submission
 from intake.runtime import Runtime
 from intake.web.app import templates
@@ -65,7 +65,7 @@ def _load(request: Request, token: str, session) -> tuple[Appointment, Runtime] 
 
 @router.get("/programare/{token}", response_class=HTMLResponse)
 def show(request: Request, token: str, ok: str | None = None) -> Response:
-    with transaction(_rt(request).engine) as session:
+    with read_transaction(_rt(request).engine) as session:
         loaded = _load(request, token, session)
         if isinstance(loaded, Response):
             return loaded

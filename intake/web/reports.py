@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from intake import reports
 from intake.clock import local
-from intake.db import transaction
+from intake.db import read_transaction, transaction
 from intake.runtime import Runtime
 from intake.web.app import templates
 from intake.web.auth import CurrentUser, audit, office_runtime, require_roles, staff_context
@@ -50,7 +50,7 @@ def reports_page(request: Request, user: RegistryUser, luna: str | None = None) 
     except reports.ReportError as exc:
         error, month = str(exc), _previous_month(today)
         year, month_number = reports.parse_month(month)
-    with transaction(rt.engine) as session:
+    with read_transaction(rt.engine) as session:
         # A count per list without reading the forms again (that happens only on download).
         for code in reports.KINDS:
             counts[code] = reports.count_rows(session, rt, code, year, month_number)

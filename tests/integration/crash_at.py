@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 # The process the test started. Stages run in a child of it (intake.sandbox): a crash point inside a stage kills
@@ -31,16 +32,24 @@ def _after_claim() -> None:
     pipeline.process_pending = _die
 
 
-def _stage(name: str) -> Callable[[], None]:
+def _stage(name: str, step: str) -> Callable[[], None]:
+    """Die in the stage's `step` (prepare: outside any transaction; record: inside the stage's write)."""
+
     def patch() -> None:
         from intake import pipeline
 
+        def dying(stage: Any) -> Any:
+            return SimpleNamespace(**{part: getattr(stage.module, part) for part in PARTS} | {step: _die})
+
         pipeline.STAGES = tuple(
-            pipeline.Stage(stage.name, stage.description, _die) if stage.name == name else stage
+            pipeline.Stage(stage.name, stage.description, dying(stage)) if stage.name == name else stage
             for stage in pipeline.STAGES
         )
 
     return patch
+
+
+PARTS = ("snapshot", "prepare", "record")
 
 
 def _before_send(call: int) -> Callable[[], None]:
@@ -78,8 +87,10 @@ def _after_first_send() -> None:
 
 CRASH_POINTS: dict[str, Callable[[], None]] = {
     "after-claim": _after_claim,
-    "during-validate": _stage("validate"),
-    "before-receipt": _stage("receipt"),  # registration committed, receipt not yet made
+    # Validation prepared, the stage's write transaction open (the write lock held), nothing of it committed.
+    "during-validate": _stage("validate", "record"),
+    # Registration committed, the recipisă being rendered and signed outside any transaction.
+    "before-receipt": _stage("receipt", "prepare"),
     "before-sending-acknowledgements": _before_send(1),  # acknowledgements queued, nothing sent
     "before-sending-receipts": _before_send(2),  # registered, receipts queued in the outbox, none sent
     "after-first-send": _after_first_send,

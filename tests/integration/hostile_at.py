@@ -23,6 +23,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 FAKE_CNP = "1850101125802"  # shape of a CNP: must appear masked in every record and log line
@@ -60,14 +61,16 @@ HOSTILE: dict[str, tuple[str, Callable[[], None]]] = {
 }
 
 
-def _wrap(name: str, run: Callable[..., None]) -> Callable[..., None]:
-    def hostile_or_real(rt: Any, session: Any, submission: Any) -> None:
+def _wrap(name: str, module: Any) -> Any:
+    """The stage misbehaves in its snapshot, where the subject is at hand (in the run's child, like prepare)."""
+
+    def hostile_or_real(rt: Any, session: Any, submission: Any) -> Any:
         for marker, (stage, misbehave) in HOSTILE.items():
             if stage == name and marker in (submission.subject or ""):
                 misbehave()
-        run(rt, session, submission)
+        return module.snapshot(rt, session, submission)
 
-    return hostile_or_real
+    return SimpleNamespace(snapshot=hostile_or_real, prepare=module.prepare, record=module.record)
 
 
 def _slow_runs(run_stages: Callable[..., None]) -> Callable[..., None]:
@@ -90,7 +93,7 @@ def main() -> int:
     from intake import pipeline
 
     pipeline.STAGES = tuple(
-        pipeline.Stage(stage.name, stage.description, _wrap(stage.name, stage.run)) for stage in pipeline.STAGES
+        pipeline.Stage(stage.name, stage.description, _wrap(stage.name, stage.module)) for stage in pipeline.STAGES
     )
     pipeline._run_stages = _slow_runs(pipeline._run_stages)  # type: ignore[assignment]
     from intake.cli import main as intake_main

@@ -13,7 +13,7 @@ from intake.validation.consent import (
     split_quoted,
 )
 
-# The request for consent that intake sends (intake/assessment.py), as a beneficiary's reply quotes it.
+# The request for consent that intake sends (intake/stages/assess.py), as a beneficiary's reply quotes it.
 OUR_REQUEST = (
     "Mesajul nu conține acordul dumneavoastră privind derularea procedurii prin poștă electronică. "
     "Vă rugăm să răspundeți la acest mesaj cu textul: „Sunt de acord cu derularea procedurii prin "

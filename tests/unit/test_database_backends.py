@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from intake.db import make_engine, transaction
+from intake.db import make_engine, read_transaction, transaction
 from intake.models import Event, Submission
 from intake.web.paths import MAX_ID
 
@@ -30,8 +30,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def _submission(**fields: object) -> Submission:
     moment = datetime(2026, 11, 23, 9, 0, tzinfo=BUCHAREST_WINTER)
-    values: dict[str, object] = {"office": "CJ", "sha256": "a" * 64, "size": 1, "received_at": moment,
-                                 "claimed_at": moment}
+    values: dict[str, object] = {
+        "office": "CJ",
+        "sha256": "a" * 64,
+        "size": 1,
+        "received_at": moment,
+        "claimed_at": moment,
+    }
     return Submission(**(values | fields))
 
 
@@ -74,10 +79,36 @@ def test_json_values_are_filtered_in_the_database(engine: Engine) -> None:
         session.flush()
         at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
         for stage, milliseconds in (("parse", 120), ("receipt", 380)):
-            session.add(Event(submission_id=submission.id, at=at, action=f"stage:{stage}",
-                              detail={"duration_ms": milliseconds}))
+            session.add(
+                Event(submission_id=submission.id, at=at, action=f"stage:{stage}", detail={"duration_ms": milliseconds})
+            )
     with transaction(engine) as session:
         histogram = _processing_histogram(session, "CJ")
     samples = {(sample.name, sample.labels.get("le")): sample.value for sample in histogram.samples}
     assert samples[("intake_processing_seconds_count", None)] == 1
     assert samples[("intake_processing_seconds_sum", None)] == pytest.approx(0.5)
+
+
+def test_a_read_transaction_proceeds_while_another_connection_holds_the_write_lock(engine: Engine) -> None:
+    """Pages, `status` and metrics never wait behind a worker's write (SQLite: deferred BEGIN under WAL;
+    PostgreSQL: READ ONLY, no row locks)."""
+    with transaction(engine) as session:
+        session.add(_submission(subject="înainte"))
+    writer = engine.connect()
+    try:
+        writer.begin()  # SQLite: BEGIN IMMEDIATE, the write lock, held until the end of this test
+        writer.exec_driver_sql("UPDATE submission SET subject = 'în lucru'")
+        # A read that needed the lock would fail after SQLite's busy timeout ("database is locked").
+        with read_transaction(engine) as session:
+            stored = session.exec(select(Submission)).one()
+        assert stored.subject == "înainte"  # the committed snapshot, not the writer's uncommitted change
+    finally:
+        writer.rollback()
+        writer.close()
+
+
+def test_a_read_transaction_refuses_to_write(engine: Engine) -> None:
+    with pytest.raises(RuntimeError, match="read transaction"), read_transaction(engine) as session:
+        session.add(_submission())
+    with read_transaction(engine) as session:
+        assert session.exec(select(Submission)).all() == []

@@ -23,9 +23,7 @@ from pydantic import SecretStr
 from pypdf import PdfReader
 from sqlmodel import Session, col, select
 
-from intake import stages
 from intake.appointments import service
-from intake.assessment import assess
 from intake.clock import Clock
 from intake.db import transaction
 from intake.models import Finding, OutboxMessage, Receipt, Submission, SubmissionState
@@ -33,6 +31,7 @@ from intake.receipts.keys import generate_ca_and_leaf_pkcs12
 from intake.records import add_finding, open_findings, staff_findings
 from intake.runtime import Runtime
 from intake.settings import SigningSettings
+from intake.stages import assess, receipt, register, run_in_session
 from intake.views import submission_view
 from tests.unit import runtimes
 
@@ -104,9 +103,9 @@ def new_submission(session: Session, *, subject: str = "Cerere indemnizație de 
 
 def register_book_and_receipt(rt: Runtime, session: Session, submission: Submission) -> None:
     """The last three stages of the pipeline, in its order."""
-    stages.register(rt, session, submission)
+    run_in_session(rt, session, register, submission)
     service.book(rt, session, submission)
-    stages.receipt(rt, session, submission)
+    run_in_session(rt, session, receipt, submission)
     session.flush()
 
 
@@ -160,9 +159,7 @@ def test_contract_staff_only_finding_sends_the_case_to_verification_not_a_clarif
     assert service.verification_state(session, submission) == "pending"
 
 
-def test_contract_staff_only_finding_is_left_out_of_the_recipisa_and_the_reply(
-    rt: Runtime, session: Session
-) -> None:
+def test_contract_staff_only_finding_is_left_out_of_the_recipisa_and_the_reply(rt: Runtime, session: Session) -> None:
     submission = new_submission(session)
     add_finding(session, rt, submission, STAFF_CODE, STAFF_MESSAGE, staff_only=True)
     register_book_and_receipt(rt, session, submission)
@@ -202,9 +199,7 @@ def test_contract_the_same_finding_without_staff_only_flags_and_books_a_clarific
     assert view["findings"] == [{"code": STAFF_CODE, "message": STAFF_MESSAGE, "staff_only": False}]
 
 
-def test_contract_staff_only_finding_beside_a_citizen_finding_stays_with_staff(
-    rt: Runtime, session: Session
-) -> None:
+def test_contract_staff_only_finding_beside_a_citizen_finding_stays_with_staff(rt: Runtime, session: Session) -> None:
     submission = new_submission(session)
     add_finding(session, rt, submission, STAFF_CODE, STAFF_MESSAGE, staff_only=True)
     add_finding(session, rt, submission, "missing_document", CITIZEN_MESSAGE, detail={"kind": "id_document"})
@@ -234,7 +229,7 @@ def test_staff_only_finding_survives_reassessment_and_does_not_flag_the_case(rt:
     add_finding(session, rt, root, "consent_missing", "Lipsește acordul.")
     # A code the `assess` stage owns and clears on re-assessment: the staff-only finding is kept all the same.
     staff = add_finding(session, rt, root, "missing_document", STAFF_CHECK_MESSAGE, staff_only=True)
-    stages.register(rt, session, root)
+    run_in_session(rt, session, register, root)
     session.flush()
     assert root.flagged is True
     follow_up = new_submission(
@@ -244,7 +239,7 @@ def test_staff_only_finding_survives_reassessment_and_does_not_flag_the_case(rt:
         text_body="Sunt de acord cu derularea procedurii prin intermediul poștei electronice.\n",
         consent=None,
     )
-    assess(rt, session, follow_up)
+    run_in_session(rt, session, assess, follow_up)
     session.flush()
     assert follow_up.consent is True
     assert root.flagged is False  # only the staff-only finding is left on the first message

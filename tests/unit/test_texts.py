@@ -265,7 +265,7 @@ VARIANTS: list[tuple[str, dict[str, object], str]] = [
         "Fișierul „m.pdf” are 677 de octeți și depășește limita de 100 de octeți. Vă rugăm să îl trimiteți într-o "
         "variantă mai mică.",
     ),
-    # intake/stages.py, validate
+    # intake/stages/validate.py
     (
         "constatare_oversized",
         dict(motiv="too_many_attachments", fisier="a31.pdf", maxim=30, de=True),
@@ -306,7 +306,7 @@ VARIANTS: list[tuple[str, dict[str, object], str]] = [
         dict(motiv="p7s_without_document", fisier="x.p7s"),
         "Nu s-a găsit documentul semnat de această semnătură.",
     ),
-    # intake/signatures/stage.py
+    # intake/stages/verify.py
     (
         "constatare_identity_mismatch",
         dict(

@@ -27,20 +27,36 @@ from intake.validation import category as category_reader
 from intake.validation import checklist, consent, legibility, representation, territory
 from intake.validation.documents import read_form
 
-__all__ = ["assess", "case_messages"]
+__all__ = ["case_messages", "possibly_needed_documents", "prepare", "record", "snapshot"]
 
 # Findings this stage owns: re-assessing a case clears them first, then adds what still holds.
 ASSESSMENT_CODES = ("consent_missing", "missing_document", "request_type_unknown", "illegible", *case_rule.CODES)
 MACHINE = "intake"  # `Finding.cleared_by` of what re-assessment clears (a clerk's name otherwise)
+
 
 @lru_cache(maxsize=1)
 def _checklists() -> dict[str, checklist.RequestType]:
     return checklist.load_checklists()
 
 
-def assess(rt: Runtime, session: Session, submission: Submission) -> None:
+@dataclass(frozen=True)
+class Issue:
+    document_id: int
+    code: str
+    message: str
+
+
+def snapshot(rt: Runtime, session: Session, submission: Submission) -> tuple[Document, ...]:
+    """This message's documents (detached copies): their legibility is the slow part, judged outside the lock."""
+    return tuple(documents_of(session, submission))
+
+
+def prepare(rt: Runtime, documents: tuple[Document, ...]) -> list[Issue]:
+    return [issue for doc in documents for issue in _legibility(rt, doc)]
+
+
+def record(rt: Runtime, session: Session, submission: Submission, legibility_issues: list[Issue]) -> None:
     case = case_messages(session, submission)
-    documents = [doc for message in case for doc in documents_of(session, message)]
     files = case_file.case_documents(session, case)
     accepted = [item.document for item in files if item.counts]
     _clear_previous_assessment(session, rt, case)
@@ -51,7 +67,11 @@ def assess(rt: Runtime, session: Session, submission: Submission) -> None:
     submission.consent = decided.given
     if not submission.consent:
         add_finding(
-            session, rt, submission, "consent_missing", consent.missing_message(decided, rt.settings.office.short_name),
+            session,
+            rt,
+            submission,
+            "consent_missing",
+            consent.missing_message(decided, rt.settings.office.short_name),
             detail=consent.finding_detail(decided),
         )
 
@@ -62,15 +82,18 @@ def assess(rt: Runtime, session: Session, submission: Submission) -> None:
     submission.request_type = detection.code
     if detection.code is None:
         add_finding(
-            session, rt, submission, "request_type_unknown", texts.render("constatare_request_type_unknown"),
+            session,
+            rt,
+            submission,
+            "request_type_unknown",
+            texts.render("constatare_request_type_unknown"),
             detail={"candidates": list(detection.candidates), "evidence": detection.evidence},
         )
     else:
         _check_request(rt, session, submission, case, accepted, _checklists()[detection.code])
     _apply_signature_rule(rt, session, submission, case, accepted, detection.code)
-    for doc in documents:
-        if doc.submission_id == submission.id:
-            _check_legibility(rt, session, submission, doc)
+    for issue in legibility_issues:
+        add_finding(session, rt, submission, issue.code, issue.message, document_id=issue.document_id)
     _propagate_to_case(session, submission, case)
 
 
@@ -93,7 +116,12 @@ def _apply_signature_rule(
         if _settled_by_staff(session, case_ids, finding.code, finding.document_id):
             continue
         add_finding(
-            session, rt, submission, finding.code, finding.message, document_id=finding.document_id,
+            session,
+            rt,
+            submission,
+            finding.code,
+            finding.message,
+            document_id=finding.document_id,
             detail=finding.detail,
         )
 
@@ -131,9 +159,9 @@ def _clear_replaced(session: Session, rt: Runtime, replaced: list[Document]) -> 
         session.add(finding)
 
 
-def _check_legibility(rt: Runtime, session: Session, submission: Submission, doc: Document) -> None:
+def _legibility(rt: Runtime, doc: Document) -> list[Issue]:
     if not doc.accepted:
-        return
+        return []
     data = rt.store.get(doc.sha256)
     if doc.detected_type in ("jpeg", "png"):
         issues = legibility.assess_image(  # an ID card is judged as a card
@@ -143,8 +171,7 @@ def _check_legibility(rt: Runtime, session: Session, submission: Submission, doc
         issues = legibility.assess_pdf(doc.filename, data)
     else:
         issues = []
-    for issue in issues:
-        add_finding(session, rt, submission, issue.code, issue.message, document_id=doc.id)
+    return [Issue(doc.id or 0, issue.code, issue.message) for issue in issues]
 
 
 def _clear_previous_assessment(session: Session, rt: Runtime, case: list[Submission]) -> None:
@@ -215,12 +242,20 @@ def _check_request(
     reading = read_request(rt, case, current, request_type)
     for required in checklist.missing_documents(request_type, reading.kinds, **_category_arguments(reading)):
         add_finding(
-            session, rt, submission, "missing_document", missing_message(required.label),
+            session,
+            rt,
+            submission,
+            "missing_document",
+            missing_message(required.label),
             detail={"kind": required.kind, "legal_basis": required.legal_basis},
         )
     if request_type.categories and reading.category.read and not reading.category.known:
         _ask_staff(
-            session, rt, submission, case, "benefit_category_unknown",
+            session,
+            rt,
+            submission,
+            case,
+            "benefit_category_unknown",
             category_reader.staff_message(request_type, reading.category),
             document_id=reading.category_source,
             detail={"candidates": list(reading.category.candidates), "evidence": list(reading.category.evidence)},
@@ -229,7 +264,12 @@ def _check_request(
     found = territory.competence(reading.address, office.code, office.short_name)
     if request_type.territorial_check and found:
         _ask_staff(
-            session, rt, submission, case, "territorial_competence", found.message,
+            session,
+            rt,
+            submission,
+            case,
+            "territorial_competence",
+            found.message,
             document_id=reading.address_source,
             detail={"county": found.county, "to_check": found.to_check, "evidence": list(reading.address.evidence)},
         )

@@ -35,18 +35,45 @@ VERIFIABLE_TYPES = frozenset({"pdf", "p7s", "p7m"})
 
 @dataclass
 class _Checked:
-    document: Document
+    document: Document  # a detached copy while prepared; the row itself once recorded
     verdict: DocumentVerdict | None
     applicant: identity.Applicant
+    # The document's own signature check, kept as a SignatureCheck row (`verdict` may become a detached .p7s's).
+    checked: DocumentVerdict | None = None
 
 
-def verify(rt: Runtime, session: Session, submission: Submission) -> None:
+@dataclass(frozen=True)
+class Snapshot:
+    documents: tuple[Document, ...]  # the accepted ones, detached copies: prepare fills in kind and signature
+    next_position: int  # of the content of a .p7m, added after the message's own documents
+
+
+def snapshot(rt: Runtime, session: Session, submission: Submission) -> Snapshot:
     docs = documents_of(session, submission)
-    checked = [_check_document(rt, session, submission, doc) for doc in docs if doc.accepted]
-    checked += _unpack_enveloped(rt, session, submission, checked, next_position=len(docs) + 1)
+    return Snapshot(tuple(doc for doc in docs if doc.accepted), len(docs) + 1)
+
+
+def prepare(rt: Runtime, snapshot: Snapshot) -> list[_Checked]:
+    """Recognition and signature validation (with its revocation fetches): outside any transaction."""
+    checked = [_check_document(rt, doc) for doc in snapshot.documents]
+    checked += _unpack_enveloped(rt, checked, next_position=snapshot.next_position)
     _apply_detached_signatures(rt, checked)
+    return checked
+
+
+def record(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
     for item in checked:
-        session.add(item.document)
+        if item.document.id is None:
+            session.add(item.document)  # the content of a .p7m
+            continue
+        row = session.get_one(Document, item.document.id)
+        row.kind, row.signature, row.notes = item.document.kind, item.document.signature, item.document.notes
+        session.add(row)
+        item.document = row
+    session.flush()
+    for item in checked:
+        if item.checked is not None:
+            _record_verdict(rt, session, item.document, item.checked)
     _check_form_cnps(rt, session, submission, checked)
     if law.requires_qualified_signatures(item.document.kind for item in checked):
         _check_identity(rt, session, submission, checked)
@@ -79,7 +106,7 @@ def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, chec
         )
 
 
-def _check_document(rt: Runtime, session: Session, submission: Submission, doc: Document) -> _Checked:
+def _check_document(rt: Runtime, doc: Document) -> _Checked:
     data = rt.store.get(doc.sha256)
     text, fields = "", {}
     if doc.detected_type == "pdf":
@@ -90,13 +117,11 @@ def _check_document(rt: Runtime, session: Session, submission: Submission, doc: 
     if doc.detected_type in VERIFIABLE_TYPES and doc.detected_type != "p7s":
         hint = ApplicantHint(applicant.name, applicant.cnp)
         verdict = verify_document(doc.filename, data, rt.verification_policy, applicant=hint)
-        _record_verdict(rt, session, doc, verdict)
-    return _Checked(doc, verdict, applicant)
+        doc.signature = verdict.as_json()
+    return _Checked(doc, verdict, applicant, checked=verdict)
 
 
-def _unpack_enveloped(
-    rt: Runtime, session: Session, submission: Submission, checked: list[_Checked], next_position: int
-) -> list[_Checked]:
+def _unpack_enveloped(rt: Runtime, checked: list[_Checked], next_position: int) -> list[_Checked]:
     """The document inside a .p7m is checked like any attachment and carries the container's verdict."""
     added = []
     for item in checked:
@@ -114,7 +139,7 @@ def _unpack_enveloped(
             max_decoded_bytes=limits.max_decoded_image_bytes,
         )
         inner = Document(
-            submission_id=submission.id or 0,
+            submission_id=item.document.submission_id,
             position=next_position + len(added),
             filename=name,
             declared_type=check.content_type,
@@ -129,8 +154,6 @@ def _unpack_enveloped(
             reason=check.reason,
             notes=[note("p7m_content", item.document.filename), *check.notes],
         )
-        session.add(inner)
-        session.flush()
         text, fields = "", {}
         if check.detected_type == "pdf":
             text, fields = kinds.extract_pdf_text(content), kinds.pdf_form_fields(content)
@@ -253,8 +276,6 @@ def _flag_third_party_signatures(
 
 
 def _record_verdict(rt: Runtime, session: Session, doc: Document, verdict: DocumentVerdict) -> None:
-    doc.signature = verdict.as_json()
-    session.flush()
     session.add(
         SignatureCheck(
             document_id=doc.id or 0,
