@@ -566,7 +566,7 @@ def print_text(result: Result) -> None:
     print(f"INBOX after: {result.inbox_left}   states: {_inline(result.states)}   outbox: {_inline(result.outbox)}")
     print()
     header = f"{'':<24}{'count':>7}{'total s':>10}{'mean ms':>10}{'median ms':>11}{'p95 ms':>10}{'max ms':>10}"
-    print("per stage (Event rows; time inside the stage's transaction, commit not included)")
+    print("per stage (Event rows; snapshot + prepare + record, commit not included)")
     print(header)
     stage_total = 0.0
     for name, stats in result.stages.items():
