@@ -96,9 +96,10 @@ class Engine:
     def fetcher_backend(self) -> Any:
         if not self.policy.allow_fetching or self.revocation == "off" or self.historical:
             return None
-        from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+        from intake.signatures.revocation_cache import CachingFetcherBackend
 
-        return AIOHttpFetcherBackend(per_request_timeout=FETCH_TIMEOUT_SECONDS)
+        # OCSP answers and CRLs are reused across documents within their validity (revocation_cache.py).
+        return CachingFetcherBackend(per_request_timeout=FETCH_TIMEOUT_SECONDS)
 
 
 _ENGINES: dict[int, tuple[VerificationPolicy, tuple[int, ...], Engine]] = {}
