@@ -43,6 +43,10 @@ class Engine:
 
         self.policy = policy
         self.trust = policy.trust
+        if policy.trust.cache_dir is not None:  # shared by the forked workers (revocation_cache.py)
+            from intake.signatures.revocation_cache import process_cache
+
+            process_cache().use_directory(policy.trust.cache_dir / "revocation")
         self.trust_manager = SimpleTrustManager.build(
             trust_roots=[CertTrustAnchor(cert) for cert in policy.trust.trust_roots]
         )

@@ -7,16 +7,26 @@ validity period; pyhanko-certvalidator accepts it for that period anyway, so reu
 a fresh fetch within the same period could not also give. A response without nextUpdate (RFC 6960: newer
 information is always available) or not yet valid is never reused, and failures are never cached: the next document
 asks the network again. Revoked statuses are kept like good ones; a later CRL or OCSP answer still lists them.
+
+Worker children are forked per message, so what one child fetched would die with it: answers are also written, as
+the DER the CA sent, to a directory beside the trusted-list cache, where the next child (and every host sharing the
+storage) finds them. A file is only used after its own validity has been read from it again; pyhanko-certvalidator
+still checks the CA's signature on every answer, so an altered file can make a verdict indeterminate, never good.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
+import os
 import ssl
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,6 +41,8 @@ from pyhanko_certvalidator.fetchers.api import Fetchers
 from pyhanko_certvalidator.fetchers.common_utils import FetchBudget, FetchKind
 from pyhanko_certvalidator.util import issuer_serial
 
+log = logging.getLogger(__name__)
+
 MAX_ENTRIES = 2048  # a daemon sees a few CAs and one OCSP entry per signer: this bounds memory, not reuse
 
 Clock = Callable[[], datetime]
@@ -43,38 +55,85 @@ def _now() -> datetime:
 class RevocationCache:
     """Answers by key with their expiry (the nextUpdate), least recently used dropped first. Thread-safe."""
 
-    def __init__(self, clock: Clock = _now, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, clock: Clock = _now, max_entries: int = MAX_ENTRIES, directory: Path | None = None) -> None:
         self._clock = clock
         self._max = max_entries
+        self.directory = directory
         self._entries: OrderedDict[Hashable, tuple[datetime, datetime, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def use_directory(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def get(self, key: tuple[Any, ...]) -> Any | None:
         now = self._clock()
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            valid_from, valid_until, value = entry
-            if not valid_from <= now < valid_until:
+            if entry is not None:
+                valid_from, valid_until, value = entry
+                if valid_from <= now < valid_until:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return value
                 del self._entries[key]
+        value, validity = self._read(key)
+        if value is None or validity is None or not validity[0] <= now < validity[1]:
+            with self._lock:
                 self.misses += 1
-                return None
-            self._entries.move_to_end(key)
+            return None
+        self._remember(key, value, validity)
+        with self._lock:
             self.hits += 1
-            return value
+        return value
 
-    def put(self, key: Hashable, value: Any, validity: tuple[datetime, datetime] | None) -> None:
+    def put(self, key: tuple[Any, ...], value: Any, validity: tuple[datetime, datetime] | None) -> None:
         if validity is None or not validity[0] <= self._clock() < validity[1]:
             return
+        self._remember(key, value, validity)
+        self._write(key, value)
+
+    def _remember(self, key: Hashable, value: Any, validity: tuple[datetime, datetime]) -> None:
         with self._lock:
             self._entries[key] = (validity[0], validity[1], value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
+
+    def _path(self, key: tuple[Any, ...]) -> Path | None:
+        if self.directory is None:
+            return None
+        return self.directory / f"{key[0]}-{hashlib.sha256(repr(key).encode()).hexdigest()}.der"
+
+    def _read(self, key: tuple[Any, ...]) -> tuple[Any, tuple[datetime, datetime] | None]:
+        path = self._path(key)
+        if path is None:
+            return None, None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None, None
+        try:
+            if key[0] == "ocsp":
+                response = asn1_ocsp.OCSPResponse.load(data)
+                return response, ocsp_validity(response)
+            listing = asn1_crl.CertificateList.load(data)
+            return listing, crl_validity(listing)
+        except (ValueError, TypeError):
+            return None, None
+
+    def _write(self, key: tuple[Any, ...], value: Any) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as out:
+                out.write(value.dump())
+            os.replace(out.name, path)  # atomic: a sibling never reads half an answer
+        except OSError as exc:  # a read-only or full disk costs a fetch per document, nothing else
+            log.debug("revocation answer not cached on disk: %s", exc)
 
     def clear(self) -> None:
         with self._lock:

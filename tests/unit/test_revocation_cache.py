@@ -164,3 +164,45 @@ def test_revoked_certificate_keeps_its_verdict_from_the_cache(test_pki, counted,
     again = _verify(test_pki, scenario)
     assert again == first and fetches == cold
     assert scenario in first[1]
+
+
+def _crl(this_update: datetime, next_update: datetime) -> asn1_crl.CertificateList:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Test CA")])
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(name)
+        .last_update(this_update)
+        .next_update(next_update)
+        .add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(42).revocation_date(this_update).build()
+        )
+    )
+    return asn1_crl.CertificateList.load(builder.sign(key, hashes.SHA256()).public_bytes(Encoding.DER))
+
+
+def test_forked_workers_share_answers_through_the_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock(T0)
+    listing = _crl(T0 - timedelta(minutes=1), T0 + timedelta(hours=1))
+    first = RevocationCache(clock=clock, directory=tmp_path)
+    first.put(("crl", "http://ca.example/ca.crl"), listing, crl_validity(listing))
+
+    sibling = RevocationCache(clock=clock, directory=tmp_path)  # another worker: nothing in its memory
+    found = sibling.get(("crl", "http://ca.example/ca.crl"))
+    assert found is not None and found.dump() == listing.dump()
+    assert 42 in {entry["user_certificate"].native for entry in found["tbs_cert_list"]["revoked_certificates"]}
+
+    clock.now = T0 + timedelta(hours=1)  # the file is still there, but its own nextUpdate has passed
+    assert RevocationCache(clock=clock, directory=tmp_path).get(("crl", "http://ca.example/ca.crl")) is None
+
+
+def test_damaged_file_is_a_miss(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock(T0)
+    listing = _crl(T0 - timedelta(minutes=1), T0 + timedelta(hours=1))
+    RevocationCache(clock=clock, directory=tmp_path).put(("crl", "u"), listing, crl_validity(listing))
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(b"\x30\x03garbage")
+    assert RevocationCache(clock=clock, directory=tmp_path).get(("crl", "u")) is None
