@@ -549,6 +549,16 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
         }
 
 
+def _submissions(intake: Intake) -> int:
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{intake.workdir / 'intake.db'}?mode=ro", uri=True)
+    try:
+        return int(connection.execute("SELECT count(*) FROM submission").fetchone()[0])
+    finally:
+        connection.close()
+
+
 def _labels(intake: Intake) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for submission in intake.json("submissions"):
@@ -662,6 +672,7 @@ def run_backlog(args: argparse.Namespace) -> dict[str, Any]:
         left = len(s.dovecot.uids("INBOX"))
         return {
             "machine": machine(),
+            "claimed_by_intake": _submissions(s.intake),
             "waiting": waiting,
             "append_s": append_s,
             "seconds": args.backlog_seconds,
