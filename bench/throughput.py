@@ -501,13 +501,17 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
 
         load_before = os.getloadavg()
         busy_before = busy_cpu_seconds()
+        reaped_before = os.times()  # the material children are reaped already: not the daemon's CPU
         started = time.perf_counter()
         process = start_daemon(s.intake, "poll", "--once")
         with RssSampler(process.pid) as sampler:
             code = process.wait(timeout=args.timeout)
         wall_s = time.perf_counter() - started
         busy_after = busy_cpu_seconds()
-        children = os.times()
+        reaped = os.times()
+        daemon_cpu_s = (reaped.children_user - reaped_before.children_user) + (
+            reaped.children_system - reaped_before.children_system
+        )
         load_after = os.getloadavg()
 
         problems = []
@@ -536,10 +540,10 @@ def run_cycle(args: argparse.Namespace) -> dict[str, Any]:
             "ratio_wall_to_naive": wall_s / naive_total,
             "peak_rss_mb": sampler.peak_kb / 1024,
             "peak_rss_processes": sampler.peak_processes,
-            "daemon_cpu_s": children.children_user + children.children_system,
+            "daemon_cpu_s": daemon_cpu_s,
             "rest_of_machine_cpu_s": None
             if busy_before is None or busy_after is None
-            else busy_after - busy_before - (children.children_user + children.children_system),
+            else busy_after - busy_before - daemon_cpu_s,
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],
             "stages": stage_figures(s.intake),
