@@ -4,8 +4,7 @@
 
 Material per submission (all generated per run, byte-unique per message): an application and a declaration, each
 signed PAdES B-LT (signature time-stamp, OCSP answers and certificates in the DSS) by a person of their own (a fresh
-qualified certificate per applicant from the test PKI of `tests/pki/`, whose OCSP/CRL/TSA answer on 127.0.0.1); a
-0.7–1.4 MB ID-card JPEG; a 2-page scanned diploma PDF. 1.1–1.9 MB of attachments a message.
+0.7–1.5 MB ID-card JPEG; a 2-page scanned diploma PDF (0.25 MB). About 1.1–1.6 MB of attachments a message.
 
 The daemon is the real command (`python -m intake.cli poll --once` / `run`) in a subprocess with the [trust] of the
 test PKI and revocation "require", so its process group (daemon + worker children, not Dovecot, not this script) is
@@ -64,7 +63,7 @@ KEY_PASSWORD = "bench"
 PDF_TOKEN = b"bench-0000000000"
 GIVEN = ["Ioana", "Maria", "Elena", "Ana", "Andreea", "Mihaela", "Cristina", "Raluca", "Simona", "Diana"]
 SURNAMES = ["Pop", "Moldovan", "Rus", "Mureșan", "Câmpean", "Bălan", "Sabău", "Oltean", "Crișan", "Tătar"]
-JPEG_SIZES = ((1700, 1100), (2100, 1370), (2450, 1590))  # ~0.7, ~1.0, ~1.4 MB at quality 90 with scan noise
+JPEG_SIZES = ((1700, 1100), (2100, 1370), (2450, 1590))  # 0.72, 1.09, 1.47 MB at quality 90 with scan grain
 
 
 # ------------------------------------------------------------------------------------------------- material
