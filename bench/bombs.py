@@ -124,12 +124,8 @@ def main() -> int:
             continue
         try:
             measured = bombs.measure(function, *call_args, memory_limit=args.memory_limit_mb * 1024 * 1024)
-            row = {
-                "check": name,
-                "seconds": round(measured.seconds, 2),
-                "peak_mb": round(measured.peak_mb),
-                "result": str(measured.result),
-            }
+            row = {"check": name, "seconds": round(measured.seconds, 2), "peak_mb": round(measured.peak_mb),
+                   "result": str(measured.result)}
         except (EOFError, TimeoutError) as exc:  # the child died (memory limit in C code) or hung
             row = {"check": name, "seconds": None, "peak_mb": None, "result": f"child failed: {exc!r}"}
         rows.append(row)

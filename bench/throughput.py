@@ -4,6 +4,7 @@
 
 Material per submission (all generated per run, byte-unique per message): an application and a declaration, each
 signed PAdES B-LT (signature time-stamp, OCSP answers and certificates in the DSS) by a person of their own (a fresh
+qualified certificate per applicant from the test PKI of `tests/pki/`, whose OCSP/CRL/TSA answer on 127.0.0.1); a
 0.7–1.5 MB ID-card JPEG; a 2-page scanned diploma PDF (0.25 MB). About 1.1–1.6 MB of attachments a message.
 
 The daemon is the real command (`python -m intake.cli poll --once` / `run`) in a subprocess with the [trust] of the
