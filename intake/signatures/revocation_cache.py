@@ -44,6 +44,7 @@ from pyhanko_certvalidator.util import issuer_serial
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 2048  # a daemon sees a few CAs and one OCSP entry per signer: this bounds memory, not reuse
+PRUNE_EVERY = 256  # files written between two sweeps of the directory for expired answers
 
 Clock = Callable[[], datetime]
 
@@ -59,6 +60,7 @@ class RevocationCache:
         self._clock = clock
         self._max = max_entries
         self.directory = directory
+        self._writes = 0
         self._entries: OrderedDict[Hashable, tuple[datetime, datetime, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -92,7 +94,7 @@ class RevocationCache:
         if validity is None or not validity[0] <= self._clock() < validity[1]:
             return
         self._remember(key, value, validity)
-        self._write(key, value)
+        self._write(key, value, validity[1])
 
     def _remember(self, key: Hashable, value: Any, validity: tuple[datetime, datetime]) -> None:
         with self._lock:
@@ -123,7 +125,7 @@ class RevocationCache:
         except (ValueError, TypeError):
             return None, None
 
-    def _write(self, key: tuple[Any, ...], value: Any) -> None:
+    def _write(self, key: tuple[Any, ...], value: Any, valid_until: datetime) -> None:
         path = self._path(key)
         if path is None:
             return
@@ -131,9 +133,33 @@ class RevocationCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as out:
                 out.write(value.dump())
+            # The file's mtime is its nextUpdate, so pruning needs no parsing (one OCSP answer per signer adds up).
+            os.utime(out.name, (valid_until.timestamp(), valid_until.timestamp()))
             os.replace(out.name, path)  # atomic: a sibling never reads half an answer
         except OSError as exc:  # a read-only or full disk costs a fetch per document, nothing else
             log.debug("revocation answer not cached on disk: %s", exc)
+            return
+        self._writes += 1
+        if self._writes % PRUNE_EVERY == 0:
+            self.prune()
+
+    def prune(self) -> int:
+        """Delete the files past their nextUpdate; returns how many."""
+        if self.directory is None:
+            return 0
+        now, removed = self._clock().timestamp(), 0
+        try:
+            entries = list(os.scandir(self.directory))
+        except OSError:
+            return 0
+        for entry in entries:
+            try:
+                if entry.name.endswith(".der") and entry.stat().st_mtime <= now:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:  # a sibling pruned it first
+                continue
+        return removed
 
     def clear(self) -> None:
         with self._lock:

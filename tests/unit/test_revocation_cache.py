@@ -206,3 +206,16 @@ def test_damaged_file_is_a_miss(tmp_path) -> None:  # type: ignore[no-untyped-de
     (path,) = tmp_path.iterdir()
     path.write_bytes(b"\x30\x03garbage")
     assert RevocationCache(clock=clock, directory=tmp_path).get(("crl", "u")) is None
+
+
+def test_expired_files_are_pruned(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock(T0)
+    cache = RevocationCache(clock=clock, directory=tmp_path)
+    short = _crl(T0 - timedelta(minutes=1), T0 + timedelta(hours=1))
+    long = _crl(T0 - timedelta(minutes=1), T0 + timedelta(days=7))
+    cache.put(("crl", "short"), short, crl_validity(short))
+    cache.put(("crl", "long"), long, crl_validity(long))
+    assert cache.prune() == 0
+    clock.now = T0 + timedelta(hours=2)
+    assert cache.prune() == 1
+    assert RevocationCache(clock=clock, directory=tmp_path).get(("crl", "long")) is not None
