@@ -43,6 +43,10 @@ class Engine:
 
         self.policy = policy
         self.trust = policy.trust
+        if policy.trust.cache_dir is not None:  # shared by the forked workers (revocation_cache.py)
+            from intake.signatures.revocation_cache import process_cache
+
+            process_cache().use_directory(policy.trust.cache_dir / "revocation")
         self.trust_manager = SimpleTrustManager.build(
             trust_roots=[CertTrustAnchor(cert) for cert in policy.trust.trust_roots]
         )
@@ -96,9 +100,10 @@ class Engine:
     def fetcher_backend(self) -> Any:
         if not self.policy.allow_fetching or self.revocation == "off" or self.historical:
             return None
-        from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+        from intake.signatures.revocation_cache import CachingFetcherBackend
 
-        return AIOHttpFetcherBackend(per_request_timeout=FETCH_TIMEOUT_SECONDS)
+        # OCSP answers and CRLs are reused across documents within their validity (revocation_cache.py).
+        return CachingFetcherBackend(per_request_timeout=FETCH_TIMEOUT_SECONDS)
 
 
 _ENGINES: dict[int, tuple[VerificationPolicy, tuple[int, ...], Engine]] = {}

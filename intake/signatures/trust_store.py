@@ -252,6 +252,11 @@ class TrustStore:
 
     # -------------------------------------------------------------------------------------------- what it holds
     @property
+    def cache_dir(self) -> Path | None:
+        """Where fetched lists are cached (`storage.path/trust-cache`); revocation answers are kept beside them."""
+        return self._config.cache_dir
+
+    @property
     def trust_roots(self) -> list[asn1_x509.Certificate]:
         """Certificates of the CA/QC services of the usable lists (every status) and the anchors."""
         return list(self._state.trust_roots)

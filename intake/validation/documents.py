@@ -22,14 +22,18 @@ Nothing here raises: a PDF that cannot be read simply has no text.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
+from typing import Any
 
 from pypdf import PasswordType, PdfReader
 from pypdf.generic import ArrayObject, ByteStringObject, DictionaryObject, IndirectObject, NameObject
@@ -825,6 +829,7 @@ def read_form(kind: str, data: bytes, detected_type: str | None) -> FormText:
         return FormText(kind, "", {})
     return FormText(kind, extract_pdf_text(data), pdf_form_fields(data))
 
+
 MIN_KEYWORD_POINTS = 2
 FIELD_HINT_POINTS = 2
 
@@ -1051,12 +1056,47 @@ def _open_pdf(data: bytes) -> PdfReader | None:
         return None
 
 
+class _RecentResults:
+    """The last few results per content digest: the verify and assess stages read the same PDF's text and fields
+    one after the other (pypdf parsing ~25 ms a PDF each time); a handful covers the documents of one message."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> Any | None:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        return None
+
+    def put(self, key: tuple[object, ...], value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_RECENT = _RecentResults()
+
+
 def extract_pdf_text(data: bytes, max_pages: int = 3) -> str:
     """Text of the first `max_pages` pages, pages separated by a line break; "" when unreadable.
 
     A page whose streams do not fit the decoding budget (`pdf_budget`: per stream and per document) is not read
     and contributes "", as a scanned page without a text layer does: the readers downstream take missing text
     as "not stated", never as a contradiction."""
+    key = ("text", hashlib.sha256(data).digest(), max_pages)
+    cached = _RECENT.get(key)
+    if cached is None:
+        cached = _extract_pdf_text(data, max_pages)
+        _RECENT.put(key, cached)
+    return str(cached)
+
+
+def _extract_pdf_text(data: bytes, max_pages: int) -> str:
     with pdf_budget.limits():  # pypdf decodes lazily: its lowered limits must cover the whole reading
         reader = _open_pdf(data)
         if reader is None:
@@ -1090,6 +1130,15 @@ def _page_text(reader: PdfReader, index: int, budget: pdf_budget.Budget) -> str:
 
 def pdf_form_fields(data: bytes) -> dict[str, str]:
     """AcroForm fields (fully qualified name → value as text; "" when empty); {} when none or unreadable."""
+    key = ("fields", hashlib.sha256(data).digest())
+    cached = _RECENT.get(key)
+    if cached is None:
+        cached = _pdf_form_fields(data)
+        _RECENT.put(key, cached)
+    return dict(cached)  # a copy: callers may add to theirs
+
+
+def _pdf_form_fields(data: bytes) -> dict[str, str]:
     with pdf_budget.limits():
         reader = _open_pdf(data)
         if reader is None:
