@@ -16,9 +16,3 @@ def corpus_files() -> list[Path]:
         if path.is_file() and path.name not in NOT_MESSAGES and "_aux_raw_tnef_not_messages" not in path.parts
     )
 
-
-def sample_corpus_messages(count: int) -> list[bytes]:
-    """An even spread over the whole corpus, so every source project is represented."""
-    files = corpus_files()
-    step = max(1, len(files) // count)
-    return [path.read_bytes() for path in files[::step][:count]]

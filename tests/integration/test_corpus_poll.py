@@ -45,6 +45,10 @@ def _settled(intake, dovecot, total: int) -> list[dict]:  # type: ignore[no-unty
         if any(marker in (s.get("quarantine_reason") or "") for marker in CRASH_MARKERS)
     ]
     assert crashed == []
+    # Every message ends in a state staff can act on, with its reason (README, "Nothing is lost").
+    assert {s["state"] for s in submissions} <= {"receipted", "ignored", "quarantined"}
+    assert [s["number"] for s in submissions if s["state"] == "quarantined" and not s["quarantine_reason"]] == []
+    assert [s["number"] for s in submissions if s["state"] == "ignored" and not s["screening"]] == []
     return submissions
 
 

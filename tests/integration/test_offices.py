@@ -8,6 +8,7 @@ real `intake serve`: a Cluj clerk sees Cluj's cases and gets 404 for Bihor's cas
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from intake.receipts.keys import generate_ca_and_leaf_pkcs12
 from tests import mailfactory
@@ -205,6 +207,9 @@ def test_each_office_answers_in_its_own_name_and_key(deployment: Deployment) -> 
         check = check_signature(reply.pdf, deployment.bihor_ca if office == "BH" else deployment.cluj_ca)
         assert check.intact and check.valid and check.trusted, office
         signers[office].add(check.signer_sha256)
+        assert _signature_location(reply.pdf) == (
+            "Oradea, str. Exemplu 2" if office == "BH" else "Cluj-Napoca, str. Exemplu 1"
+        )
     assert len(signers["CJ"]) == len(signers["BH"]) == 1 and signers["CJ"] != signers["BH"]
 
 
@@ -281,3 +286,10 @@ def test_an_appointment_link_opens_in_its_own_office(deployment: Deployment) -> 
         page = httpx.get(deployment.base_url + path, timeout=30)
         assert page.status_code == 200, (office, page.text)
         assert ("Bihor" in page.text) == (office == "BH") and ("Cluj" in page.text) == (office == "CJ"), office
+
+
+def _signature_location(pdf: bytes) -> str:
+    """The /Location of the recipisă's signature: the office that signed it."""
+    fields = PdfReader(io.BytesIO(pdf)).get_fields() or {}
+    values = [field.get("/V") for field in fields.values() if field.get("/FT") == "/Sig"]
+    return str(values[0].get_object()["/Location"])
