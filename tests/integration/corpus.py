@@ -15,4 +15,3 @@ def corpus_files() -> list[Path]:
         for path in CORPUS.rglob("*")
         if path.is_file() and path.name not in NOT_MESSAGES and "_aux_raw_tnef_not_messages" not in path.parts
     )
-
