@@ -203,38 +203,27 @@ def _compare_with_form(rt: Runtime, session: Session, submission: Submission, it
     verdict, form = item.verdict, item.applicant
     assert verdict is not None
     doc = item.document
+
+    def mismatch(motiv: str, detail: dict[str, str], **wording: str) -> None:
+        message = texts.render(
+            "constatare_identity_mismatch", motiv=motiv, document=law.KIND_NAMES_RO[doc.kind], **wording
+        )
+        add_finding(session, rt, submission, "identity_mismatch", message, document_id=doc.id, detail=detail)
+
     if form.name and verdict.signer and not identity.same_person(form.name, verdict.signer):
-        add_finding(
-            session,
-            rt,
-            submission,
-            "identity_mismatch",
-            texts.render(
-                "constatare_identity_mismatch",
-                motiv="name",
-                document=law.KIND_NAMES_RO[doc.kind],
-                semnatar=verdict.signer,
-                nume_formular=form.name,
-            ),
-            document_id=doc.id,
-            detail={"signer": verdict.signer, "form_name": form.name},
+        mismatch(
+            "name",
+            {"signer": verdict.signer, "form_name": form.name},
+            semnatar=verdict.signer,
+            nume_formular=form.name,
         )
     signer_cnp = identity.semantics_cnp(verdict.signer_identifier)
     if form.cnp and signer_cnp and form.cnp != signer_cnp:
-        add_finding(
-            session,
-            rt,
-            submission,
-            "identity_mismatch",
-            texts.render(
-                "constatare_identity_mismatch",
-                motiv="cnp",
-                document=law.KIND_NAMES_RO[doc.kind],
-                cnp_semnatar=mask_cnp(signer_cnp),
-                cnp_formular=mask_cnp(form.cnp),
-            ),
-            document_id=doc.id,
-            detail={"signer_cnp": signer_cnp, "form_cnp": form.cnp},
+        mismatch(
+            "cnp",
+            {"signer_cnp": signer_cnp, "form_cnp": form.cnp},
+            cnp_semnatar=mask_cnp(signer_cnp),
+            cnp_formular=mask_cnp(form.cnp),
         )
 
 
