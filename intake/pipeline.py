@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from intake import claims, sandbox, sequencer, workers
@@ -69,8 +70,11 @@ ACTIVE_STATES = (SubmissionState.RECEIVED, SubmissionState.REGISTERED)
 # passed to be ready for them.
 SERIAL_STAGES = ("register", "book")
 BEFORE_SERIAL = STAGE_NAMES[STAGE_NAMES.index(SERIAL_STAGES[0]) - 1]
-# A whole batch passes these stages before any of it goes on: screening counts the sender's earlier messages
-# (limits.reply_cap_per_sender), which needs every earlier one of the batch parsed, whatever order children end.
+# A submission goes past these stages only once every earlier one of its office has passed them: screening counts
+# the sender's earlier messages (limits.reply_cap_per_sender), which needs every earlier one parsed, whatever order
+# children end in. A run that finds an earlier one still behind stops there, and the pipeline runs it on once the
+# whole batch has passed (the usual case, one message or the first of a batch, goes on in the same child: one fork
+# and one parse of the e-mail fewer).
 BARRIERS = ("parse",)
 # The end of a failure's traceback kept in its record (the innermost frames are the ones that explain it).
 TRACEBACK_CHARS = 16_000
@@ -105,11 +109,12 @@ def process_pending(
         preload(rt)  # seconds the first time: only worth it when there is work to fork for
     spent = {} if spent is None else spent
     last = STAGE_NAMES.index(through) if through in STAGE_NAMES else len(STAGE_NAMES) - 1
-    for barrier in (*BARRIERS, BEFORE_SERIAL):
-        if STAGE_NAMES.index(barrier) >= last:
-            _process_all(rt, pending, through, spent)
-            return len(pending)
-        _process_all(rt, pending, barrier, spent)
+    gate = BEFORE_SERIAL if STAGE_NAMES.index(BEFORE_SERIAL) < last else through
+    held = _process_all(rt, pending, gate, spent, barriers=True)
+    # What stopped at a barrier goes on: every earlier submission has now passed it (or is settled).
+    _process_all(rt, [submission_id for submission_id in pending if submission_id in held], gate, spent)
+    if gate == through:
+        return len(pending)
     if serial:
         _process_serially(rt, through if through in SERIAL_STAGES else SERIAL_STAGES[-1], spent)
     if last > STAGE_NAMES.index(SERIAL_STAGES[-1]):
@@ -130,19 +135,26 @@ def _process_serially(rt: Runtime, through: str, spent: dict[int, float]) -> Non
 
 
 def _process_all(
-    rt: Runtime, submission_ids: list[int], through: str | None, spent: dict[int, float], in_daemon: bool = False
-) -> None:
+    rt: Runtime,
+    submission_ids: list[int],
+    through: str | None,
+    spent: dict[int, float],
+    in_daemon: bool = False,
+    barriers: bool = False,
+) -> set[int]:
     """Run each submission until it has passed `through` (or every stage), is quarantined, or stops for a cause
     that is not its own; up to worker.processes children at a time. `in_daemon`: in this process, one at a time,
     for the serial steps (short database writes, not worth a fork).
 
     A failing stage is retried at once, from the stage that failed, until worker.max_attempts failures in a row
     quarantine the message: what a cycle decides, the same cycle settles. A parallel run never reaches the serial
-    stages: it stops before them, and the submission waits for its turn in `process_pending`."""
+    stages: it stops before them, and the submission waits for its turn in `process_pending`. `barriers`: a
+    submission is not run past a barrier (BARRIERS) while an earlier one is behind it; returns those held."""
     worker = rt.settings.worker
     isolated = worker.isolate and not in_daemon
     ran: dict[int, list[Stage]] = {}
     runs: dict[int, int] = {}
+    held: set[int] = set()
 
     def next_run(submission_id: int) -> workers.Work | None:
         stages_to_run = _remaining(rt, submission_id, through)
@@ -150,6 +162,9 @@ def _process_all(
             serial = [index for index, stage in enumerate(stages_to_run) if stage.name in SERIAL_STAGES]
             stages_to_run = stages_to_run[: serial[0]] if serial else stages_to_run
         if not stages_to_run:
+            return None
+        if barriers and _held_at_barrier(rt, submission_id, stages_to_run[0]):
+            held.add(submission_id)
             return None
         runs[submission_id] = runs.get(submission_id, 0) + 1
         # Every run either completes, counts a failure or stops; the bound only guards against a bug.
@@ -162,7 +177,7 @@ def _process_all(
         def work() -> None:
             if isolated:
                 _forget_inherited_connections(rt)
-            _run_stages(rt, submission_id, stages_to_run)
+            _run_stages(rt, submission_id, stages_to_run, barriers)
 
         budget = sandbox.Budget(
             seconds=max(worker.message_timeout_seconds - used, 0.0), memory_mb=worker.message_memory_mb
@@ -178,6 +193,7 @@ def _process_all(
         workers.run_all(submission_ids, next_run, settle, processes=worker.processes)
     else:
         workers.run_here(submission_ids, next_run, settle)
+    return held
 
 
 def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandbox.Result) -> bool:
@@ -215,11 +231,14 @@ def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandb
     return False
 
 
-def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage]) -> None:
+def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage], barriers: bool = False) -> None:
     """One run, in the child: each stage prepared outside any transaction and recorded in its own transaction
     with the move of the stage pointer, so a stage that did not commit simply runs again. A failure is recorded
-    (and counted) here, with its traceback."""
+    (and counted) here, with its traceback. `barriers`: stop after a stage of BARRIERS while an earlier
+    submission has not passed it yet."""
     for stage in stages_to_run:
+        if barriers and _held_at_barrier(rt, submission_id, stage):
+            break
         try:
             prepared = _prepare_stage(rt, submission_id, stage)
             outcome = _record_stage(rt, submission_id, stage, prepared) if prepared else Recorded.GONE
@@ -235,6 +254,31 @@ def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage]) -> 
     # Only consecutive failed runs count towards quarantine.
     with _stage_transaction(rt) as session:
         session.get_one(Submission, submission_id).attempts = 0
+
+
+def _held_at_barrier(rt: Runtime, submission_id: int, stage: Stage) -> bool:
+    """Whether `stage` comes right after a barrier that an earlier active submission of the office (in order of
+    arrival) has not passed yet."""
+    barrier = STAGE_NAMES[STAGE_NAMES.index(stage.name) - 1]
+    if barrier not in BARRIERS:
+        return False
+    behind = STAGE_NAMES[: STAGE_NAMES.index(barrier)]
+    with read_transaction(rt.engine) as session:
+        submission = session.get_one(Submission, submission_id)
+        earlier = session.exec(
+            select(Submission.id)
+            .where(
+                Submission.office == submission.office,
+                col(Submission.state).in_(ACTIVE_STATES),
+                col(Submission.stage).in_(behind),
+                or_(
+                    col(Submission.received_at) < submission.received_at,
+                    and_(Submission.received_at == submission.received_at, col(Submission.id) < submission_id),
+                ),
+            )
+            .limit(1)
+        ).first()
+    return earlier is not None
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -14,15 +14,23 @@ from intake.mailbox.screening import cap_key
 from intake.models import Document, Submission
 from intake.runtime import Runtime
 
-
-@lru_cache(maxsize=16)
-def _parse_cached(sha256: str, raw: bytes, max_parts: int) -> ParsedMessage:
-    return parse_message(raw, max_parts=max_parts)
+# The last e-mails parsed in this process, by hash: parse and screen run one after the other in one worker child,
+# and parsing a 2 MB e-mail costs ~100 ms. Two, not more: a parsed e-mail holds its attachments' bytes.
+_PARSED: OrderedDict[tuple[str, int], ParsedMessage] = OrderedDict()
+_PARSED_KEPT = 2
 
 
 def parsed_message(rt: Runtime, sha256: str) -> ParsedMessage:
     """The stored raw e-mail of that hash, parsed (kept for the next stages of the same run)."""
-    return _parse_cached(sha256, rt.store.get(sha256), rt.settings.limits.max_parts)
+    key = (sha256, rt.settings.limits.max_parts)
+    message = _PARSED.get(key)
+    if message is None:
+        message = parse_message(rt.store.get(sha256), max_parts=key[1])
+        _PARSED[key] = message
+        while len(_PARSED) > _PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    _PARSED.move_to_end(key)
+    return message
 
 
 @dataclass(frozen=True)

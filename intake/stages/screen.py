@@ -1,4 +1,4 @@
-"""The `screen` stage: auto-replies, bounces, lists and loops; size limits; the acknowledgement.
+"""The `screen` stage: auto-replies, bounces, lists and loops; size and part limits; the acknowledgement.
 
 Screening itself is quick, and it counts the sender's earlier messages in the database (the reply cap), which
 must be counted in the transaction that records the decision: only the parse of the message is prepared.
@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 
 from intake import texts
-from intake.mailbox.parse import ParsedMessage
+from intake.mailbox.parse import MAX_DEPTH, ParsedMessage
 from intake.mailbox.screening import Category, ScreeningContext
 from intake.mailbox.screening import screen as screen_message
 from intake.models import Submission, SubmissionState
@@ -22,6 +22,7 @@ from intake.records import add_finding
 from intake.runtime import Runtime
 from intake.stages.parse import parsed_message
 from intake.stages.replies import correspondent, original
+from intake.validation.filetypes import takes_de
 
 NO_SENDER_REASON = "the message has no usable From address: it cannot be answered"
 
@@ -65,6 +66,7 @@ def record(rt: Runtime, session: Session, submission: Submission, message: Parse
             "oversized",
             f"Mesajul are {_megabytes(submission.size)}, peste limita de {_megabytes(limits.max_message_bytes)}.",
         )
+    _note_parts_left_out(rt, session, submission, message)
     if result.reply_allowed and rt.settings.replies.acknowledgement:
         _queue_acknowledgement(rt, session, submission)
 
@@ -130,3 +132,36 @@ def _recent_replies(rt: Runtime, session: Session, submission: Submission) -> in
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+def _note_parts_left_out(rt: Runtime, session: Session, submission: Submission, message: ParsedMessage) -> None:
+    """One finding for everything the part caps left out (issue 10, point 3), however many parts that is."""
+    limits = rt.settings.limits
+    kept = min(len(message.attachments), limits.max_attachments)
+    rest = len(message.attachments) - kept + message.parts_left_out
+    if rest:
+        add_finding(
+            session,
+            rt,
+            submission,
+            "oversized",
+            texts.render(
+                "constatare_parts_left_out",
+                motiv="too_many",
+                retinute=kept,
+                de_retinute=takes_de(kept),
+                rest=f"{rest:,}".replace(",", "."),
+                de_rest=takes_de(rest),
+                maxim=limits.max_attachments,
+                de_maxim=takes_de(limits.max_attachments),
+            ),
+            detail={"parts": message.parts, "attachments": len(message.attachments), "left_out": rest},
+        )
+    if message.nesting_cut:
+        add_finding(
+            session,
+            rt,
+            submission,
+            "oversized",
+            texts.render("constatare_parts_left_out", motiv="too_deep", maxim=MAX_DEPTH, de=takes_de(MAX_DEPTH)),
+        )

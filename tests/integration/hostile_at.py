@@ -74,7 +74,7 @@ def _wrap(name: str, module: Any) -> Any:
 
 
 def _slow_runs(run_stages: Callable[..., None]) -> Callable[..., None]:
-    def slow_or_real(rt: Any, submission_id: int, stages_to_run: list[Any]) -> None:
+    def slow_or_real(rt: Any, submission_id: int, stages_to_run: list[Any], *rest: Any) -> None:
         from intake import sandbox
         from intake.db import transaction
         from intake.models import Submission
@@ -84,7 +84,7 @@ def _slow_runs(run_stages: Callable[..., None]) -> Callable[..., None]:
                 subject = session.get_one(Submission, submission_id).subject or ""
             if "SLOW-VERIFY" in subject:
                 _slow()
-        run_stages(rt, submission_id, stages_to_run)
+        run_stages(rt, submission_id, stages_to_run, *rest)
 
     return slow_or_real
 

@@ -35,10 +35,10 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "intake.db"
 
 
-def received(rt: Runtime) -> int:
+def received(rt: Runtime, minute: int = 0) -> int:
     """A claimed message, as the poller leaves it: raw bytes in the store, a RECEIVED row."""
-    raw = mailfactory.good_submission().as_bytes()
-    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    raw = mailfactory.good_submission(subject=f"Cerere {minute}").as_bytes()
+    now = datetime(2026, 11, 23, 9, minute, tzinfo=UTC)
     with transaction(rt.engine) as session:
         submission = Submission(
             office=rt.office,
@@ -160,3 +160,33 @@ def test_parse_prepared_twice_stores_the_same_attachments(rt: Runtime) -> None:
     assert first is not None and second is not None
     assert first.result.attachment_hashes == second.result.attachment_hashes
     assert len(first.result.attachment_hashes) == 3
+
+
+def stage_of(rt: Runtime, submission_id: int) -> str:
+    with transaction(rt.engine) as session:
+        return session.get_one(Submission, submission_id).stage
+
+
+def test_a_run_goes_past_the_parse_barrier_only_once_every_earlier_message_is_parsed(rt: Runtime) -> None:
+    """Screening counts the sender's earlier messages (the reply cap): a later message is not screened while an
+    earlier one is unparsed, and goes on in the same run when none is (one child, one parse of the e-mail)."""
+    earlier, later = received(rt, minute=0), received(rt, minute=1)
+    pipeline._run_stages(rt, later, [STAGE["parse"], STAGE["screen"]], barriers=True)
+    assert stage_of(rt, later) == "parse"  # held: the earlier one is not parsed yet
+
+    pipeline._run_stages(rt, earlier, [STAGE["parse"], STAGE["screen"]], barriers=True)
+    assert stage_of(rt, earlier) == "screen"  # nothing before it: parsed and screened in one run
+    pipeline._run_stages(rt, later, [STAGE["screen"]], barriers=True)
+    assert stage_of(rt, later) == "screen"
+
+
+def test_what_the_barrier_held_is_screened_in_the_same_pass(rt: Runtime) -> None:
+    earlier, later = received(rt, minute=0), received(rt, minute=1)
+    # Offered out of order (as when the earlier one's child is still parsing): the later one is held.
+    held = pipeline._process_all(rt, [later, earlier], "screen", {}, barriers=True)
+    assert held == {later}
+    assert (stage_of(rt, earlier), stage_of(rt, later)) == ("screen", "parse")
+
+    pipeline.process_pending(rt, through="screen")
+    assert stage_of(rt, later) == "screen"
+    assert stage_events(rt, later) == ["stage:parse", "stage:screen"]
