@@ -66,6 +66,8 @@ def run_cycle(rt: Runtime, poller: election.Election | None = None) -> CycleRepo
     except imap.IMAP_ERRORS as exc:
         _mailbox_failed(rt, report, exc)
     report.processed = _process_and_send(rt, report, leads)
+    if leads():
+        _add(report.sent, outbox.send_due(rt))  # the receipts go out now, not after the mailbox's settle
     if report.imap_error is None and leads():
         try:
             with imap.connect(rt.settings.imap) as client:
@@ -121,6 +123,7 @@ class Daemon:
         self.rt = rt
         self.scheduler = BlockingScheduler(timezone=rt.settings.office.timezone)
         self._cycle_lock = threading.Lock()
+        self._wake_pending = threading.Event()
         self._stop = threading.Event()
         # One election per office's mailbox: on several hosts, each mailbox has one poller (and sender).
         self.pollers = {
@@ -131,14 +134,21 @@ class Daemon:
         }
 
     def poll_job(self) -> None:
-        # The IDLE thread and the interval may both fire; one cycle at a time is enough.
-        if not self._cycle_lock.acquire(blocking=False):
-            return
-        try:
-            for rt in self.rt.offices:
-                self._office_cycle(rt)
-        finally:
-            self._cycle_lock.release()
+        # The IDLE thread and the interval may both fire; one cycle at a time is enough. A wake that comes while a
+        # cycle runs is kept, not dropped: mail that arrived during the cycle is fetched by one more cycle right
+        # after it, not at the next poll interval.
+        self._wake_pending.set()
+        while self._wake_pending.is_set() and not self._stop.is_set():
+            if not self._cycle_lock.acquire(blocking=False):
+                return  # the running cycle sees the wake when it ends
+            try:
+                while self._wake_pending.is_set() and not self._stop.is_set():
+                    self._wake_pending.clear()
+                    for rt in self.rt.offices:
+                        self._office_cycle(rt)
+            finally:
+                self._cycle_lock.release()
+            # A wake between the last check and the release found the lock taken: the loop takes it up.
 
     def _office_cycle(self, rt: Runtime) -> None:
         try:
@@ -178,6 +188,7 @@ class Daemon:
             log.exception("trusted-list refresh failed; the cached lists stay in use")
 
     def wake(self) -> None:
+        self._wake_pending.set()  # seen by a cycle that is running now (poll_job)
         job = self.scheduler.get_job("poll")
         if job is not None:
             job.modify(next_run_time=datetime.now(job.next_run_time.tzinfo if job.next_run_time else None))
