@@ -80,11 +80,11 @@ class Request:
 
 @lru_cache(maxsize=1)
 def _request_types() -> dict[str, Request]:
-    from intake.validation.checklist import load_checklists
+    from intake.validation.checklist import default_checklists
 
     return {
         code: Request(applicant=kind.applicant, decision=kind.decision, name=kind.name)
-        for code, kind in load_checklists().items()
+        for code, kind in default_checklists().items()
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vText
@@ -165,7 +166,13 @@ def vtimezone(tzid: str, around: date) -> Timezone:
     return _listed_timezone(tzid, listed)
 
 
-def _transitions(zone: ZoneInfo, year: int) -> Iterator[_Transition]:
+@lru_cache(maxsize=64)
+def _transitions(zone: ZoneInfo, year: int) -> tuple[_Transition, ...]:
+    """The offset changes of `zone` during `year` (kept: 8,760 hourly probes a year, for every invitation)."""
+    return tuple(_scan_transitions(zone, year))
+
+
+def _scan_transitions(zone: ZoneInfo, year: int) -> Iterator[_Transition]:
     """The offset changes of `zone` during `year`, found hour by hour and refined to the minute."""
     moment = datetime(year, 1, 1, tzinfo=UTC)
     end = datetime(year + 1, 1, 1, tzinfo=UTC)

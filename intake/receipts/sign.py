@@ -80,6 +80,10 @@ class ReceiptSigner:
         self._signer_name = signer_name
         self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
 
+    def warm(self) -> None:
+        """Parse the private key now (a process that forks workers does it once for all of them)."""
+        getattr(self._signer, "_private_key", None)  # fills the cached property
+
     @property
     def certificate_subject(self) -> str:
         """Most specific attribute first, as people read it: "CN=..., O=..., C=RO"."""

@@ -11,8 +11,8 @@ not raised again by a later e-mail about the same document.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -34,9 +34,8 @@ ASSESSMENT_CODES = ("consent_missing", "missing_document", "request_type_unknown
 MACHINE = "intake"  # `Finding.cleared_by` of what re-assessment clears (a clerk's name otherwise)
 
 
-@lru_cache(maxsize=1)
-def _checklists() -> dict[str, checklist.RequestType]:
-    return checklist.load_checklists()
+def _checklists() -> Mapping[str, checklist.RequestType]:
+    return checklist.default_checklists()
 
 
 @dataclass(frozen=True)

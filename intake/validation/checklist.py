@@ -23,8 +23,10 @@ import re
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from intake.validation.consent import split_quoted
@@ -154,6 +156,12 @@ _DOCUMENT_KEYS = frozenset(
     }
 )
 _CATEGORY_KEYS = frozenset({"code", "name", "legal_basis", "clues", "boxes", "overrides"})
+
+
+@lru_cache(maxsize=1)
+def default_checklists() -> Mapping[str, RequestType]:
+    """The packaged checklists, read once per process (the daemon reads them before it forks its workers)."""
+    return MappingProxyType(load_checklists())
 
 
 def load_checklists(path: Path | None = None) -> dict[str, RequestType]:

@@ -125,10 +125,10 @@ class ActionError(Exception):
 
 @lru_cache(maxsize=1)
 def request_type_names() -> dict[str, str]:
-    from intake.validation.checklist import load_checklists
+    from intake.validation.checklist import default_checklists
 
     try:
-        return {code: kind.name for code, kind in load_checklists().items()}
+        return {code: kind.name for code, kind in default_checklists().items()}
     except Exception:  # a label is not worth a broken queue
         return {}
 
