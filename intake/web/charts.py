@@ -16,7 +16,8 @@ from markupsafe import Markup
 
 WIDTH = 720
 HEIGHT = 240
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 46, 12, 30, 42
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 46, 12, 48, 26
+GRID_STEPS = 4
 COLOURS = ("#1f5fa8", "#2e8b57", "#c0392b", "#b8860b", "#6a4c93")
 HIGHLIGHT = "#fff3c4"  # the background of highlighted columns (e.g. the legal window)
 LIMIT = "#555"
@@ -46,15 +47,19 @@ class Chart:
     description: str = ""  # longer accessible description
 
 
-def nice_ceiling(value: float) -> float:
-    """The axis top: 1, 2, 2.5 or 5 times a power of ten, at least `value` (and at least 1)."""
-    if value <= 1:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)  # unreachable: 10 x power always covers value
+def nice_ceiling(value: float, *, integer: bool = False) -> float:
+    """The axis top: four grid steps of 1, 2, 2.5 or 5 times a power of ten, covering `value`. With `integer`
+    (counts) the steps are whole numbers: no "0,75 mesaje" on the axis."""
+    if value <= 0:
+        return float(GRID_STEPS) if integer else 1.0
+    power = 10 ** math.floor(math.log10(value / GRID_STEPS))
+    for multiple in (1, 2, 2.5, 5, 10):
+        step = multiple * power
+        if integer and (step < 1 or not float(step).is_integer()):
+            continue
+        if step * GRID_STEPS >= value:
+            return float(step * GRID_STEPS)
+    return float(10 * power * GRID_STEPS)  # reached only for integer steps below 1: 10 x power covers value
 
 
 def _number(value: float) -> str:
@@ -70,7 +75,8 @@ def render(chart: Chart) -> Markup:
         if len(series.values) != count:
             raise ValueError(f"series {series.name!r} has {len(series.values)} values for {count} labels")
     peak = max([0.0, *(v for s in chart.series for v in s.values), *(chart.limits or ())])
-    top = nice_ceiling(peak)
+    values = [v for s in chart.series for v in s.values] + list(chart.limits or ())
+    top = nice_ceiling(peak, integer=all(float(v).is_integer() for v in values))
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     column = plot_w / max(count, 1)
 
@@ -88,8 +94,9 @@ def render(chart: Chart) -> Markup:
             f'<rect x="{PAD_LEFT + index * column:.1f}" y="{PAD_TOP}" width="{column:.1f}" height="{plot_h}" '
             f'fill="{HIGHLIGHT}"/>'
         )
-    for step in range(5):  # horizontal grid with the value of each line
-        value = top * step / 4
+    parts.append(f'<text x="{PAD_LEFT}" y="16" font-size="14" font-weight="bold">{escape(chart.title)}</text>')
+    for step in range(GRID_STEPS + 1):  # horizontal grid with the value of each line
+        value = top * step / GRID_STEPS
         parts.append(
             f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
             f'stroke="#ddd"/><text x="{PAD_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" '
@@ -174,9 +181,9 @@ def _legend(chart: Chart) -> list[str]:
     parts, x = [], PAD_LEFT
     for name, colour, shape in entries:
         if shape == "line":
-            parts.append(f'<line x1="{x}" x2="{x + 12}" y1="14" y2="14" stroke="{colour}" stroke-width="3"/>')
+            parts.append(f'<line x1="{x}" x2="{x + 12}" y1="32" y2="32" stroke="{colour}" stroke-width="3"/>')
         else:
-            parts.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{colour}" stroke="#999"/>')
-        parts.append(f'<text x="{x + 16}" y="18" font-size="12">{escape(name)}</text>')
+            parts.append(f'<rect x="{x}" y="26" width="12" height="12" fill="{colour}" stroke="#999"/>')
+        parts.append(f'<text x="{x + 16}" y="36" font-size="12">{escape(name)}</text>')
         x += 28 + int(len(name) * 6.6)
     return parts

@@ -139,7 +139,7 @@ def test_svg_is_well_formed_with_titles_and_axes() -> None:
     assert "mi 09.12: programări 12 programări" in hovers
     assert "lu 07.12: capacitate 10" in hovers
     labels = [t.text for t in root.iter(f"{SVG}text")]
-    assert {"lu 07.12", "ma 08.12", "mi 09.12", "0", "20", "capacitate", "termenul legal"} <= set(labels)
+    assert {"lu 07.12", "ma 08.12", "mi 09.12", "0", "5", "20", "capacitate", "termenul legal"} <= set(labels)
     assert len([r for r in root.iter(f"{SVG}rect") if r.get("fill") == charts.HIGHLIGHT]) == 2 + 1  # + legend
 
 
@@ -150,9 +150,24 @@ def test_svg_escapes_text_and_checks_lengths() -> None:
         charts.render(charts.Chart(title="t", labels=("a", "b"), series=(charts.Series("x", (1.0,)),)))
 
 
-@pytest.mark.parametrize(("value", "top"), [(0, 1), (1, 1), (3, 5), (12, 20), (21, 25), (99, 100), (0.4, 1)])
-def test_axis_top(value: float, top: float) -> None:
-    assert charts.nice_ceiling(value) == top
+@pytest.mark.parametrize(
+    ("value", "integer", "top"),
+    [
+        (0, True, 4),
+        (1, True, 4),
+        (3, True, 4),
+        (5, True, 8),
+        (12, True, 20),
+        (21, True, 40),
+        (99, True, 100),
+        (0.4, False, 0.4),
+        (1.9, False, 2),
+        (0, False, 1),
+        (2.3, False, 4),
+    ],
+)
+def test_axis_top(value: float, integer: bool, top: float) -> None:
+    assert charts.nice_ceiling(value, integer=integer) == pytest.approx(top)
 
 
 def test_panou_page_shows_every_chart(rt: Runtime) -> None:
