@@ -351,7 +351,10 @@ def run_demo(output: str, *, serve: bool = False, port: int = 8080) -> int:
         f"INTAKE_STORAGE__PATH={settings.storage.path} {launcher} submissions"
     )
     if not serve:
-        print(f"The links above (and in the replies under outbox/) need the web interface: {launcher} demo --serve")
+        print(
+            "The links above (and in the replies under outbox/) need the web interface; to run the demo again and "
+            f"keep it serving: {launcher} demo --output {out} --serve"
+        )
         return 0 if ok else 1
     return _serve(settings, base) if ok else 1
 

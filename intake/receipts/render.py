@@ -122,15 +122,28 @@ class _FontKit:
     charset: frozenset[int]  # code points both styles can draw
 
 
-_kit: _FontKit | None = None
+# The visible signature's face (render_stamp) needs only these: fpdf2 subsets a font again for every document it
+# writes, ~40 ms with the receipt's repertoire and a few with this one. Anything else shows as U+FFFD.
+_STAMP_REPERTOIRE: tuple[tuple[int, int], ...] = (
+    (0x0020, 0x007E),  # ASCII
+    (0x00C0, 0x017F),  # Latin-1 letters and Latin Extended-A (â î ă, and the names of neighbours' letters)
+    (0x0218, 0x021B),  # ș ț with comma below
+    (0x2013, 0x2014),
+    (0x201E, 0x201E),
+    (0x201D, 0x201D),
+    (0x00B7, 0x00B7),
+    (0xFFFD, 0xFFFD),
+)
+
+_kits: dict[str, _FontKit] = {}
 _kit_lock = threading.Lock()
 
 
-def _repertoire() -> set[int]:
-    return {cp for low, high in _REPERTOIRE for cp in range(low, high + 1)}
+def _repertoire(ranges: tuple[tuple[int, int], ...] = _REPERTOIRE) -> set[int]:
+    return {cp for low, high in ranges for cp in range(low, high + 1)}
 
 
-def _presubset(path: Path) -> bytes:
+def _presubset(path: Path, ranges: tuple[tuple[int, int], ...] = _REPERTOIRE) -> bytes:
     """The font cut down to the repertoire: ~1 s per font to compute, so kept in a per-user cache once made
     (every `intake poll --once` would otherwise pay it again). A cache that cannot be read or written is
     simply not used."""
@@ -139,13 +152,13 @@ def _presubset(path: Path) -> bytes:
     import fontTools
 
     fingerprint = hashlib.sha256(path.read_bytes())
-    fingerprint.update(repr((_REPERTOIRE, fontTools.version, _SUBSET_FORMAT)).encode())
+    fingerprint.update(repr((ranges, fontTools.version, _SUBSET_FORMAT)).encode())
     cached = _font_cache_dir() / f"{path.stem}-{fingerprint.hexdigest()[:24]}.ttf"
     try:
         return cached.read_bytes()
     except OSError:
         pass
-    data = _subset(path)
+    data = _subset(path, ranges)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=cached.parent, delete=False) as out:
@@ -167,27 +180,28 @@ def _font_cache_dir() -> Path:
     return Path(base) / "intake" / "fonts"
 
 
-def _subset(path: Path) -> bytes:
+def _subset(path: Path, ranges: tuple[tuple[int, int], ...]) -> bytes:
     font = ttLib.TTFont(path, recalcTimestamp=False)
     # glyph_names=True: fpdf2 maps glyphs by name when it subsets again at output time.
     options = ftsubset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True, hinting=False)
     options.layout_features = []
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM", "kern"]
     subsetter = ftsubset.Subsetter(options)
-    subsetter.populate(unicodes=_repertoire())
+    subsetter.populate(unicodes=_repertoire(ranges))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
 
 
-def _build_kit() -> _FontKit:
+def _build_kit(ranges: tuple[tuple[int, int], ...], styles: tuple[str, ...]) -> _FontKit:
     template = FPDF()
     data: dict[str, bytes] = {}
     # add_font only takes a path; the pre-subset bytes live in memory afterwards.
     with tempfile.TemporaryDirectory(prefix="intake-fonts-") as tmp:
-        for style, name in FONT_FILES.items():
-            subset = _presubset(FONT_DIR / name)
+        for style in styles:
+            name = FONT_FILES[style]
+            subset = _presubset(FONT_DIR / name, ranges)
             path = Path(tmp) / name
             path.write_bytes(subset)
             template.add_font(FAMILY, style, path)
@@ -196,12 +210,13 @@ def _build_kit() -> _FontKit:
     return _FontKit(template=template, data=data, charset=frozenset(set.intersection(*charsets)))
 
 
-def _font_kit() -> _FontKit:
-    global _kit
+def _font_kit(*, stamp: bool = False) -> _FontKit:
+    """The receipt's fonts (regular and bold, wide repertoire) or, with `stamp`, the signature box's (regular)."""
+    key = "stamp" if stamp else "receipt"
     with _kit_lock:
-        if _kit is None:
-            _kit = _build_kit()
-        return _kit
+        if key not in _kits:
+            _kits[key] = _build_kit(_STAMP_REPERTOIRE, ("",)) if stamp else _build_kit(_REPERTOIRE, tuple(FONT_FILES))
+        return _kits[key]
 
 
 def _install_fonts(pdf: FPDF, kit: _FontKit) -> None:
@@ -589,7 +604,7 @@ def render_receipt(data: ReceiptData) -> bytes:
 def render_stamp(lines: str) -> bytes:
     """The visible signature's face: a one-page PDF the size of the box, in the receipt's font (stamp.py makes
     it the appearance of the signature field)."""
-    kit = _font_kit()
+    kit = _font_kit(stamp=True)
     pdf = FPDF(format=(STAMP_WIDTH, STAMP_HEIGHT), unit="mm")
     _install_fonts(pdf, kit)
     pdf.set_margins(3, 2.5, 3)
