@@ -300,6 +300,18 @@ def deliver(imap_port: int, samples: list[Sample]) -> None:
             client.append("INBOX", sample.message.as_bytes(policy=policy.SMTP), msg_time=sample.received_at)
 
 
+def save_samples(samples: list[Sample], folder: Path) -> None:
+    """Each sample as the .eml it is and its attachments beside it: the signed forms can be opened in a PDF reader
+    (its signature panel shows the demo signer) or checked with `intake verify`."""
+    for sample in samples:
+        where = folder / sample.key
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "message.eml").write_bytes(sample.message.as_bytes(policy=policy.SMTP))
+        for part in sample.message.iter_attachments():
+            name = Path(part.get_filename() or "attachment").name
+            (where / name).write_bytes(part.get_payload(decode=True) or b"")
+
+
 def folder_counts(imap_port: int, folders: tuple[str, ...]) -> dict[str, int]:
     from imapclient import IMAPClient
 
@@ -332,12 +344,13 @@ def run_demo(output: str, *, serve: bool = False, port: int = 8080) -> int:
         settings = demo_settings(out, imap.port, sink.port, web_port, trusted_list)
         timezone = ZoneInfo(settings.office.timezone)
         samples = build_samples(datetime.now(timezone), citizen)
+        save_samples(samples, out / "samples")
         deliver(imap.port, samples)
         print(f"intake demo: output in {out}")
         print(f"  IMAP {HOST}:{imap.port} (pymap, in memory), user {DEMO_USER}, password {DEMO_PASSWORD}")
         print(f"  SMTP {HOST}:{sink.port} (sink: keeps every reply, delivers none)")
         print(f"  trusted list {trusted_list.source} (the demo's qualified CA, signed by a demo list operator)")
-        print(f"{len(samples)} messages delivered to INBOX (IMAP APPEND):")
+        print(f"{len(samples)} messages delivered to INBOX (IMAP APPEND), as sent in {out / 'samples'}:")
         for sample in samples:
             print(f"  {sample.received_at:%H:%M:%S}  {sample.key:<10} {sample.description}")
         ok = _run_pipeline(settings, sink, out, imap.port)

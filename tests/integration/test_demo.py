@@ -255,6 +255,11 @@ def test_complete_application_is_qualified_through_the_demo_trusted_list(demo: D
     assert "findings:" not in good, good
     assert good.count("signature QES: Ion Popescu, trusted list RO no. 1") == 2, good
     assert "verification: pending" in good
+    # The signed forms are there to open, as the citizen sent them.
+    for name in ("cerere-indemnizatie.pdf", "declaratie-anexa-1-1.pdf"):
+        fields = PdfReader(demo.output / "samples" / "good" / name).get_fields() or {}
+        assert [f for f in fields.values() if f.get("/FT") == "/Sig" and f.get("/V") is not None], name
+    assert (demo.output / "samples" / "bounce" / "message.eml").is_file()
 
 
 def test_links_and_accounts_lead_to_the_running_interface(demo: DemoRun) -> None:
