@@ -8,6 +8,7 @@ Every chart carries a <title> and <desc> (what a screen reader announces) and ev
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
@@ -128,7 +129,7 @@ def render(chart: Chart) -> Markup:
 
 
 def _id(chart: Chart) -> str:
-    return "c" + format(abs(hash(chart.title)) % 10**8, "d")
+    return f"c{zlib.crc32(chart.title.encode()):08x}"  # stable across processes, distinct per title
 
 
 def _summary(chart: Chart) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,20 +57,23 @@ def _times(session: Session, column: Any, since: datetime, *where: Any) -> list[
 def traffic(session: Session, office: str, now: datetime, timezone: str, *, hourly: bool) -> Traffic:
     """Messages received, registered and quarantined per hour (last HOURS) or per day (last DAYS)."""
     zone = ZoneInfo(timezone)
-    local_now = now.astimezone(zone)
     if hourly:
-        last = local_now.replace(minute=0, second=0, microsecond=0)
+        # Hours counted in UTC (the office's offsets are whole hours), so the hour repeated when summer time ends
+        # is two columns, not one column of two hours; labelled in local time.
+        last = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         buckets = [last - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
-        labels = tuple(f"{b:%H}" for b in buckets)
+        labels = tuple(f"{b.astimezone(zone):%H}" for b in buckets)
     else:
-        last = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        # Wall-clock arithmetic on an aware local midnight gives the local midnight of each earlier day.
+        last = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
         buckets = [(last - timedelta(days=DAYS - 1 - i)) for i in range(DAYS)]
         labels = tuple(f"{b:%d.%m}" for b in buckets)
-    since = buckets[0].astimezone(now.tzinfo)
+    since = buckets[0]
 
     def key(moment: datetime) -> str:
-        local = moment.astimezone(zone)
-        return f"{local:%d.%m %H}" if hourly else f"{local:%d.%m.%Y}"
+        if hourly:
+            return f"{moment.astimezone(UTC):%Y%m%d%H}"
+        return f"{moment.astimezone(zone):%Y%m%d}"
 
     keys = [key(b) for b in buckets]
 
@@ -126,7 +129,7 @@ def appointment_load(session: Session, rt: Runtime, now: datetime) -> list[DayLo
     calendar, booker = calendar_for(rt), booker_for(rt)
     today = now.astimezone(calendar.tz).date()
     days = [calendar.add_working_days(today, n) for n in range(1, WORKING_DAYS + 1)]
-    deadline = calendar.add_working_days(today, rt.settings.appointments.deadline_working_days)
+    deadline = calendar.clarification_deadline(now)  # for a message received now
     start = datetime.combine(days[0], datetime.min.time(), tzinfo=calendar.tz)
     end = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=calendar.tz)
     booked = Counter(

@@ -185,3 +185,13 @@ def test_panou_page_shows_every_chart(rt: Runtime) -> None:
         assert f'id="{figure}"' in page.text
     assert page.text.count("<svg") == 6
     assert "Mesaje pe oră, ultimele 48 de ore" in page.text
+
+
+def test_hour_repeated_when_summer_time_ends_is_two_columns(rt: Runtime) -> None:
+    # 25 October 2026: at 04:00 summer time the clocks go back to 03:00 in Cluj.
+    now = datetime(2026, 10, 25, 6, 30, tzinfo=UTC)
+    with read_transaction(rt.engine) as session:
+        data = panou.traffic(session, rt.office, now, "Europe/Bucharest", hourly=True)
+    # 06:30 UTC is 08:30 in winter time; 00:00 and 01:00 UTC are both 03:00 in Cluj.
+    assert data.labels[-8:] == ("02", "03", "03", "04", "05", "06", "07", "08")
+    assert len(data.labels) == panou.HOURS
