@@ -146,21 +146,13 @@ class ReceiptSigner:
         self, pdf: bytes, reason: str, location: str, bytes_reserved: int | None, visible: stamp.StampText | None
     ) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        if visible is None:
-            output = signers.sign_pdf(
-                writer,
-                self._metadata(reason, location),
-                signer=self._signer,
-                timestamper=self._timestamper,
-                bytes_reserved=bytes_reserved,
-            )
-            return output.getvalue()
         pdf_signer = signers.PdfSigner(
             self._metadata(reason, location),
             signer=self._signer,
             timestamper=self._timestamper,
-            stamp_style=stamp.stamp_style(visible),
-            new_field_spec=stamp.field_spec(FIELD_NAME),
+            # Without a box the new field is invisible (what signers.sign_pdf makes).
+            stamp_style=stamp.stamp_style(visible) if visible else None,
+            new_field_spec=stamp.field_spec(FIELD_NAME) if visible else None,
         )
         output = pdf_signer.sign_pdf(writer, bytes_reserved=bytes_reserved)
         return output.getvalue()
