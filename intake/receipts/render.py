@@ -329,7 +329,8 @@ TAIL_LIMIT = 70.0
 class _ReceiptPDF(FPDF):
     footer_text = ""
     tight = 1.0  # factor on font sizes, line heights and gaps (see TIGHTER)
-    tail_split = False
+    tail_split = False  # the appointment notice and the closing words were cut by a page break
+    stamp_alone = False  # the last page holds only the visible signature
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -559,6 +560,7 @@ def _stamp_space(pdf: _ReceiptPDF) -> None:
     """Keep the foot of the last page free for the visible signature `sign.py` adds (stamp.py places it)."""
     if pdf.get_y() > pdf.h - STAMP_BOTTOM - STAMP_HEIGHT - 2:
         pdf.add_page()
+        pdf.stamp_alone = True
 
 
 def _layout(data: ReceiptData, kit: _FontKit, tight: float, *, keep_tail: bool = False) -> _ReceiptPDF:
@@ -595,8 +597,9 @@ def render_receipt(data: ReceiptData) -> bytes:
             if tighter.page_no() < pdf.page_no():
                 pdf = tighter
                 break
-    if pdf.tail_split:
-        # The last few lines of the notice alone on the last page read as an accident: move it whole.
+    if pdf.tail_split or pdf.stamp_alone:
+        # The last lines of the notice alone on the last page, or a signature with no text above it, read as an
+        # accident: the notice and the closing words move to the last page whole.
         pdf = _layout(data, kit, pdf.tight, keep_tail=True)
     return bytes(pdf.output())
 

@@ -123,7 +123,7 @@ def test_no_page_of_a_few_spilled_lines() -> None:
     assert counts.count(1) >= 9, f"the tighter layout should keep a few more findings on one page: {counts}"
 
 
-@pytest.mark.parametrize(("documents", "findings"), [(6, 12), (6, 19), (60, 10)])
+@pytest.mark.parametrize(("documents", "findings"), [(6, 12), (6, 19), (22, 0), (60, 10)])
 def test_longer_receipts_keep_the_notice_whole(documents: int, findings: int) -> None:
     reader = PdfReader(io.BytesIO(render_receipt(receipt(documents, findings))))
     assert len(reader.pages) >= 2
