@@ -322,7 +322,7 @@ URL_LINE = re.compile(r"\s*(https?://\S+)\s*")
 # A receipt that spills a few lines onto a page of their own is laid out again, tighter (the first spacing that
 # saves the page wins): a beneficiary should not get "1 page + 3 lines". A last page holding more than
 # TAIL_LIMIT mm of text is a page the content needs.
-TIGHTER = (0.9, 0.8)
+TIGHTER = (0.9, 0.85)  # 85 %: body text 8 pt, still read without a magnifier
 TAIL_LIMIT = 70.0
 
 
