@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from fontTools import subset as ftsubset
 from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
 from intake import texts
@@ -315,6 +315,7 @@ STAMP_LEFT = MARGIN
 STAMP_WIDTH = 95.0
 STAMP_BOTTOM = 19.0
 STAMP_HEIGHT = 19.0
+STAMP_PADDING = 2.5  # mm above the first line and below the last
 BOTTOM_MARGIN = 18.0
 LINK_COLOUR = (0, 70, 160)
 MIN_LINK_SIZE = 6.0  # pt: below this a link is wrapped rather than shrunk
@@ -610,12 +611,22 @@ def render_stamp(lines: str) -> bytes:
     kit = _font_kit(stamp=True)
     pdf = FPDF(format=(STAMP_WIDTH, STAMP_HEIGHT), unit="mm")
     _install_fonts(pdf, kit)
-    pdf.set_margins(3, 2.5, 3)
+    pdf.set_margins(3, STAMP_PADDING, 3)
     pdf.set_auto_page_break(False)
     pdf.add_page()
     pdf.set_draw_color(0, 70, 160)
     pdf.set_line_width(0.4)
     pdf.rect(0.3, 0.3, STAMP_WIDTH - 0.6, STAMP_HEIGHT - 0.6)
-    pdf.set_font(FAMILY, "", 7.5)
-    pdf.multi_cell(0, 4.4, clean_text(lines, kit.charset, 600, multiline=True), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    text = clean_text(lines, kit.charset, 600, multiline=True)
+    # A long signer name (the certificate's CN) shrinks the type until the wrapped text fits in the box.
+    room = STAMP_HEIGHT - 2 * STAMP_PADDING
+    size = 7.5
+    while True:
+        pdf.set_font(FAMILY, "", size)
+        height = size * 0.59  # mm per line: the 7.5 pt face has 4.4 mm lines
+        wrapped = pdf.multi_cell(0, height, text, dry_run=True, output=MethodReturnValue.LINES)
+        if len(wrapped) * height <= room or size <= 5:
+            break
+        size -= 0.5
+    pdf.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())

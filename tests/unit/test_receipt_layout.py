@@ -100,6 +100,22 @@ def test_stamp_face_names_signer_time_and_number() -> None:
     assert "Recipisa nr. 12/23.11.2026" in text
 
 
+def test_stamp_face_fits_a_long_signer_name() -> None:
+    signer = "Registratura Agenției Județene pentru Ocuparea Forței de Muncă Cluj (semnătură de test)"
+    face = StampText(signer, "12/23.11.2026", MOMENT).lines()
+    page = PdfReader(io.BytesIO(render_stamp(face))).pages[0]
+    lines: list[float] = []
+
+    def baseline(text: str, cm: object, tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            lines.append(tm[5])
+
+    text = page.extract_text(visitor_text=baseline)
+    assert " ".join(text.split()) == " ".join(face.split())
+    height = float(page.mediabox.height)
+    assert lines and min(lines) > 5 and max(lines) < height, (lines, height)  # every line inside the box (pt)
+
+
 def test_visible_signature_keeps_the_signature_valid(signed: bytes, pki: tuple[Path, Path]) -> None:
     _, _, der = pem.unarmor(pki[1].read_bytes())
     reader = PdfFileReader(io.BytesIO(signed))
