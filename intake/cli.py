@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--now", help="ISO-8601 instant used as 'now' for registration, deadlines and booking")
     demo = commands.add_parser("demo", help="the whole flow on embedded servers, no external server needed")
     demo.add_argument("--output", default="demo-output", help="where the demo keeps its files")
+    demo.add_argument("--serve", action="store_true", help="then keep the staff interface running on the demo data")
+    demo.add_argument("--port", type=int, default=8080, help="the web interface's port (a free one if taken)")
     for name, help_text in (("submissions", "all submissions, newest first"), ("status", "queues and health")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--json", action="store_true")
@@ -214,7 +216,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from intake.demo import run_demo
 
-    return run_demo(args.output)
+    return run_demo(args.output, serve=args.serve, port=args.port)
 
 
 def cmd_submissions(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import contextlib
 import email
 import logging
 import re
+import secrets
 import shutil
 import socket
 import sys
@@ -30,9 +31,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from intake.demo_pki import make_demo_signer
+from intake.demo_pki import DemoTrustedList, make_demo_signer, write_demo_trusted_list
 from intake.demo_samples import APPLICANT_CNP, APPLICANT_GIVEN, APPLICANT_SURNAME, Sample, build_samples
 from intake.settings import (
+    AppointmentsSettings,
     DatabaseSettings,
     ImapSettings,
     OfficeSettings,
@@ -41,7 +43,9 @@ from intake.settings import (
     SigningSettings,
     SmtpSettings,
     StorageSettings,
+    TrustListSource,
     TrustSettings,
+    WebSettings,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,12 @@ START_TIMEOUT = 10.0
 # aiosmtpd and pymap both ask socket.getfqdn() for their greeting, which can stall for seconds on a
 # machine without DNS; the demo must never wait on the network.
 SERVER_NAME = "localhost"
+# The staff accounts made for the demo (name, role, password, what the role does), printed for the newcomer.
+DEMO_ACCOUNTS = (
+    ("registratura", "registry", "demo-registratura", "registratura: cazuri, programări, rapoarte"),
+    ("operator", "ops", "demo-operator", "operare: panou, carantină"),
+    ("admin", "admin", "demo-administrator", "administrator: tot, plus utilizatorii"),
+)
 
 
 class OutputInUse(Exception):
@@ -232,7 +242,9 @@ def embedded_servers() -> Iterator[tuple[EmbeddedImap, SmtpSink]]:
 # The demo
 
 
-def demo_settings(output: Path, imap_port: int, smtp_port: int) -> Settings:
+def demo_settings(
+    output: Path, imap_port: int, smtp_port: int, web_port: int, trusted_list: DemoTrustedList
+) -> Settings:
     # Every section the demo depends on is given in full, so config/intake.toml and INTAKE_* cannot
     # point it at a real mailbox or database.
     return Settings(
@@ -251,8 +263,14 @@ def demo_settings(output: Path, imap_port: int, smtp_port: int) -> Settings:
         office=OfficeSettings(),
         signing=SigningSettings(pkcs12_path=output / "demo-signing.p12", pkcs12_password=SecretStr(SIGNING_PASSWORD)),
         replies=RepliesSettings(acknowledgement=True),
-        # The demo's own "qualified" CA, so the complete sample's QES is recognised; no OCSP/CRL server runs here.
-        trust=TrustSettings(anchors=[output / "demo-pki" / "demo-qualified-ca.pem"], revocation="off"),
+        # The demo's own trusted list names its "qualified" CA, so the complete sample's QES is recognised the way
+        # a real one is; no OCSP/CRL server runs here.
+        trust=TrustSettings(
+            lists=[TrustListSource(source=str(trusted_list.source), signer=trusted_list.signer)], revocation="off"
+        ),
+        # The links in the replies lead to the staff interface `intake demo --serve` runs.
+        web=WebSettings(host=HOST, port=web_port, secret_key=SecretStr(secrets.token_urlsafe(32))),
+        appointments=AppointmentsSettings(public_base_url=f"http://{HOST}:{web_port}"),
     )
 
 
@@ -282,6 +300,18 @@ def deliver(imap_port: int, samples: list[Sample]) -> None:
             client.append("INBOX", sample.message.as_bytes(policy=policy.SMTP), msg_time=sample.received_at)
 
 
+def save_samples(samples: list[Sample], folder: Path) -> None:
+    """Each sample as the .eml it is and its attachments beside it: the signed forms can be opened in a PDF reader
+    (its signature panel shows the demo signer) or checked with `intake verify`."""
+    for sample in samples:
+        where = folder / sample.key
+        where.mkdir(parents=True, exist_ok=True)
+        (where / "message.eml").write_bytes(sample.message.as_bytes(policy=policy.SMTP))
+        for part in sample.message.iter_attachments():
+            name = Path(part.get_filename() or "attachment").name
+            (where / name).write_bytes(part.get_payload(decode=True) or b"")
+
+
 def folder_counts(imap_port: int, folders: tuple[str, ...]) -> dict[str, int]:
     from imapclient import IMAPClient
 
@@ -295,7 +325,7 @@ def folder_counts(imap_port: int, folders: tuple[str, ...]) -> dict[str, int]:
     return counts
 
 
-def run_demo(output: str) -> int:
+def run_demo(output: str, *, serve: bool = False, port: int = 8080) -> int:
     started = time.monotonic()
     out = Path(output).resolve()
     try:
@@ -308,24 +338,97 @@ def run_demo(output: str) -> int:
 
     generate_pkcs12(out / "demo-signing.p12", SIGNING_PASSWORD, common_name="Registratura AJOFM Cluj (demo)")
     citizen = make_demo_signer(out / "demo-pki", APPLICANT_GIVEN, APPLICANT_SURNAME, APPLICANT_CNP)
+    trusted_list = write_demo_trusted_list(out / "demo-pki", citizen)
+    web_port = port if _port_free(port) else _free_port()
     with embedded_servers() as (imap, sink):
-        settings = demo_settings(out, imap.port, sink.port)
+        settings = demo_settings(out, imap.port, sink.port, web_port, trusted_list)
         timezone = ZoneInfo(settings.office.timezone)
         samples = build_samples(datetime.now(timezone), citizen)
+        save_samples(samples, out / "samples")
         deliver(imap.port, samples)
         print(f"intake demo: output in {out}")
         print(f"  IMAP {HOST}:{imap.port} (pymap, in memory), user {DEMO_USER}, password {DEMO_PASSWORD}")
         print(f"  SMTP {HOST}:{sink.port} (sink: keeps every reply, delivers none)")
-        print(f"{len(samples)} messages delivered to INBOX (IMAP APPEND):")
+        print(f"  trusted list {trusted_list.source} (the demo's qualified CA, signed by a demo list operator)")
+        print(f"{len(samples)} messages delivered to INBOX (IMAP APPEND), as sent in {out / 'samples'}:")
         for sample in samples:
             print(f"  {sample.received_at:%H:%M:%S}  {sample.key:<10} {sample.description}")
         ok = _run_pipeline(settings, sink, out, imap.port)
-    print(f"\ndone in {time.monotonic() - started:.1f} s; to look around:")
+    _add_accounts(settings)
+    base = f"http://{HOST}:{web_port}"
+    print(f"\ndone in {time.monotonic() - started:.1f} s.")
+    _print_accounts(base)
+    launcher = _launcher()
     print(
-        f"  INTAKE_DATABASE__URL=sqlite:///{(out / 'intake.db').as_posix()} "
-        f"INTAKE_STORAGE__PATH={out / 'storage'} intake submissions"
+        f"The demo's data from the command line: INTAKE_DATABASE__URL={settings.database.url} "
+        f"INTAKE_STORAGE__PATH={settings.storage.path} {launcher} submissions"
     )
-    return 0 if ok else 1
+    if not serve:
+        print(
+            "The links above (and in the replies under outbox/) need the web interface; to run the demo again and "
+            f"keep it serving: {launcher} demo --output {out} --serve"
+        )
+        return 0 if ok else 1
+    return _serve(settings, base) if ok else 1
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _launcher() -> str:
+    """How this very intake is started again: `intake` when that is on PATH, else the path it was run by."""
+    found = shutil.which("intake")
+    if found and Path(found).resolve().parent == Path(sys.executable).resolve().parent:
+        return "intake"
+    script = Path(sys.argv[0])
+    if script.name == "intake" and script.exists():
+        return str(script.resolve())  # absolute: scripts/demo runs it from the repository, the reader may be elsewhere
+    return f"{sys.executable} -m intake.cli"
+
+
+def _add_accounts(settings: Settings) -> None:
+    from intake.db import transaction
+    from intake.runtime import Runtime
+    from intake.web.auth import create_user
+
+    rt = Runtime.from_settings(settings)
+    auth_log = logging.getLogger("intake.web.auth")
+    level = auth_log.level
+    auth_log.setLevel(logging.WARNING)  # the accounts are printed below, as a table
+    try:
+        with transaction(rt.engine) as session:
+            for name, role, password, _ in DEMO_ACCOUNTS:
+                create_user(session, rt.office, name, role, password)
+    finally:
+        auth_log.setLevel(level)
+        rt.engine.dispose()
+
+
+def _print_accounts(base: str) -> None:
+    print(f"Staff interface: {base}/login, demo accounts (user / password):")
+    for name, _, password, what in DEMO_ACCOUNTS:
+        print(f"  {name:<13} / {password:<19} {what}")
+
+
+def _serve(settings: Settings, base: str) -> int:
+    from intake.runtime import Runtime
+    from intake.web.app import serve
+
+    rt = Runtime.from_settings(settings)
+    print(f"\nServing the staff interface on {base} (Ctrl-C stops it; the demo's files stay in place).", flush=True)
+    try:
+        serve(rt)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rt.engine.dispose()
+    return 0
 
 
 def _run_pipeline(settings: Settings, sink: SmtpSink, out: Path, imap_port: int) -> bool:
@@ -342,7 +445,7 @@ def _run_pipeline(settings: Settings, sink: SmtpSink, out: Path, imap_port: int)
         counts = folder_counts(imap_port, (imap.folder, imap.processed_folder, imap.quarantine_folder))
         print("mailbox after the cycles: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
         mails = sink.snapshot()
-        _report(rt, mails, out)
+        _report(rt, mails, out, f"http://{HOST}:{settings.web.port}")
     finally:
         rt.engine.dispose()
     return first.imap_error is None and second.imap_error is None
@@ -373,7 +476,7 @@ class Reply:
 REASON_WIDTH = 90
 
 
-def _report(rt: Any, mails: list[CapturedMail], out: Path) -> None:
+def _report(rt: Any, mails: list[CapturedMail], out: Path, base: str) -> None:
     from intake.db import transaction
     from intake.views import all_submissions
 
@@ -387,6 +490,7 @@ def _report(rt: Any, mails: list[CapturedMail], out: Path) -> None:
     print(f"{'registration':<17} {'sender':<30} {'state':<10} {'documents':<23} replies sent")
     for row in rows:
         _print_row(row, replies.get(row["message_id"] or "", []))
+        print(f"    case: {base}/cazuri/{row['id']}")
     print()
     print(f"signed receipts ({len(receipts)}):")
     for path in receipts:
@@ -425,7 +529,13 @@ def _document_line(doc: dict[str, Any]) -> str:
     pages = f", {doc['pages']} p." if kind == "PDF" and doc["pages"] else ""
     if doc["accepted"]:
         notes = " ".join(doc["notes"] or [])
-        return f"    ✓ {doc['filename']} ({kind}{pages})" + (f": {_short(notes)}" if notes else "")
+        line = f"    ✓ {doc['filename']} ({kind}{pages})" + (f": {_short(notes)}" if notes else "")
+        signature = doc.get("signature") or {}
+        if signature.get("label") not in (None, "none"):
+            listed = signature.get("trusted_list") or {}
+            where = f", trusted list {listed['territory']} no. {listed['sequence']}" if listed else ""
+            line += f"\n        signature {signature['label']}: {signature.get('signer') or '?'}{where}"
+        return line
     return f"    ✗ {doc['filename']} ({kind}{pages}): {_short(doc['reason'] or doc['code'] or '')}"
 
 

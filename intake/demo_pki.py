@@ -1,7 +1,9 @@
 """A throw-away "qualified" CA and a citizen's qualified certificate for `intake demo`, so that the demo's complete
 application really is complete: the application and the declaration carry a signature intake judges `QES`.
 
-The CA is a trust anchor of the demo's settings only (`trust.anchors`): it makes nothing trusted anywhere else.
+The CA is listed as a granted CA/QC service in the demo's own trusted list (ETSI TS 119 612, signed by a demo list
+operator; `write_demo_trusted_list`), which only the demo's settings name (`trust.lists`): it makes nothing trusted
+anywhere else.
 The citizen's certificate carries what a Romanian qualified certificate carries (ETSI EN 319 412-5 QCStatements:
 QcCompliance, QcSSCD, QcType esign; EN 319 412-1 semantics identifier PNORO-<CNP>). No OCSP or CRL server runs in
 the demo, so its settings check no revocation (`trust.revocation = "off"`), which the verdict says.
@@ -65,32 +67,76 @@ def _qc_statements() -> bytes:
     return qualified_asn1.QcStatements(statements).dump()
 
 
-def make_demo_signer(directory: Path, given_name: str, surname: str, cnp: str) -> DemoSigner:
-    """A CA (written to `directory/demo-qualified-ca.pem`) and the citizen's qualified certificate under it."""
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name(
+def _self_signed(common_name: str, now: datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "RO"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "intake demo"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Demo Qualified CA (intake demo only)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-    ca_cert = (
+    cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
     )
+    return key, cert
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """A certificate with its key, as the trusted-list writer takes them."""
+
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+    @property
+    def asn1(self) -> asn1_x509.Certificate:
+        return asn1_x509.Certificate.load(self.cert.public_bytes(serialization.Encoding.DER))
+
+
+@dataclass(frozen=True)
+class DemoTrustedList:
+    source: Path  # the signed XML list (ETSI TS 119 612)
+    signer: Path  # the PEM of the list operator's certificate, which the list's XAdES signature must verify with
+
+
+def write_demo_trusted_list(directory: Path, signer: DemoSigner) -> DemoTrustedList:
+    """A Romanian-style trusted list naming the demo CA as a granted CA/QC service, signed by a demo list operator:
+    the demo's complete application is judged QES the way a real one is, through a list (`trust.lists`)."""
+    from intake.trusted_list_writer import ServiceEntry, build_trusted_list
+
+    now = datetime.now(UTC)
+    operator_key, operator_cert = _self_signed("Demo Trusted List Operator (intake demo only)", now)
+    xml = build_trusted_list(
+        operator=_Holder(operator_key, operator_cert),
+        tsp_name="intake demo",
+        services=[ServiceEntry("Demo Qualified CA", _Holder(signer.key, signer.ca_cert), now - timedelta(days=1))],
+        sequence_number=1,
+        issued_at=now - timedelta(hours=1),
+        next_update=now + timedelta(days=180),
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    listed = DemoTrustedList(directory / "demo-trusted-list.xml", directory / "demo-tl-operator.pem")
+    listed.source.write_text(xml, encoding="utf-8")
+    listed.signer.write_bytes(operator_cert.public_bytes(serialization.Encoding.PEM))
+    return listed
+
+
+def make_demo_signer(directory: Path, given_name: str, surname: str, cnp: str) -> DemoSigner:
+    """A CA (written to `directory/demo-qualified-ca.pem`) and the citizen's qualified certificate under it."""
+    now = datetime.now(UTC)
+    ca_key, ca_cert = _self_signed("Demo Qualified CA (intake demo only)", now)
+    ca_name = ca_cert.subject
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
@@ -111,9 +157,7 @@ def make_demo_signer(directory: Path, given_name: str, surname: str, cnp: str) -
         .not_valid_before(now - timedelta(hours=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_QCP_N_QSCD, None)]), critical=False)
         .add_extension(x509.UnrecognizedExtension(QC_STATEMENTS, _qc_statements()), critical=False)

@@ -62,6 +62,7 @@ def preload(rt: Runtime) -> None:
 
     with contextlib.suppress(Exception):
         render._font_kit()  # ~1-2 s the first time: parsed and pre-subset fonts
+        render._font_kit(stamp=True)  # the visible signature's small font
     _fork_safe(render._kit_lock)
     for warm in (_warm_signing_key, _warm_patterns, _warm_templates, _warm_calendar):
         try:

@@ -80,6 +80,8 @@ class OfficeSettings(Section):
     # Romanian declines the name: "la registratura Agenției Județene …" (contract.md office.name_genitive).
     name_genitive: str = "Agenției Județene pentru Ocuparea Forței de Muncă Cluj"
     short_name: str = "AJOFM Cluj"  # "Un funcționar al AJOFM Cluj vă va contacta"
+    # On every recipisă and appointment notice: the full street address, e.g. "Str. Gheorghe Doja nr. 2,
+    # 400068 Cluj-Napoca, județul Cluj" (config/intake.toml).
     address: str = "Cluj-Napoca, județul Cluj"
     timezone: str = "Europe/Bucharest"
 

@@ -140,7 +140,7 @@ def _document_entry(doc: DocumentLine) -> dict[str, object]:
 
 
 def document_status(accepted: bool, code: str | None) -> str:
-    """"acceptat" or "neacceptat (format nepermis)" …: the same words on the recipisă and in the e-mail."""
+    """ "acceptat" or "neacceptat (format nepermis)" …: the same words on the recipisă and in the e-mail."""
     return texts.render("stare_document", acceptat=accepted, cod=code)
 
 
@@ -177,8 +177,19 @@ def _reply(
     return message
 
 
+# The links we write ourselves (status, reschedule): plain http(s) addresses without spaces or quotes.
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _linked(escaped: str) -> str:
+    """Escaped text with every address as an <a> (a mail client may not linkify a long one, or only half)."""
+    return _URL.sub(lambda match: f'<a href="{match.group(0)}">{match.group(0)}</a>', escaped)
+
+
 def _html(text: str) -> str:
     paragraphs = "".join(
-        f"<p>{html.escape(block).replace(chr(10), '<br>')}</p>" for block in text.split("\n\n") if block.strip()
+        f"<p>{_linked(html.escape(block)).replace(chr(10), '<br>')}</p>"
+        for block in text.split("\n\n")
+        if block.strip()
     )
     return f'<!DOCTYPE html><html lang="ro"><meta charset="utf-8"><body>{paragraphs}</body></html>'

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import re
 import tempfile
 import threading
 import unicodedata
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from fontTools import subset as ftsubset
 from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
 from intake import texts
@@ -121,15 +122,28 @@ class _FontKit:
     charset: frozenset[int]  # code points both styles can draw
 
 
-_kit: _FontKit | None = None
+# The visible signature's face (render_stamp) needs only these: fpdf2 subsets a font again for every document it
+# writes, ~40 ms with the receipt's repertoire and a few with this one. Anything else shows as U+FFFD.
+_STAMP_REPERTOIRE: tuple[tuple[int, int], ...] = (
+    (0x0020, 0x007E),  # ASCII
+    (0x00C0, 0x017F),  # Latin-1 letters and Latin Extended-A (â î ă, and the names of neighbours' letters)
+    (0x0218, 0x021B),  # ș ț with comma below
+    (0x2013, 0x2014),
+    (0x201E, 0x201E),
+    (0x201D, 0x201D),
+    (0x00B7, 0x00B7),
+    (0xFFFD, 0xFFFD),
+)
+
+_kits: dict[str, _FontKit] = {}
 _kit_lock = threading.Lock()
 
 
-def _repertoire() -> set[int]:
-    return {cp for low, high in _REPERTOIRE for cp in range(low, high + 1)}
+def _repertoire(ranges: tuple[tuple[int, int], ...] = _REPERTOIRE) -> set[int]:
+    return {cp for low, high in ranges for cp in range(low, high + 1)}
 
 
-def _presubset(path: Path) -> bytes:
+def _presubset(path: Path, ranges: tuple[tuple[int, int], ...] = _REPERTOIRE) -> bytes:
     """The font cut down to the repertoire: ~1 s per font to compute, so kept in a per-user cache once made
     (every `intake poll --once` would otherwise pay it again). A cache that cannot be read or written is
     simply not used."""
@@ -138,13 +152,13 @@ def _presubset(path: Path) -> bytes:
     import fontTools
 
     fingerprint = hashlib.sha256(path.read_bytes())
-    fingerprint.update(repr((_REPERTOIRE, fontTools.version, _SUBSET_FORMAT)).encode())
+    fingerprint.update(repr((ranges, fontTools.version, _SUBSET_FORMAT)).encode())
     cached = _font_cache_dir() / f"{path.stem}-{fingerprint.hexdigest()[:24]}.ttf"
     try:
         return cached.read_bytes()
     except OSError:
         pass
-    data = _subset(path)
+    data = _subset(path, ranges)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=cached.parent, delete=False) as out:
@@ -166,27 +180,28 @@ def _font_cache_dir() -> Path:
     return Path(base) / "intake" / "fonts"
 
 
-def _subset(path: Path) -> bytes:
+def _subset(path: Path, ranges: tuple[tuple[int, int], ...]) -> bytes:
     font = ttLib.TTFont(path, recalcTimestamp=False)
     # glyph_names=True: fpdf2 maps glyphs by name when it subsets again at output time.
     options = ftsubset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True, hinting=False)
     options.layout_features = []
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM", "kern"]
     subsetter = ftsubset.Subsetter(options)
-    subsetter.populate(unicodes=_repertoire())
+    subsetter.populate(unicodes=_repertoire(ranges))
     subsetter.subset(font)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
 
 
-def _build_kit() -> _FontKit:
+def _build_kit(ranges: tuple[tuple[int, int], ...], styles: tuple[str, ...]) -> _FontKit:
     template = FPDF()
     data: dict[str, bytes] = {}
     # add_font only takes a path; the pre-subset bytes live in memory afterwards.
     with tempfile.TemporaryDirectory(prefix="intake-fonts-") as tmp:
-        for style, name in FONT_FILES.items():
-            subset = _presubset(FONT_DIR / name)
+        for style in styles:
+            name = FONT_FILES[style]
+            subset = _presubset(FONT_DIR / name, ranges)
             path = Path(tmp) / name
             path.write_bytes(subset)
             template.add_font(FAMILY, style, path)
@@ -195,12 +210,13 @@ def _build_kit() -> _FontKit:
     return _FontKit(template=template, data=data, charset=frozenset(set.intersection(*charsets)))
 
 
-def _font_kit() -> _FontKit:
-    global _kit
+def _font_kit(*, stamp: bool = False) -> _FontKit:
+    """The receipt's fonts (regular and bold, wide repertoire) or, with `stamp`, the signature box's (regular)."""
+    key = "stamp" if stamp else "receipt"
     with _kit_lock:
-        if _kit is None:
-            _kit = _build_kit()
-        return _kit
+        if key not in _kits:
+            _kits[key] = _build_kit(_STAMP_REPERTOIRE, ("",)) if stamp else _build_kit(_REPERTOIRE, tuple(FONT_FILES))
+        return _kits[key]
 
 
 def _install_fonts(pdf: FPDF, kit: _FontKit) -> None:
@@ -294,10 +310,28 @@ TABLE_FONT_SIZE = 8
 # cell bounded the same way a row stays well under one page.
 CELL_LINES = 20
 LABEL_WIDTH = 42.0
+# The visible signature (stamp.py): a box at the foot of the last page, in mm from the bottom-left corner.
+STAMP_LEFT = MARGIN
+STAMP_WIDTH = 95.0
+STAMP_BOTTOM = 19.0
+STAMP_HEIGHT = 19.0
+STAMP_PADDING = 2.5  # mm above the first line and below the last
+BOTTOM_MARGIN = 18.0
+LINK_COLOUR = (0, 70, 160)
+MIN_LINK_SIZE = 6.0  # pt: below this a link is wrapped rather than shrunk
+URL_LINE = re.compile(r"\s*(https?://\S+)\s*")
+# A receipt that spills a few lines onto a page of their own is laid out again, tighter (the first spacing that
+# saves the page wins): a beneficiary should not get "1 page + 3 lines". A last page holding more than
+# TAIL_LIMIT mm of text is a page the content needs.
+TIGHTER = (0.9, 0.85)  # 85 %: body text 8 pt, still read without a magnifier
+TAIL_LIMIT = 70.0
 
 
 class _ReceiptPDF(FPDF):
     footer_text = ""
+    tight = 1.0  # factor on font sizes, line heights and gaps (see TIGHTER)
+    tail_split = False  # the appointment notice and the closing words were cut by a page break
+    stamp_alone = False  # the last page holds only the visible signature
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -316,11 +350,12 @@ class _Context:
         return clean_text(text or "", self.charset, limit, multiline=multiline)
 
 
-def _new_pdf(data: ReceiptData, kit: _FontKit) -> _ReceiptPDF:
+def _new_pdf(data: ReceiptData, kit: _FontKit, tight: float) -> _ReceiptPDF:
     pdf = _ReceiptPDF(format="A4", unit="mm")
+    pdf.tight = tight
     _install_fonts(pdf, kit)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_auto_page_break(True, margin=BOTTOM_MARGIN)
     pdf.footer_text = f"Recipisa nr. {clean_text(data.registration_number, kit.charset, MAX_SHORT)}"
     pdf.set_title(f"{texts.part(TEXTS, 'titlu')} nr. {data.registration_number}")
     pdf.set_author(data.office_name)
@@ -331,36 +366,58 @@ def _new_pdf(data: ReceiptData, kit: _FontKit) -> _ReceiptPDF:
     return pdf
 
 
-def _paragraph(pdf: FPDF, text: str, *, size: float = 9.5, style: str = "", height: float = 4.8,
-               align: str = "L") -> None:
-    pdf.set_font(FAMILY, style, size)
-    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+def _paragraph(
+    pdf: _ReceiptPDF, text: str, *, size: float = 9.5, style: str = "", height: float = 4.8, align: str = "L"
+) -> None:
+    pdf.set_font(FAMILY, style, size * pdf.tight)
+    pdf.multi_cell(0, height * pdf.tight, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _heading(pdf: FPDF, text: str) -> None:
-    pdf.ln(3)
+def _gap(pdf: _ReceiptPDF, height: float) -> None:
+    pdf.ln(height * pdf.tight)
+
+
+def _link(pdf: _ReceiptPDF, url: str, *, size: float = 9.5, height: float = 4.8) -> None:
+    """`url` as a link annotation on one line: the font shrinks until the whole address fits (a link broken
+    over two lines is copied in halves); one too long even at MIN_LINK_SIZE wraps, still clickable."""
+    size *= pdf.tight
+    pdf.set_text_color(*LINK_COLOUR)
+    pdf.set_font(FAMILY, "", size)
+    while size > MIN_LINK_SIZE and pdf.get_string_width(url) > pdf.epw:
+        size = max(MIN_LINK_SIZE, size - 0.5)
+        pdf.set_font(FAMILY, "", size)
+    if pdf.get_string_width(url) <= pdf.epw:
+        pdf.cell(0, height * pdf.tight, url, link=url, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    else:
+        pdf.write(height * pdf.tight, url, link=url)
+        pdf.ln(height * pdf.tight)
+    pdf.set_text_color(0)
+
+
+def _heading(pdf: _ReceiptPDF, text: str) -> None:
+    _gap(pdf, 3)
     _paragraph(pdf, text, size=11, style="B", height=6)
-    pdf.ln(1)
+    _gap(pdf, 1)
 
 
 def _letterhead(ctx: _Context) -> None:
     pdf, data = ctx.pdf, ctx.data
     _paragraph(pdf, ctx.clean(data.office_name, 300), size=12, style="B", height=6, align="C")
     _paragraph(pdf, ctx.clean(data.office_address, 300), size=9, height=4.5, align="C")
-    pdf.ln(2)
+    _gap(pdf, 2)
     pdf.set_draw_color(120)
     pdf.line(MARGIN, pdf.get_y(), pdf.w - MARGIN, pdf.get_y())
-    pdf.ln(6)
+    _gap(pdf, 6)
     _paragraph(pdf, texts.part(TEXTS, "titlu"), size=20, style="B", height=9, align="C")
     _paragraph(pdf, texts.part(TEXTS, "subtitlu"), size=10, height=5, align="C")
-    pdf.ln(5)
+    _gap(pdf, 5)
 
 
-def _field(pdf: FPDF, label: str, value: str) -> None:
-    pdf.set_font(FAMILY, "B", 9.5)
-    pdf.cell(LABEL_WIDTH, 5.2, label)
-    pdf.set_font(FAMILY, "", 9.5)
-    pdf.multi_cell(0, 5.2, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+def _field(pdf: _ReceiptPDF, label: str, value: str) -> None:
+    pdf.set_font(FAMILY, "B", 9.5 * pdf.tight)
+    pdf.cell(LABEL_WIDTH, 5.2 * pdf.tight, label)
+    pdf.set_font(FAMILY, "", 9.5 * pdf.tight)
+    pdf.multi_cell(0, 5.2 * pdf.tight, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _registration_fields(ctx: _Context) -> None:
@@ -418,16 +475,17 @@ def _documents(ctx: _Context) -> None:
     if not documents:
         _paragraph(pdf, texts.part(TEXTS, "fara_atasamente"))
         return
-    pdf.set_font(FAMILY, "", TABLE_FONT_SIZE)  # also the font _fit measures with
+    size = TABLE_FONT_SIZE * pdf.tight
+    pdf.set_font(FAMILY, "", size)  # also the font _fit measures with
     rows = [_document_row(ctx, number, doc) for number, doc in enumerate(documents, start=1)]
-    mono = FontFace(family=MONO, size_pt=7)
+    mono = FontFace(family=MONO, size_pt=7 * pdf.tight)
     with pdf.table(
         col_widths=COL_WIDTHS,
         width=sum(COL_WIDTHS),
-        line_height=3.6,
+        line_height=3.6 * pdf.tight,
         padding=CELL_PADDING,
         text_align=("CENTER", "LEFT", "LEFT", "CENTER", "RIGHT", "LEFT", "LEFT"),
-        headings_style=FontFace(emphasis="BOLD", size_pt=TABLE_FONT_SIZE, fill_color=(230, 230, 230)),
+        headings_style=FontFace(emphasis="BOLD", size_pt=size, fill_color=(230, 230, 230)),
         v_align="TOP",
     ) as table:
         table.row(TABLE_HEADER)
@@ -435,7 +493,7 @@ def _documents(ctx: _Context) -> None:
             row = table.row()
             for index, value in enumerate(values):
                 row.cell(value, style=mono if index == 5 else None)
-    pdf.ln(2)
+    _gap(pdf, 2)
 
 
 def _case_documents(ctx: _Context) -> None:
@@ -478,25 +536,97 @@ def _appointment(ctx: _Context) -> None:
     if not text:
         return
     _heading(ctx.pdf, texts.part(TEXTS, "titlu_verificare" if ctx.data.verifying else "titlu_programare"))
-    _paragraph(ctx.pdf, text)
+    # The reschedule link (a line of its own in the notice) becomes a link annotation the reader can click.
+    block: list[str] = []
+    for line in text.split("\n"):
+        url = URL_LINE.fullmatch(line)
+        if url is None:
+            block.append(line)
+            continue
+        if block:
+            _paragraph(ctx.pdf, "\n".join(block))
+            block = []
+        _link(ctx.pdf, url.group(1))
+    if block:
+        _paragraph(ctx.pdf, "\n".join(block))
 
 
 def _closing(ctx: _Context) -> None:
-    ctx.pdf.ln(6)
+    _gap(ctx.pdf, 6)
     genitive = ctx.clean(ctx.data.office_genitive or ctx.data.office_name, 300)
     _paragraph(ctx.pdf, texts.part(TEXTS, "incheiere", birou_genitiv=genitive), size=8.5, height=4.3)
 
 
-def render_receipt(data: ReceiptData) -> bytes:
-    """An unsigned A4 PDF; raises ValueError only for a naive datetime (a caller bug)."""
-    kit = _font_kit()
-    ctx = _Context(pdf=_new_pdf(data, kit), charset=kit.charset, data=data)
+def _stamp_space(pdf: _ReceiptPDF) -> None:
+    """Keep the foot of the last page free for the visible signature `sign.py` adds (stamp.py places it)."""
+    if pdf.get_y() > pdf.h - STAMP_BOTTOM - STAMP_HEIGHT - 2:
+        pdf.add_page()
+        pdf.stamp_alone = True
+
+
+def _layout(data: ReceiptData, kit: _FontKit, tight: float, *, keep_tail: bool = False) -> _ReceiptPDF:
+    """The receipt laid out; `pdf.tail_split` says whether the appointment and the closing words were cut by a
+    page break (with `keep_tail` they start a new page instead)."""
+    ctx = _Context(pdf=_new_pdf(data, kit, tight), charset=kit.charset, data=data)
     _letterhead(ctx)
     _registration_fields(ctx)
     _documents(ctx)
     _case_documents(ctx)
     _findings(ctx)
     _possibly_needed(ctx)
+    if keep_tail:
+        ctx.pdf.add_page()
+    tail_page = ctx.pdf.page_no()
     _appointment(ctx)
     _closing(ctx)
-    return bytes(ctx.pdf.output())
+    ctx.pdf.tail_split = ctx.pdf.page_no() != tail_page
+    _stamp_space(ctx.pdf)
+    return ctx.pdf
+
+
+def _short_tail(pdf: _ReceiptPDF) -> bool:
+    return pdf.page_no() > 1 and pdf.get_y() - MARGIN < TAIL_LIMIT
+
+
+def render_receipt(data: ReceiptData) -> bytes:
+    """An unsigned A4 PDF; raises ValueError only for a naive datetime (a caller bug)."""
+    kit = _font_kit()
+    pdf = _layout(data, kit, 1.0)
+    if _short_tail(pdf):
+        for tight in TIGHTER:
+            tighter = _layout(data, kit, tight)
+            if tighter.page_no() < pdf.page_no():
+                pdf = tighter
+                break
+    if pdf.tail_split or pdf.stamp_alone:
+        # The last lines of the notice alone on the last page, or a signature with no text above it, read as an
+        # accident: the notice and the closing words move to the last page whole.
+        pdf = _layout(data, kit, pdf.tight, keep_tail=True)
+    return bytes(pdf.output())
+
+
+def render_stamp(lines: str) -> bytes:
+    """The visible signature's face: a one-page PDF the size of the box, in the receipt's font (stamp.py makes
+    it the appearance of the signature field)."""
+    kit = _font_kit(stamp=True)
+    pdf = FPDF(format=(STAMP_WIDTH, STAMP_HEIGHT), unit="mm")
+    _install_fonts(pdf, kit)
+    pdf.set_margins(3, STAMP_PADDING, 3)
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_draw_color(0, 70, 160)
+    pdf.set_line_width(0.4)
+    pdf.rect(0.3, 0.3, STAMP_WIDTH - 0.6, STAMP_HEIGHT - 0.6)
+    text = clean_text(lines, kit.charset, 600, multiline=True)
+    # A long signer name (the certificate's CN) shrinks the type until the wrapped text fits in the box.
+    room = STAMP_HEIGHT - 2 * STAMP_PADDING
+    size = 7.5
+    while True:
+        pdf.set_font(FAMILY, "", size)
+        height = size * 0.59  # mm per line: the 7.5 pt face has 4.4 mm lines
+        wrapped = pdf.multi_cell(0, height, text, dry_run=True, output=MethodReturnValue.LINES)
+        if len(wrapped) * height <= room or size <= 5:
+            break
+        size -= 0.5
+    pdf.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())

@@ -23,6 +23,8 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from intake.receipts import stamp
+
 log = logging.getLogger(__name__)
 
 FIELD_NAME = "SemnaturaRegistratura"
@@ -67,16 +69,19 @@ class TimestampError(OSError):
 
 
 class ReceiptSigner:
-    def __init__(self, pkcs12_path: Path, pkcs12_password: str | None, timestamp_url: str | None = None,
-                 signer_name: str | None = None) -> None:
+    def __init__(
+        self,
+        pkcs12_path: Path,
+        pkcs12_password: str | None,
+        timestamp_url: str | None = None,
+        signer_name: str | None = None,
+    ) -> None:
         self._path = Path(pkcs12_path)
         self._signer = _load_signer(self._path, pkcs12_password)
         self._certificate = x509.load_der_x509_certificate(self._signer.signing_cert.dump())
         _check_validity(self._path, self._certificate)
         self._timestamp_url = timestamp_url
-        self._timestamper = (
-            HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
-        )
+        self._timestamper = HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
         self._signer_name = signer_name
         self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
 
@@ -97,22 +102,36 @@ class ReceiptSigner:
     def timestamped(self) -> bool:
         return self._timestamper is not None
 
-    def sign(self, pdf: bytes, *, reason: str = "Recipisă de înregistrare",
-             location: str = "Cluj-Napoca") -> bytes:
+    @property
+    def common_name(self) -> str:
+        names = self._certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        return str(names[0].value) if names else self.certificate_subject
+
+    def sign(
+        self,
+        pdf: bytes,
+        *,
+        reason: str = "Recipisă de înregistrare",
+        location: str = "Cluj-Napoca",
+        registration: str | None = None,
+        timezone: str = "Europe/Bucharest",
+    ) -> bytes:
         """Return `pdf` with an incremental update holding the PAdES signature.
 
-        Raises TimestampError when the configured TSA cannot be reached.
+        With `registration`, the signature is visible: a box on the last page (see `stamp.py`) names the
+        signer, the time and the registration number. Raises TimestampError when the configured TSA cannot be
+        reached.
         """
+        visible = stamp.StampText(self.common_name, registration, datetime.now(UTC), timezone) if registration else None
         try:
             try:
-                return self._sign(pdf, reason, location, self._bytes_reserved)
+                return self._sign(pdf, reason, location, self._bytes_reserved, visible)
             except SigningError as exc:
                 if "larger than expected" not in str(exc):
                     raise
                 # Our estimate was short (an unusually large TSA response): let pyhanko measure it.
-                log.info("receipt signature larger than the %d bytes reserved; signing again",
-                         self._bytes_reserved)
-                return self._sign(pdf, reason, location, None)
+                log.info("receipt signature larger than the %d bytes reserved; signing again", self._bytes_reserved)
+                return self._sign(pdf, reason, location, None, visible)
         except TimestampRequestError as exc:
             cause = exc.__cause__ or exc
             raise TimestampError(f"time-stamping authority {self._timestamp_url} failed: {cause}") from exc
@@ -127,15 +146,19 @@ class ReceiptSigner:
             name=self._signer_name,
         )
 
-    def _sign(self, pdf: bytes, reason: str, location: str, bytes_reserved: int | None) -> bytes:
+    def _sign(
+        self, pdf: bytes, reason: str, location: str, bytes_reserved: int | None, visible: stamp.StampText | None
+    ) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        output = signers.sign_pdf(
-            writer,
+        pdf_signer = signers.PdfSigner(
             self._metadata(reason, location),
             signer=self._signer,
             timestamper=self._timestamper,
-            bytes_reserved=bytes_reserved,
+            # Without a box the new field is invisible (what signers.sign_pdf makes).
+            stamp_style=stamp.stamp_style(visible) if visible else None,
+            new_field_spec=stamp.field_spec(FIELD_NAME) if visible else None,
         )
+        output = pdf_signer.sign_pdf(writer, bytes_reserved=bytes_reserved)
         return output.getvalue()
 
 
@@ -163,9 +186,7 @@ def _load_signer(path: Path, password: str | None) -> signers.SimpleSigner:
 def _check_validity(path: Path, certificate: x509.Certificate) -> None:
     now = datetime.now(UTC)
     if now > certificate.not_valid_after_utc:
-        raise SigningKeyError(
-            f"certificate in {path} expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
-        )
+        raise SigningKeyError(f"certificate in {path} expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
     if now < certificate.not_valid_before_utc:
         raise SigningKeyError(
             f"certificate in {path} is valid only from {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"

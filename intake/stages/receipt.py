@@ -96,7 +96,12 @@ def snapshot(rt: Runtime, session: Session, submission: Submission) -> Snapshot:
 def prepare(rt: Runtime, snapshot: Snapshot) -> Prepared:
     """Render and sign the recipisă (the signer may call a timestamping service) and compose its reply."""
     # Where the office signs (PDF /Location): each office of a deployment its own address.
-    pdf = rt.signer.sign(render_receipt(snapshot.data), location=rt.settings.office.address)
+    pdf = rt.signer.sign(
+        render_receipt(snapshot.data),
+        location=rt.settings.office.address,
+        registration=snapshot.data.registration_number,
+        timezone=snapshot.data.timezone,
+    )
     flagged = bool(snapshot.findings)
     if snapshot.reply is None:
         return Prepared(rt.store.put(pdf), flagged, None)

@@ -25,6 +25,7 @@ from intake.monitoring import processing_summary, readiness
 from intake.registry import format_registration
 from intake.runtime import Runtime
 from intake.views import status_view
+from intake.web import panou
 from intake.web.app import templates
 from intake.web.auth import CurrentUser, audit, office_runtime, require_roles, staff_context, verify_csrf
 
@@ -250,7 +251,9 @@ def dashboard(request: Request, user: OpsUser) -> Response:
     rt = _rt(request)
     with read_transaction(rt.engine) as session:
         data = dashboard_data(session, rt)
-    return templates.TemplateResponse(request, "staff/dashboard.html", staff_context(request, user, d=data))
+        pictures = panou.charts(session, rt, data["outbox"])
+    context = staff_context(request, user, d=data, charts=pictures)
+    return templates.TemplateResponse(request, "staff/dashboard.html", context)
 
 
 # ------------------------------------------------------------------------------------------------ quarantine

@@ -117,3 +117,30 @@ def test_registry_clerk_cannot_open_the_user_admin(page: Any, site: Site, artifa
     assert response is not None and response.status == 403
     assert page.get_by_role("heading", name="Acces interzis").is_visible()
     shot(page, artifacts, "11-forbidden")
+
+
+def test_ops_engineer_sees_the_charts_of_the_dashboard(page: Any, site: Site, artifacts: Path) -> None:
+    from tests.e2e.conftest import _add_user
+
+    _add_user(site.intake, site.intake.workdir / "intake.toml", "operator", "ops", "parola-operator-2026")
+    page.goto(site.url("/login"))
+    page.get_by_label("Utilizator").fill("operator")
+    page.get_by_label("Parolă").fill("parola-operator-2026")
+    page.get_by_role("button", name="Intră în cont").click()
+    page.wait_for_url(re.compile(r"/panou$"))
+    charts = page.locator("svg.chart")
+    assert charts.count() == 6
+    # Each chart is an image with a Romanian accessible name, drawn at a readable size.
+    for name in ("Mesaje pe oră, ultimele 48 de ore", "Mesaje pe zi, ultimele 60 de zile",
+                 "Programări pe zi față de capacitate, următoarele 10 zile lucrătoare"):
+        chart = page.get_by_role("img", name=name)
+        assert chart.is_visible()
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100, box
+    shot(page, artifacts, "20-ops-dashboard-charts")
+    page.locator("#grafic-programari").screenshot(path=str(artifacts / "21-ops-appointment-load.png"))
+    # The two messages of the site were received minutes ago: today's bar of the daily chart counts them.
+    assert page.locator("#grafic-zile svg title", has_text=": primite 2 mesaje").count() == 1
+    # The flagged case's clarification visit is on the appointment chart, inside the legal window.
+    booked = page.locator("#grafic-programari svg title", has_text=re.compile(r": programări [1-9]"))
+    assert booked.count() >= 1
