@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
+from fpdf import FPDF
 from pypdf import PdfReader
 
 from intake import texts
@@ -214,3 +215,21 @@ def _assert_text_inside_page(pdf: bytes) -> None:
 
         page.extract_text(visitor_text=visit)
         assert xs and min(xs) >= 0 and max(xs) < width * 0.9
+
+
+def test_paragraphs_are_wrapped_at_spaces_within_the_line_and_long_words_left_to_fpdf2() -> None:
+    from intake.receipts.render import FAMILY, _font_kit, _install_fonts, _wrapped
+
+    pdf = FPDF(format="A4", unit="mm")
+    _install_fonts(pdf, _font_kit())
+    pdf.add_page()
+    pdf.set_font(FAMILY, "", 9.5)
+    text = "Vă așteptăm la sediul agenției pentru clarificarea dosarului de indemnizație de șomaj. " * 6
+    lines = _wrapped(pdf, text.strip() + "\nA doua frază, pe un rând nou.")
+    assert lines is not None and len(lines) > 3
+    room = pdf.epw - 2 * pdf.c_margin
+    assert all(pdf.get_string_width(line) <= room for line in lines)
+    assert " ".join(lines[:-1]).split() == text.split()  # every word, in order, none cut
+    assert lines[-1] == "A doua frază, pe un rând nou."
+    # A word wider than the line (a URL, a hash): fpdf2's multi_cell breaks inside it.
+    assert _wrapped(pdf, "x" * 400) is None
