@@ -180,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from intake.runtime import Runtime
-    from intake.scheduler import run_cycles
+    from intake.scheduler import drain
 
     settings = _settings_with_trust(args)
     clock = Clock()
@@ -192,7 +192,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     rt = Runtime.from_settings(settings, clock)
     for office in rt.offices:
         _ = office.signer
-    reports = run_cycles(rt)
+    reports = drain(rt)
     several = len(reports) > 1
     failed = False
     for code, report in reports.items():

@@ -92,6 +92,32 @@ def run_cycles(rt: Runtime) -> dict[str, CycleReport]:
     return {office.office: run_cycle(office) for office in rt.offices}
 
 
+def drain(rt: Runtime) -> dict[str, CycleReport]:
+    """Cycles until no office has new mail left over (imap.claims_per_cycle): `poll --once` leaves nothing that
+    was in the mailbox when it started. The reports add up."""
+    totals = run_cycles(rt)
+    offices = [office for office in rt.offices if totals[office.office].fetched.more]
+    while offices:
+        for office in offices:
+            _add_cycle(totals[office.office], run_cycle(office))
+        offices = [office for office in offices if totals[office.office].fetched.more]
+    return totals
+
+
+def _add_cycle(total: CycleReport, more: CycleReport) -> None:
+    fetched = total.fetched
+    fetched.seen, fetched.claimed = more.fetched.seen, fetched.claimed + more.fetched.claimed
+    fetched.already_known += more.fetched.already_known
+    # No progress (every claim refused) must not loop for ever: the next poll takes them up.
+    fetched.more = more.fetched.more and more.fetched.claimed > 0
+    total.processed += more.processed
+    total.moved += more.moved
+    _add(total.sent, more.sent)
+    total.imap_error = more.imap_error or total.imap_error
+    total.reminders += more.reminders
+    total.confirmed += more.confirmed
+
+
 def _mailbox_failed(rt: Runtime, report: CycleReport, exc: BaseException) -> None:
     report.imap_error = redact(f"{type(exc).__name__}: {exc}")
     log.error("mailbox %s unreachable: %s", rt.settings.imap.account, report.imap_error)
@@ -153,6 +179,8 @@ class Daemon:
     def _office_cycle(self, rt: Runtime) -> None:
         try:
             report = run_cycle(rt, self.pollers[rt.office])
+            if report.fetched.more:
+                self._wake_pending.set()  # a backlog: the next bounded cycle right after this one
             if not report.leader:
                 log.info("cycle %s (standby): processed %s", rt.office, report.processed)
                 return

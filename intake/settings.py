@@ -42,6 +42,9 @@ class ImapSettings(Section):
     poll_interval_seconds: int = Field(60, ge=1)
     idle: bool = True
     fetch_batch: int = Field(50, ge=1)
+    # New messages claimed per cycle at most: after an outage, a backlog is worked through in bounded cycles, each
+    # acknowledged and receipted before the next is claimed, instead of one cycle over the whole mailbox.
+    claims_per_cycle: int = Field(200, ge=1)
     timeout_seconds: float = Field(30.0, gt=0)
     # How the mailbox is named where its login must not show (the /metrics labels); empty: the office code.
     name: str = ""

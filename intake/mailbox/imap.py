@@ -38,6 +38,7 @@ class FetchReport:
     claimed: int = 0
     already_known: int = 0
     uidvalidity: int | None = None
+    more: bool = False  # new messages left for the next cycle (imap.claims_per_cycle)
 
 
 @contextmanager
@@ -71,16 +72,20 @@ def ensure_folders(client: IMAPClient, settings: ImapSettings) -> None:
 
 
 def fetch_new(rt: Runtime, client: IMAPClient) -> FetchReport:
-    """Claim every message of the watched folder that we have not claimed yet."""
+    """Claim the messages of the watched folder that we have not claimed yet, the oldest first, at most
+    imap.claims_per_cycle of them (`more` tells whether some are left)."""
     imap = rt.settings.imap
     info = client.select_folder(imap.folder)
     uidvalidity = int(info[b"UIDVALIDITY"])
     _note_uidvalidity(rt, imap, uidvalidity)
     known = _known_uids(rt, imap, uidvalidity)
-    candidates = [uid for uid in client.search("ALL") if uid not in known]
+    candidates = sorted(uid for uid in client.search("ALL") if uid not in known)
     report = FetchReport(seen=len(candidates) + len(known), uidvalidity=uidvalidity)
     if not candidates:
         return report
+    # The oldest first (UIDs grow with arrival): what waited longest is claimed in this cycle.
+    report.more = len(candidates) > imap.claims_per_cycle
+    candidates = candidates[: imap.claims_per_cycle]
     sizes = {uid: int(data.get(b"RFC822.SIZE", 0)) for uid, data in client.fetch(candidates, ["RFC822.SIZE"]).items()}
     for chunk in _chunks(sorted(sizes), sizes):
         fetched = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
