@@ -217,3 +217,12 @@ def test_a_busy_web_port_is_a_configuration_error(
         )
         assert main(["--config", str(config), "serve"]) == 2
         assert f"web.port: 127.0.0.1:{port}: already in use" in capsys.readouterr().err
+
+
+def test_a_missing_corpus_says_where_it_is_expected() -> None:
+    from tests.shared_corpus import CORPUS, corpus
+
+    assert corpus("mail") == CORPUS / "mail"
+    with pytest.raises(pytest.fail.Exception) as failure:
+        corpus("no-such-part")
+    assert f"expected {CORPUS / 'no-such-part'}" in str(failure.value) and "README" in str(failure.value)
