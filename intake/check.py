@@ -145,7 +145,8 @@ def secret_key(probe: Probe) -> Outcome:
 
 def secure_cookies(probe: Probe) -> Outcome:
     web: WebSettings = probe.deployment.web
-    https = urlsplit(probe.deployment.appointments.public_base_url).scheme == "https"
+    urls = [view.appointments.public_base_url for view in office_views(probe.deployment)]  # [web] serves every office
+    https = any(urlsplit(url).scheme == "https" for url in urls)
     if web.secure_cookies:
         return Outcome(True, "on: session cookies over HTTPS only, HSTS")
     if https:
