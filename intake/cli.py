@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="intake", description="E-mail intake daemon of AJOFM Cluj.")
     parser.add_argument("--config", help="configuration file (default: config/intake.toml or $INTAKE_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--init", action="store_true", help=INIT_HELP)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("run", help="the daemon: polling, IDLE, workers, outbox (and the web interface if enabled)")
@@ -81,7 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("number", help="123, 123/2026 or 123/22.11.2026")
     show.add_argument("--office", help="the office code (required with several offices: each numbers on its own)")
     show.add_argument("--json", action="store_true")
+    check = commands.add_parser("check", help="check the configuration and every server it names (like nginx -t)")
+    check.add_argument("--json", action="store_true")
+    for name in STATEFUL:  # `intake status --init` as well as `intake --init status`
+        commands.choices[name].add_argument("--init", action="store_true", default=argparse.SUPPRESS, help=INIT_HELP)
     return parser
+
+
+INIT_HELP = "create the database even where no configuration names it (default: refuse, saying where it looked)"
+# The commands that open the database: without a configured database.url they refuse to create one (--init).
+STATEFUL = ("run", "serve", "poll", "submissions", "status", "show", "confirm", "user", "db")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,8 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _runtime(args: argparse.Namespace, clock: Clock | None = None):  # type: ignore[no-untyped-def]
     from intake.runtime import Runtime
 
-    settings: Settings = load_settings(args.config)
-    return Runtime.from_settings(settings, clock)
+    return Runtime.from_settings(_state_settings(args), clock)
+
+
+def _state_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command that opens the database, which it creates only where the configuration says."""
+    from intake.check import refuse_unconfigured_database
+    from intake.settings import resolve_config_path
+
+    settings = load_settings(args.config)
+    refuse_unconfigured_database(settings, resolve_config_path(args.config), init=args.init)
+    return settings
 
 
 def _office(rt, code: str | None, *, required: bool):  # type: ignore[no-untyped-def]
@@ -136,7 +155,7 @@ def _settings_with_trust(args: argparse.Namespace) -> Settings:
     anchor no signature could ever be qualified, and every one would be reported to the citizen as untrusted."""
     from intake.signatures.trust_state import trust_sources_configured
 
-    settings = load_settings(args.config)
+    settings = _state_settings(args)
     if not trust_sources_configured(settings.trust):
         raise ConfigError(
             "configuration error: trust.lotl / trust.lists: no trust source configured (set trust.lotl, trust.lists "
@@ -149,10 +168,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from intake.runtime import Runtime
     from intake.scheduler import Daemon
 
-    rt = Runtime.from_settings(_settings_with_trust(args))
-    _ = rt.signer  # a missing or unreadable signing key is a configuration error: fail now, not per message
+    settings = _settings_with_trust(args)
+    rt = Runtime.from_settings(settings)
+    _refuse_what_would_harm_citizens(rt, settings, args.config)
     for office in rt.offices:
-        _ = office.signer  # each office's receipt key
+        _ = office.signer  # each office's receipt key, loaded before the first message (checked just above)
         log.info("intake started for office %s, mailbox %s", office.office, office.settings.imap.account)
     daemon = Daemon(rt)
 
@@ -168,11 +188,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _refuse_what_would_harm_citizens(rt, settings: Settings, config: str | None) -> None:  # type: ignore[no-untyped-def]
+    """`intake check` at start: the failures that would harm citizens stop `run` (exit 2, one line each, naming the
+    key); the others (a server down: the daemon retries) are warnings in the log."""
+    from intake.check import ensure_port_free, run_checks
+    from intake.settings import resolve_config_path
+
+    if settings.web.enabled:
+        ensure_port_free(settings.web)
+    path = resolve_config_path(config)
+    database = rt.engine.url.render_as_string(hide_password=True)
+    log.info("configuration %s; database %s", path.resolve() if path else "(none: defaults)", database)
+    results = run_checks(settings, lambda: rt.trust_store)
+    refused = [result for result in results if result.refuses]
+    for result in results:
+        if not result.ok and not result.refuses:
+            log.warning("check %s: %s (set %s)", result.check, result.detail, result.key)
+    if refused:
+        for result in refused[:-1]:
+            print(f"intake: configuration error: {result.key}: {result.detail}", file=sys.stderr)
+        last = refused[-1]
+        raise ConfigError(f"configuration error: {last.key}: {last.detail}", last.key)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from intake.check import configuration_failure, configuration_result, run_checks
+    from intake.settings import resolve_config_path
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        results = [configuration_failure(exc)]
+    else:
+        results = [configuration_result(resolve_config_path(args.config)), *run_checks(settings)]
+    if args.json:
+        _print_json([result.as_json() for result in results])
+    else:
+        for result in results:
+            print(result.line())
+        failed = sum(not result.ok for result in results)
+        print(f"{failed} problem{'s' if failed != 1 else ''}" if failed else f"all {len(results)} checks passed")
+    if not results[0].ok:
+        return EXIT_USAGE
+    return EXIT_FAILURE if any(not result.ok for result in results) else EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    from intake.check import ensure_port_free
     from intake.web.app import serve
 
     rt = _runtime(args)
     web = rt.settings.web
+    ensure_port_free(web)
     log.info("web interface on http://%s:%s", web.host, web.port)
     serve(rt)
     return EXIT_OK
@@ -266,7 +333,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     from intake.web import case_actions
     from intake.web.auth import CurrentUser
 
-    settings = load_settings(args.config)
+    settings = _state_settings(args)
     clock = Clock()
     if args.now:
         try:
@@ -367,7 +434,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.db_command == "revision":  # needs no configuration: it compares against a scratch database
         print(f"written {schema.write_revision(args.message)}: review it, then test it (tests/unit/test_migrations.py)")
         return EXIT_OK
-    engine = open_engine(load_settings(args.config).database.url)
+    engine = open_engine(_state_settings(args).database.url)
     try:
         if args.db_command == "current":
             print(schema.describe(engine))
@@ -448,6 +515,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": cmd_verify,
     "user": cmd_user,
     "db": cmd_db,
+    "check": cmd_check,
 }
 
 

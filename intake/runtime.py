@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from intake.clock import Clock
 from intake.db import make_engine
-from intake.settings import ConfigError, Settings, office_views
+from intake.settings import ConfigError, Settings, SigningSettings, office_views
 from intake.store import BlobStore
 
 
@@ -69,19 +69,7 @@ class Runtime:
 
     @cached_property
     def signer(self):  # type: ignore[no-untyped-def]  # ReceiptSigner, imported lazily: pyhanko is slow to load
-        from intake.receipts.sign import ReceiptSigner, SigningKeyError
-
-        signing = self.settings.signing
-        if signing.pkcs12_path is None:
-            raise ConfigError("configuration error: signing.pkcs12_path: not set (receipts must be signed)")
-        try:
-            return ReceiptSigner(
-                signing.pkcs12_path,
-                signing.pkcs12_password.get_secret_value() or None,
-                timestamp_url=signing.timestamp_url,
-            )
-        except SigningKeyError as exc:
-            raise ConfigError(f"configuration error: signing.pkcs12_path: {exc}") from None
+        return open_receipt_key(self.settings.signing)
 
     @cached_property
     def trust_store(self):  # type: ignore[no-untyped-def]  # TrustStore; loaded once per process
@@ -120,6 +108,25 @@ class Runtime:
         if not path.exists():
             _create_secret_once(path)
         return path.read_text(encoding="ascii").strip()
+
+
+def open_receipt_key(signing: SigningSettings):  # type: ignore[no-untyped-def]  # -> ReceiptSigner
+    """The office's receipt key, opened: the one place that knows where the key lives (a PKCS#12 file today; a
+    PKCS#11 token would be opened here too). Any problem is a ConfigError naming the key to fix."""
+    from intake.receipts.sign import ReceiptSigner, SigningKeyError
+
+    if signing.pkcs12_path is None:
+        raise ConfigError(
+            "configuration error: signing.pkcs12_path: not set (receipts must be signed)", "signing.pkcs12_path"
+        )
+    try:
+        return ReceiptSigner(
+            signing.pkcs12_path,
+            signing.pkcs12_password.get_secret_value() or None,
+            timestamp_url=signing.timestamp_url,
+        )
+    except SigningKeyError as exc:
+        raise ConfigError(f"configuration error: signing.pkcs12_path: {exc}", "signing.pkcs12_path") from None
 
 
 def _create_secret_once(path: Path) -> None:

@@ -7,7 +7,9 @@ file, the defaults below. Every key is documented in config/intake.toml.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -17,6 +19,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -71,6 +74,21 @@ class SmtpSettings(Section):
 
 class DatabaseSettings(Section):
     url: str = "sqlite:///var/intake.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        # A typo here used to surface as a driver error with exit code 1, long after the key was forgotten.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL (sqlite:///PATH or postgresql+psycopg://...)") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{backend!r} databases are not supported (sqlite:///PATH or postgresql+psycopg://...)")
+        return value
 
 
 class StorageSettings(Section):
@@ -389,7 +407,12 @@ def _office_view(settings: Settings, entry: OfficeEntry) -> Settings:
 
 
 class ConfigError(Exception):
-    """A bad configuration: the message is one line naming the key and the problem."""
+    """A bad configuration: the message is one line naming the key and the problem (`key`, when known, for
+    `intake check`)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 # pydantic-settings builds sources from the class, so the chosen file travels through this module-level
@@ -416,17 +439,44 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError(_first_error_line(exc)) from None
+        key, line = _first_error_line(exc)
+        raise ConfigError(line, key) from None
+    except SettingsError as exc:
+        raise _source_error(exc, path) from None
     except Exception as exc:  # TOML syntax errors and the like
         raise ConfigError(f"cannot read configuration {path}: {exc}") from None
     finally:
         _CONFIG_PATH_FOR_LOADING = None
 
 
-def _first_error_line(exc: ValidationError) -> str:
+def _source_error(exc: SettingsError, path: Path | None) -> ConfigError:
+    """pydantic-settings names only the top-level field ("trust") when a value cannot be parsed: name the
+    environment variable that holds it (a list or table must be JSON there) and its key."""
+    field = _SOURCE_FIELD.search(str(exc))
+    section = field.group(1) if field else ""
+    cause = exc.__cause__ or exc.__context__
+    if "EnvSettingsSource" in str(exc) and section:
+        prefix = f"INTAKE_{section.upper()}"
+        for name, value in sorted(os.environ.items()):
+            upper = name.upper()
+            if upper != prefix and not upper.startswith(prefix + "__"):
+                continue
+            try:
+                json.loads(value)
+            except ValueError:
+                key = upper.removeprefix("INTAKE_").lower().replace("__", ".")
+                return ConfigError(f"configuration error: {key} ({name}): not valid JSON: {value!r}", key)
+        return ConfigError(f"configuration error: {section} (INTAKE_{section.upper()}…): {cause or exc}", section)
+    return ConfigError(f"cannot read configuration {path}: {cause or exc}", section or None)
+
+
+_SOURCE_FIELD = re.compile(r'field "([^"]+)"')
+
+
+def _first_error_line(exc: ValidationError) -> tuple[str, str]:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or "(root)"
-    message = error["msg"]
+    message = error["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, KeyedError):
         key, message = cause.key, str(cause)
@@ -434,4 +484,4 @@ def _first_error_line(exc: ValidationError) -> str:
         message = "unknown key"
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"configuration error: {key}: {message}{suffix}"
+    return key, f"configuration error: {key}: {message}{suffix}"

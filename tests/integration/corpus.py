@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mail"
+from tests.shared_corpus import corpus
+
 NOT_MESSAGES = {"MANIFEST.md", "FILES.tsv", "stats.txt", "README.md"}
 
 
 def corpus_files() -> list[Path]:
-    assert CORPUS.is_dir(), f"corpus missing at {CORPUS}"
+    mail = corpus("mail")
     return sorted(
         path
-        for path in CORPUS.rglob("*")
+        for path in mail.rglob("*")
         if path.is_file() and path.name not in NOT_MESSAGES and "_aux_raw_tnef_not_messages" not in path.parts
     )

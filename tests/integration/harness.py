@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+# What `intake run` requires before it starts (intake/check.py): a public https address and a secret key. The
+# address is never opened (tests take the token out of the link and ask the app by path).
+PUBLIC_BASE_URL = "https://intake.test"
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 
 
 @dataclass
@@ -102,6 +106,8 @@ pkcs12_path = "{pkcs12}"
 """,
         encoding="utf-8",
     )
+    _set_unless_given(config, "appointments", "public_base_url", PUBLIC_BASE_URL)
+    _set_unless_given(config, "web", "secret_key", SECRET_KEY)
     # `run` and `poll` refuse to start without a trust source. Unless the test brings its own [trust] (TOML forbids
     # a second one), the CA that issued the test signing key is the anchor: it issues no citizen's certificate,
     # so no verdict changes.
@@ -113,6 +119,19 @@ pkcs12_path = "{pkcs12}"
         workdir=workdir,
         env={"INTAKE_CONFIG": str(config), "INTAKE_SIGNING__PKCS12_PASSWORD": password},
     )
+
+
+def _set_unless_given(config: Path, section: str, key: str, value: str) -> None:
+    """Add `key = value` to `[section]` unless the test's own configuration gave it (TOML forbids a second
+    `[section]`, so the line goes under the test's header when it has one)."""
+    text = config.read_text(encoding="utf-8")
+    if key in tomllib.loads(text).get(section, {}):
+        return
+    line = f'{key} = "{value}"'
+    header = f"\n[{section}]\n"
+    text = text.replace(header, f"{header}{line}\n", 1) if header in text else f"{text}\n[{section}]\n{line}\n"
+    config.write_text(text, encoding="utf-8")
+    assert tomllib.loads(text)[section][key] == value, f"{config}: [{section}] {key}"
 
 
 def _issuing_ca(pkcs12_path: Path, password: str, pem: Path) -> Path:

@@ -55,7 +55,7 @@ def _settled(intake, dovecot, total: int) -> list[dict]:  # type: ignore[no-unty
 def test_the_whole_corpus_in_one_poll(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
     # An empty file cannot be stored in an IMAP mailbox (Dovecot: "Can't save a zero byte message").
     files = [path for path in corpus_files() if path.suffix != ".yml" and path.stat().st_size]
-    assert len(files) >= 950
+    assert len(files) >= 950, f"{len(files)} corpus messages: expected the whole ../shared/corpus/mail (~1,000)"
     for index, path in enumerate(files):
         dovecot.append(path.read_bytes(), internaldate=T0 + timedelta(seconds=index))
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.integration.harness import REPO
+from tests.shared_corpus import corpus
 
 pytestmark = pytest.mark.integration
 
-CORPUS = REPO.parent / "shared" / "corpus" / "signed-pdfs"
+CORPUS = corpus("signed-pdfs")
 LABELS = {"QES", "AdES-QC", "AdES", "invalid", "indeterminate", "none"}
 
 
@@ -92,7 +93,7 @@ def test_test_pki_scenarios_through_the_command(tmp_path: Path, test_pki) -> Non
             assert decisive["trusted_list"] == {"territory": "RO", "sequence": test_pki.tl_sequence_number}
 
 
-RO_LIST = REPO.parent / "shared" / "corpus" / "trusted-lists" / "ro-tl-seq61-2023-10-18.xml"
+RO_LIST = corpus("trusted-lists", "ro-tl-seq61-2023-10-18.xml")
 
 
 def test_verify_at_a_past_time_uses_the_romanian_list_of_that_time(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ import pytest
 
 from intake.mailbox.parse import Attachment, ParsedMessage, parse_message, unpack_tnef
 from intake.mailbox.screening import Category, ScreeningContext, ScreeningResult, screen
+from tests.shared_corpus import corpus
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-MAIL = CORPUS / "mail"
+MAIL = corpus("mail")
 TNEF_DIR = MAIL / "_aux_raw_tnef_not_messages"
 NOT_MESSAGES = {"MANIFEST.md", "FILES.tsv", "stats.txt", "README", "README.md"}
 CONTEXT = ScreeningContext(frozenset({"inregistrare@ajofm-cluj.ro"}), replies_to_sender_recently=0, reply_cap=10)
@@ -54,7 +54,7 @@ def _id(path: Path) -> str:
 
 def test_corpus_is_there() -> None:
     # The folder is always present in CI; an empty list would make every test below vacuous.
-    assert len(MESSAGE_FILES) >= 950
+    assert len(MESSAGE_FILES) >= 950, f"{MAIL} holds {len(MESSAGE_FILES)} messages: expected the whole corpus (~1,000)"
     assert len(TNEF_FILES) >= 19
 
 

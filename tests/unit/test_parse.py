@@ -7,11 +7,11 @@ import random
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
 
 from intake.mailbox.parse import Attachment, ParsedMessage, parse_message, safe_filename, unpack_tnef
+from tests.shared_corpus import corpus
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+CORPUS = corpus()
 TNEF_BLOBS = CORPUS / "mail" / "_aux_raw_tnef_not_messages"
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

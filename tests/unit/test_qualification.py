@@ -18,6 +18,7 @@ from intake.signatures.qualification import Qualification, read_qc_statements
 from intake.signatures.trust_store import TrustStore
 from intake.signatures.trustlists import load_certificates
 from tests.pki.build import TestPki
+from tests.shared_corpus import corpus
 from tests.unit.test_trustlists import (
     DAY,
     GRANTED,
@@ -315,7 +316,7 @@ def test_pre_eidas_accredited_service_and_qcp_plus_policy(operator: Pki, ca: Pki
 
 # ------------------------------------------------------------------------------------------------ real data
 def test_romanian_list_with_a_certificate_of_a_listed_ca() -> None:
-    ro_list = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "trusted-lists" / "ro-tl-seq61-2023-10-18.xml"
+    ro_list = corpus("trusted-lists", "ro-tl-seq61-2023-10-18.xml")
     store = TrustStore.from_parts(lists=[(str(ro_list), None)], verify_list_signatures=False)
     sts = next(c for c in store.trust_roots if "STS Qualified CA" in c.subject.human_friendly)
     # a stand-in signer carrying that CA's name and key identifier (nothing here checks the signature itself)

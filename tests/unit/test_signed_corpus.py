@@ -17,10 +17,10 @@ import pytest
 
 from intake.signatures.trust_store import TrustStore
 from intake.signatures.verify import DocumentVerdict, VerificationPolicy, verify_document
+from tests.shared_corpus import corpus
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-CORPUS = SHARED / "corpus" / "signed-pdfs"
-RO_TRUSTED_LIST = SHARED / "corpus" / "trusted-lists" / "ro-tl-seq61-2023-10-18.xml"
+CORPUS = corpus("signed-pdfs")
+RO_TRUSTED_LIST = corpus("trusted-lists", "ro-tl-seq61-2023-10-18.xml")
 LABELS = {"QES", "AdES-QC", "AdES", "invalid", "indeterminate", "none"}
 VALID_LOOKING = {"QES", "AdES-QC", "AdES"}
 # File names of attacks and manipulated files (shadow attacks, spoofing, modifications after signing, broken ranges).

@@ -35,9 +35,9 @@ from xsdata.models.datatype import XmlDateTime
 from intake.settings import TrustListSource, TrustSettings
 from intake.signatures.trust_store import TrustStore
 from intake.signatures.trustlists import ListCache
+from tests.shared_corpus import corpus
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-RO_LIST = CORPUS / "trusted-lists" / "ro-tl-seq61-2023-10-18.xml"
+RO_LIST = corpus("trusted-lists", "ro-tl-seq61-2023-10-18.xml")
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
