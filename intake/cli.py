@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from intake.clock import Clock, parse_instant
-from intake.privacy import configure_logging
+from intake.logs import apply_settings, configure_logging
 from intake.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("intake")
@@ -107,6 +107,7 @@ def _runtime(args: argparse.Namespace, clock: Clock | None = None):  # type: ign
     from intake.runtime import Runtime
 
     settings: Settings = load_settings(args.config)
+    apply_settings(settings)
     return Runtime.from_settings(settings, clock)
 
 
@@ -135,6 +136,7 @@ def _settings_with_trust(args: argparse.Namespace) -> Settings:
     from intake.signatures.trust_state import trust_sources_configured
 
     settings = load_settings(args.config)
+    apply_settings(settings)
     if not trust_sources_configured(settings.trust):
         raise ConfigError(
             "configuration error: trust.lotl / trust.lists: no trust source configured (set trust.lotl, trust.lists "
