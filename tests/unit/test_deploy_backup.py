@@ -46,6 +46,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def run_script(name: str, *args: str | Path, config: Path) -> subprocess.CompletedProcess[str]:
+    """deploy/NAME as an operator runs it, `config` in INTAKE_CONFIG (a --config among `args` wins)."""
     env = dict(os.environ, INTAKE_PYTHON=sys.executable, INTAKE_CONFIG=str(config))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return subprocess.run(
@@ -140,7 +141,7 @@ def test_back_up_wipe_restore_gives_the_same_state(
     before = [intake_json(command, config, capsys) for command in ("status", "submissions")]
     assert before[0]["queues"] == {"receipted": 1, "registered": 1, "quarantined": 1, "ignored": 1}
 
-    made = run_script("backup", tmp_path / "backups", config=config)
+    made = run_script("backup", "--config", config, tmp_path / "backups", config=tmp_path / "elsewhere.toml")
     assert made.returncode == 0, made.stderr
     (backup,) = (tmp_path / "backups").iterdir()
     assert made.stdout.strip() == f"backup written to {backup}"
