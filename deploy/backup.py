@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def back_up(database_url: str, storage: Path, destination: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    # The backup holds what was committed before this instant (the database is copied first).
+    taken_at = datetime.now(UTC)
+    stamp = taken_at.strftime("%Y%m%dT%H%M%SZ")
     target = destination / f"intake-{stamp}"
     if target.exists():
         raise BackupError(f"{target} already exists")
@@ -91,7 +93,7 @@ def back_up(database_url: str, storage: Path, destination: Path) -> Path:
         _tar_storage(storage, work / STORAGE_TAR)
         files = {name: _fingerprint(work / name) for name in (database_file, STORAGE_TAR)}
         manifest = {
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "taken_at": taken_at.isoformat(timespec="seconds"),
             "database": {"kind": _kind(database_url), "file": database_file},
             "storage": {"file": STORAGE_TAR, "path": str(storage)},
             "files": files,
