@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from intake.clock import Clock, parse_instant
-from intake.privacy import configure_logging
+from intake.logs import apply_settings, configure_logging
 from intake.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("intake")
@@ -127,6 +127,7 @@ def _state_settings(args: argparse.Namespace) -> Settings:
     from intake.settings import resolve_config_path
 
     settings = load_settings(args.config)
+    apply_settings(settings)
     refuse_unconfigured_database(settings, resolve_config_path(args.config), init=args.init)
     return settings
 

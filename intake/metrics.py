@@ -10,6 +10,9 @@ Metrics (all for the runtime's office):
 - intake_submissions{state} (gauge): submissions by state.
 - intake_outbox_backlog (gauge): outgoing e-mails waiting (pending).
 - intake_outbox_failed (gauge): outgoing e-mails that gave up (failed).
+- intake_outbox_oldest_pending_age_seconds (gauge): how long the oldest waiting e-mail has waited (0: none waits).
+- intake_backlog (gauge): submissions still in the pipeline (received or registered, not yet settled).
+- intake_backlog_oldest_age_seconds (gauge): how long ago the oldest of them was claimed (0: none).
 - intake_poll_failures{mailbox,folder} (gauge): consecutive failed polls of the configured mailbox (0 after a
   success). A running total of poll failures is not exposed: the database keeps only the consecutive count.
 - intake_last_successful_poll_timestamp_seconds{mailbox,folder} (gauge): Unix time of the last good poll.
@@ -29,6 +32,7 @@ trusted-list ones, which describe the deployment's one set of lists.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -48,6 +52,7 @@ from intake.models import (
     Submission,
     SubmissionState,
 )
+from intake.pipeline import ACTIVE_STATES
 from intake.runtime import Runtime
 from intake.signatures import trust_state
 from intake.signatures.trust_state import trusted_list_age_seconds
@@ -126,12 +131,11 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
     failed = GaugeMetricFamily("intake_outbox_failed", "Outgoing e-mails that gave up after all attempts.")
     failed.add_metric([], outbox.get(OutboxState.FAILED.value, 0))
     yield failed
+    yield from _waiting(session, office)
 
     imap = settings.imap
     # Rows of a mailbox configured before (another account) are history, and would have no name of their own.
-    polls = session.exec(
-        select(PollState).where(PollState.office == office, PollState.account == imap.account)
-    ).all()
+    polls = session.exec(select(PollState).where(PollState.office == office, PollState.account == imap.account)).all()
     mailbox = mailbox_label(rt)
     failures = GaugeMetricFamily(
         "intake_poll_failures",
@@ -175,11 +179,53 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
     counts: dict[str, int] = {}
     for alert in open_alerts(session, office):
         counts[alert.kind] = counts.get(alert.kind, 0) + 1
-    for kind in ("poll_failing", "outbox_undeliverable", "booking_overflow", *trust_state.ALERT_KINDS.values()):
+    for kind in (
+        "poll_failing",
+        "outbox_undeliverable",
+        "booking_overflow",
+        "booking_ceiling",
+        *trust_state.ALERT_KINDS.values(),
+    ):
         counts.setdefault(kind, 0)
     for kind, count in sorted(counts.items()):
         alerts.add_metric([kind], count)
     yield alerts
+
+
+def _waiting(session: Session, office: str) -> Iterator[Metric]:
+    """How long work has been waiting: a count alone cannot tell a busy Monday from a stuck pipeline or outbox."""
+    now = utcnow()
+    oldest_reply = session.exec(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.office == office, OutboxMessage.state == OutboxState.PENDING
+        )
+    ).one()
+    reply_age = GaugeMetricFamily(
+        "intake_outbox_oldest_pending_age_seconds", "Seconds the oldest waiting outgoing e-mail has waited (0: none)."
+    )
+    reply_age.add_metric([], _seconds_since(oldest_reply, now))
+    yield reply_age
+    count, oldest_claim = session.exec(
+        select(func.count(), func.min(Submission.claimed_at)).where(
+            Submission.office == office, col(Submission.state).in_(ACTIVE_STATES)
+        )
+    ).one()
+    backlog = GaugeMetricFamily("intake_backlog", "Submissions still in the pipeline (received or registered).")
+    backlog.add_metric([], count)
+    yield backlog
+    backlog_age = GaugeMetricFamily(
+        "intake_backlog_oldest_age_seconds", "Seconds since the oldest submission still in the pipeline was claimed."
+    )
+    backlog_age.add_metric([], _seconds_since(oldest_claim, now))
+    yield backlog_age
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> float:
+    if moment is None:
+        return 0.0
+    if moment.tzinfo is None:  # a MIN() over a column comes back without the column's UTC type on SQLite
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (now - moment).total_seconds())
 
 
 def mailbox_label(rt: Runtime) -> str:

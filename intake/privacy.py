@@ -29,15 +29,3 @@ class RedactingFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # pyhanko and pypdf log full tracebacks at WARNING for failures we expect and report ourselves.
-    for noisy in ("pyhanko", "pyhanko_certvalidator", "pypdf", "fontTools", "aiosmtpd", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)

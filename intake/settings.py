@@ -243,6 +243,11 @@ class AlertsSettings(Section):
     trusted_list_stale_hours: int = Field(48, ge=1)  # alert when our copy of a list was not refreshed for longer
 
 
+class LoggingSettings(Section):
+    # "text": one line per event for a terminal; "json": one JSON object per line (journald, Loki), same masking.
+    format: Literal["text", "json"] = "text"
+
+
 class TextsSettings(Section):
     # A folder of edited message templates (one file per message, see intake/texts/): a file there replaces the
     # packaged default of the same name. Empty: the defaults.
@@ -327,6 +332,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     web: WebSettings = WebSettings()
     texts: TextsSettings = TextsSettings()
+    logging: LoggingSettings = LoggingSettings()
     # Several offices in one deployment; empty: the one office of the top-level sections (see office_views).
     offices: list[OfficeEntry] = []
 

@@ -45,4 +45,6 @@ def serve(rt: Runtime) -> None:
     web = rt.settings.web
     # proxy_headers=False: uvicorn would otherwise rewrite the client address from X-Forwarded-For for any
     # request from 127.0.0.1; which proxies are believed is web.trusted_proxies alone (intake/web/client.py).
-    uvicorn.run(create_app(rt), host=web.host, port=web.port, log_level="warning", proxy_headers=False)
+    # log_config=None: uvicorn's lines go through intake's one handler (time with offset, JSON, CNP masking)
+    # instead of handlers and formats of its own.
+    uvicorn.run(create_app(rt), host=web.host, port=web.port, log_level="warning", proxy_headers=False, log_config=None)

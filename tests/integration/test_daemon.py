@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -67,11 +68,25 @@ def test_idle_push_delivers_without_waiting_for_the_interval(intake, dovecot, sm
 
 
 def test_polling_fallback_without_idle(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
-    with running_daemon(intake, INTAKE_IMAP__POLL_INTERVAL_SECONDS="1", INTAKE_IMAP__IDLE="false"):
+    settings = {
+        "INTAKE_IMAP__POLL_INTERVAL_SECONDS": "1",
+        "INTAKE_IMAP__IDLE": "false",
+        "INTAKE_LOGGING__FORMAT": "json",
+    }
+    with running_daemon(intake, **settings) as daemon:
         _wait_until_polled(intake)
         dovecot.append(mailfactory.good_submission().as_bytes(), internaldate=T0)
         sent = replies(smtp_sink.wait_for(2, timeout=45))
         assert len([reply for reply in sent if reply.is_receipt]) == 1
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=20) == 0
+    # logging.format = "json": one object per line, local time with its offset; no line per job run (a poll a second).
+    assert daemon.stdout is not None
+    output = daemon.stdout.read()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(line["logger"] == "intake" and line["message"] == "intake stopped" for line in lines), output
+    assert all(datetime.fromisoformat(line["time"]).utcoffset() is not None for line in lines)
+    assert "Running job" not in output and "executed successfully" not in output
 
 
 def test_mailbox_down_is_a_clear_error_and_nothing_is_lost(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]

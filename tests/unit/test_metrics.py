@@ -192,3 +192,32 @@ def test_trust_ok_needs_a_trust_source(tmp_path: Path) -> None:
     assert value(scrape(make_runtime(tmp_path)), "intake_trust_ok") == 0
     rt = runtimes.make_runtime(tmp_path / "anchored", trust=TrustSettings(anchors=[tmp_path / "anchor.pem"]))
     assert value(scrape(rt), "intake_trust_ok") == 1
+
+
+def test_waiting_work_has_a_count_and_an_age(tmp_path: Path) -> None:
+    rt = make_runtime(tmp_path)
+    families = scrape(rt)
+    assert value(families, "intake_backlog") == 0
+    assert value(families, "intake_backlog_oldest_age_seconds") == 0
+    assert value(families, "intake_outbox_oldest_pending_age_seconds") == 0
+    now = utcnow()
+    with transaction(rt.engine) as session:
+        for index, (state, minutes) in enumerate([("received", 40), ("registered", 10), ("receipted", 90)]):
+            claimed = now - timedelta(minutes=minutes)
+            session.add(
+                Submission(
+                    office=rt.office, sha256=f"{index:064d}", size=1, received_at=claimed, claimed_at=claimed,
+                    state=state,
+                )
+            )  # fmt: skip
+        for index, (state, minutes) in enumerate([("pending", 20), ("pending", 5), ("sent", 120)]):
+            session.add(
+                OutboxMessage(
+                    office=rt.office, kind="receipt", message_id=f"<{index}@x>", recipient="a@b.c", raw=b"x",
+                    state=state, next_attempt_at=now, created_at=now - timedelta(minutes=minutes),
+                )
+            )  # fmt: skip
+    families = scrape(rt)
+    assert value(families, "intake_backlog") == 2  # the receipted one is settled
+    assert value(families, "intake_backlog_oldest_age_seconds") == pytest.approx(40 * 60, abs=30)
+    assert value(families, "intake_outbox_oldest_pending_age_seconds") == pytest.approx(20 * 60, abs=30)
