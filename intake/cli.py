@@ -247,6 +247,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from intake import election
     from intake.runtime import Runtime
     from intake.scheduler import drain
 
@@ -260,10 +261,22 @@ def cmd_poll(args: argparse.Namespace) -> int:
     rt = Runtime.from_settings(settings, clock)
     for office in rt.offices:
         _ = office.signer
-    reports = drain(rt)
+    pollers = election.for_offices(rt)  # beside a running daemon (or another host's), only the parallel stages
+    try:
+        reports = drain(rt, pollers)
+    finally:
+        for poller in pollers.values():
+            poller.close()
     several = len(reports) > 1
     failed = False
     for code, report in reports.items():
+        if not report.leader:
+            where = f" of office {code}" if several else ""
+            print(
+                f"intake: another intake process polls the mailbox{where}: this poll ran only the checks of the "
+                "mail already claimed (no fetch, registration or sending)",
+                file=sys.stderr,
+            )
         log.info(
             "poll%s: claimed %s, processed %s, moved %s, sent %s, deferred %s, failed %s",
             f" {code}" if several else "",

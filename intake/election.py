@@ -20,9 +20,12 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from intake.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,17 @@ def lock_key(office: str, account: str, folder: str) -> int:
     """A signed 64-bit key (what pg_try_advisory_lock takes), stable across hosts and Python versions."""
     digest = hashlib.sha256(f"intake-poller\x00{office}\x00{account}\x00{folder}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def for_offices(rt: Runtime) -> dict[str, Election]:
+    """One election per office's mailbox (keyed by office code): `intake run` and `intake poll --once` alike, so a
+    poll started beside a running daemon does not fetch, register or send beside it."""
+    return {
+        office.office: for_mailbox(
+            office.engine, office.office, office.settings.imap.account, office.settings.imap.folder
+        )
+        for office in rt.offices
+    }
 
 
 def for_mailbox(engine: Engine, office: str, account: str, folder: str) -> Election:

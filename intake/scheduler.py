@@ -85,21 +85,24 @@ def run_cycle(rt: Runtime, poller: election.Election | None = None) -> CycleRepo
     return report
 
 
-def run_cycles(rt: Runtime) -> dict[str, CycleReport]:
+Pollers = dict[str, election.Election]
+
+
+def run_cycles(rt: Runtime, pollers: Pollers | None = None) -> dict[str, CycleReport]:
     """One cycle per office, one after the other, each with its own mailbox, sender and calendar (every office's
     cycle uses all the worker processes). An unreachable mailbox is in its office's report (`imap_error`) and the
     next office's cycle runs all the same."""
-    return {office.office: run_cycle(office) for office in rt.offices}
+    return {office.office: run_cycle(office, (pollers or {}).get(office.office)) for office in rt.offices}
 
 
-def drain(rt: Runtime) -> dict[str, CycleReport]:
+def drain(rt: Runtime, pollers: Pollers | None = None) -> dict[str, CycleReport]:
     """Cycles until no office has new mail left over (imap.claims_per_cycle): `poll --once` leaves nothing that
     was in the mailbox when it started. The reports add up."""
-    totals = run_cycles(rt)
+    totals = run_cycles(rt, pollers)
     offices = [office for office in rt.offices if totals[office.office].fetched.more]
     while offices:
         for office in offices:
-            _add_cycle(totals[office.office], run_cycle(office))
+            _add_cycle(totals[office.office], run_cycle(office, (pollers or {}).get(office.office)))
         offices = [office for office in offices if totals[office.office].fetched.more]
     return totals
 
@@ -116,6 +119,7 @@ def _add_cycle(total: CycleReport, more: CycleReport) -> None:
     total.imap_error = more.imap_error or total.imap_error
     total.reminders += more.reminders
     total.confirmed += more.confirmed
+    total.leader = total.leader and more.leader
 
 
 def _mailbox_failed(rt: Runtime, report: CycleReport, exc: BaseException) -> None:
@@ -152,12 +156,7 @@ class Daemon:
         self._wake_pending = threading.Event()
         self._stop = threading.Event()
         # One election per office's mailbox: on several hosts, each mailbox has one poller (and sender).
-        self.pollers = {
-            office.office: election.for_mailbox(
-                office.engine, office.office, office.settings.imap.account, office.settings.imap.folder
-            )
-            for office in rt.offices
-        }
+        self.pollers = election.for_offices(rt)
 
     def poll_job(self) -> None:
         # The IDLE thread and the interval may both fire; one cycle at a time is enough. A wake that comes while a

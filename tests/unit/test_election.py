@@ -167,3 +167,23 @@ def test_a_dead_process_on_this_host_loses_its_claim_at_once(
         assert claims.take(rt, submission_id) is True  # no lease to wait out: its children died with it
     finally:
         rt.engine.dispose()
+
+
+def test_poll_once_beside_a_running_daemon_runs_only_the_parallel_stages(tmp_path: Path) -> None:
+    """`intake poll --once` takes the same election as `intake run`: beside a daemon that leads the mailbox it
+    neither fetches nor registers nor sends (it would register beside the leader, out of its order)."""
+    from intake import scheduler
+    from tests.unit import runtimes
+
+    rt = runtimes.make_runtime(tmp_path)
+    daemon = election.for_offices(rt)
+    poll = election.for_offices(rt)
+    try:
+        assert all(elector.leads() for elector in daemon.values())
+        (report,) = scheduler.drain(rt, poll).values()
+        assert report.leader is False
+        assert report.fetched.claimed == 0 and report.sent.sent == 0  # no IMAP or SMTP connection was even tried
+    finally:
+        for elector in (*daemon.values(), *poll.values()):
+            elector.close()
+        rt.engine.dispose()
