@@ -222,6 +222,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "resend_receipt": "recipisă retrimisă",
     "mark_consent": "consimțământ marcat ca primit",
     "reprocess": "repus în procesare",
+    "replay": "repus în procesare (din carantină)",
+    "report_download": "raport descărcat",
     "user_add": "utilizator adăugat",
     "user_activate": "utilizator activat",
     "user_deactivate": "utilizator dezactivat",
