@@ -236,8 +236,9 @@ def make_thumbnail(data: bytes, max_pixels: int) -> bytes:
     return png
 
 
-@router.get("/cazuri/{submission_id}/trimise/{outbox_id}/{index}")
-def sent_pdf(request: Request, user: RegistryUser, submission_id: int, outbox_id: int, index: int) -> Response:
+@router.get("/cazuri/{submission_id}/trimise/{outbox_id}/{number}")
+def sent_pdf(request: Request, user: RegistryUser, submission_id: int, outbox_id: int, number: int) -> Response:
+    """The `number`-th PDF (from 1: ids in paths are never 0) of a message sent about this case, inline."""
     rt = _rt(request)
     with read_transaction(rt.engine) as session:
         submission = _case_or_404(session, rt, submission_id)
@@ -250,11 +251,11 @@ def sent_pdf(request: Request, user: RegistryUser, submission_id: int, outbox_id
             raise HTTPException(404)
         raw = row.raw
     parts = sent.pdf_parts(raw)
-    if not 0 <= index < len(parts):
+    if not 1 <= number <= len(parts):
         raise HTTPException(404)
-    part = parts[index]
+    part = parts[number - 1]
     data = part.get_content()
-    name = part.get_filename() or f"document-{index + 1}.pdf"
+    name = part.get_filename() or f"document-{number}.pdf"
     return Response(
         data,
         media_type="application/pdf",

@@ -50,15 +50,19 @@ def event_actions() -> set[str]:
 
 def reply_kinds() -> set[str]:
     kinds = found(r'enqueue\([^)]*?kind="([a-z_]+)"')
-    kinds |= {f"appointment_{kind}" for kind in found(r'_(?:send|notify)\(\s*rt,\s*session,\s*\w+,\s*(?:\w+,\s*)?"([a-z_]+)"')}
+    kinds |= {
+        f"appointment_{kind}" for kind in found(r'_(?:send|notify)\(\s*rt,\s*session,\s*\w+,\s*(?:\w+,\s*)?"([a-z_]+)"')
+    }
     kinds |= {"appointment_invitation", "appointment_clarification"}  # service._reconcile picks one of the two
     return kinds
 
 
 def audit_actions() -> set[str]:
-    return found(r'audit\(\s*session,\s*rt\.office,\s*user,\s*"([a-z_]+)"') | found(
-        r'audit\(\s*session,\s*rt\.office,\s*user,\s*"([a-z_]+)" if'
-    ) | {"user_activate", "user_deactivate"}
+    return (
+        found(r'audit\(\s*session,\s*rt\.office,\s*user,\s*"([a-z_]+)"')
+        | found(r'audit\(\s*session,\s*rt\.office,\s*user,\s*"([a-z_]+)" if')
+        | {"user_activate", "user_deactivate"}
+    )
 
 
 @pytest.mark.parametrize(

@@ -366,6 +366,8 @@ def test_queue_shows_the_appointment_of_the_case(client: TestClient, rt: Runtime
         ("de_la=2026-11-13&pana_la=2026-11-13", ["quarantined"]),
         ("de_la=2026-11-13", ["quarantined", "new"]),
         ("pana_la=2026-11-12", ["old"]),
+        ("de_la=13.11.2026&pana_la=13.11.2026", ["quarantined"]),  # as typed in Romania (issue 12)
+        ("de_la=13/11/2026", ["quarantined", "new"]),
         ("q=12", ["new"]),
         ("q=12/16.11.2026", ["new"]),
         ("q=12/2026", ["new"]),
