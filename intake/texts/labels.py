@@ -336,6 +336,33 @@ def _unknown(code: str) -> str:
     return code.replace("_", " ").replace(":", ": ")
 
 
+# The parser's notes on a malformed message (intake.mailbox.parse), for the case page.
+MESSAGE_DEFECTS: dict[str, str] = {
+    "empty message": "mesaj gol",
+    "missing From": "lipsește expeditorul (From)",
+    "unparseable From": "expeditorul (From) nu poate fi citit",
+    "missing Date": "lipsește data trimiterii (Date)",
+    "unparseable Date": "data trimiterii (Date) nu poate fi citită",
+    "missing Message-ID": "lipsește identificatorul mesajului (Message-ID)",
+    "unreadable header block": "antetul mesajului nu poate fi citit",
+    "unreadable Content-Type": "tipul conținutului nu poate fi citit",
+    "encoded message/rfc822 part": "mesaj atașat codificat neobișnuit",
+    "undecodable encoded message/rfc822 part": "un mesaj atașat nu poate fi decodificat",
+    "unreadable attachment filename": "numele unui atașament nu poate fi citit",
+    "undecodable encoded word in filename": "numele unui atașament are o codificare greșită",
+    "undecodable part payload": "o parte a mesajului nu poate fi decodificată",
+    "unserialisable message part": "o parte a mesajului nu poate fi citită",
+    "undecodable TNEF (winmail.dat) attachment": "atașamentul winmail.dat nu poate fi decodificat",
+    "winmail.dat held no files and no readable body": "winmail.dat nu conține fișiere sau text",
+    "mesajul original nu a fost găsit în arhivă": "mesajul original nu a fost găsit în arhivă",  # the case page's
+}
+
+
+def message_defect(text: str) -> str:
+    """A parser note in Romanian; the rare ones with numbers in them keep their technical words after a prefix."""
+    return MESSAGE_DEFECTS.get(text) or f"problemă tehnică de format: {text}"
+
+
 def quarantine_reason(reason: str | None) -> str:
     if not reason:
         return "—"
@@ -434,5 +461,6 @@ def install(environment: Any) -> None:
         data=day,
         data_ora=date_time,
         motiv_carantina=quarantine_reason,
+        defect=message_defect,
         majuscula=first_upper,
     )
