@@ -270,9 +270,21 @@ DETAIL_KEYS: dict[str, str] = {
     "user": "utilizator",
     "role": "rol",
     "kind": "tip",
-    "by": "de",
+    "by": "prin mesajul (nr. intern)",
     "previous": "anterior",
     "added_by": "adăugată de",
+    "label": "semnătură",
+}
+
+# What changed in a visit the recipisă announces (intake.appointments.case, the `visit_change` event's kind).
+VISIT_CHANGES: dict[str, str] = {
+    "booked": "programare nouă",
+    "moved": "programare mutată",
+    "reasons": "motive actualizate",
+    "cancelled": "programare anulată",
+    "pending": "dosar complet, de verificat",
+    "no_slot": "niciun loc liber",
+    "none": "nicio schimbare",
 }
 
 QUARANTINE_REASONS: dict[str, str] = {
@@ -380,6 +392,8 @@ def quarantine_reason(reason: str | None) -> str:
 _VALUE_GROUPS = {"code": "constatare", "codes": "constatare", "open_findings": "constatare", "closed": "constatare",
                  "purpose": "scop", "state": "stare", "was": "verificare", "verification": "verificare",
                  "staff_findings": "constatare", "role": "actiune", "kind": "raspuns"}  # fmt: skip
+_ANY_CODE = (SUBMISSION_STATES, APPOINTMENT_STATES, OUTBOX_STATES, VERIFICATION_STATES, PURPOSES, SIGNATURE_LABELS,
+             FINDINGS, REPLY_KINDS)  # fmt: skip
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -410,6 +424,11 @@ def _detail_value(key: str, value: Any, timezone: str) -> str:
         group = GROUPS[_VALUE_GROUPS[key]]
         if str(value) in group:
             return group[str(value)]
+    if key == "kind" and str(value) in VISIT_CHANGES:
+        return VISIT_CHANGES[str(value)]
+    for table in _ANY_CODE:  # a code under a key of its own (an appointment's `state`, a signature `label`)
+        if str(value) in table:
+            return table[str(value)]
     if isinstance(value, str) and _ISO_MOMENT.match(value):
         try:
             return date_time(datetime.fromisoformat(value), timezone)

@@ -125,6 +125,9 @@ def test_registry_clerk_cannot_open_the_user_admin(page: Any, site: Site, artifa
 # Codes that must never reach a clerk's eyes: snake_case tokens (findings, kinds, events, detail keys), the
 # pipeline's "stage:" events and an RFC 5322 date.
 RAW_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\bstage:|\bsent:")
+# Single-word codes (states, purposes, visit changes) the snake_case pattern cannot see; "invalid" is Romanian too.
+ENGLISH_WORDS = {"booked", "moved", "received", "registered", "receipted", "quarantined", "pending", "sent", "failed",
+                 "none", "clarification", "decision", "confirmed", "reopened", "indeterminate"}  # fmt: skip
 RFC5322_DATE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4}")
 
 
@@ -147,6 +150,8 @@ def test_staff_screens_read_in_romanian_fit_a_tablet_and_a_phone_and_the_day_pri
     text = page.locator("main").inner_text()
     assert not RAW_CODE.findall(text), RAW_CODE.findall(text)
     assert not RFC5322_DATE.search(text)
+    english = [line for line in text.splitlines() if ENGLISH_WORDS & set(re.findall(r"\b[a-z]+\b", line))]
+    assert not english, english
     assert re.search(r"\b\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}\b", page.locator("dl.case-summary").inner_text())
     assert "lipsește data trimiterii (Date)" in page.locator("#email").inner_text()  # the parser's note, in words
     assert "Etapă încheiată: verificarea atașamentelor" in page.locator("#istoric").inner_text()

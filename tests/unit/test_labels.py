@@ -102,6 +102,12 @@ def test_every_signature_reason_and_event_reads_as_words() -> None:
         assert "_" not in labels.event_label(action), action
 
 
+def test_every_visit_change_reads_as_words() -> None:
+    changes = found(r'\bChange\("([a-z_]+)"')
+    assert {"booked", "moved", "reasons"} <= changes
+    assert not sorted(changes - set(labels.VISIT_CHANGES))
+
+
 def test_the_catalogue_replaced_the_scattered_dicts() -> None:
     from intake.web import case_actions
 
