@@ -161,3 +161,13 @@ def test_dates_are_day_month_year_in_the_office_zone() -> None:
 )
 def test_a_typed_day_is_read_the_romanian_way(typed: str, expected: date | None) -> None:
     assert labels.parse_day(typed) == expected
+
+
+def test_the_cli_table_shows_states_and_dates_as_the_staff_pages_do(capsys: pytest.CaptureFixture[str]) -> None:
+    from intake import cli
+
+    row = {"registration_number": "1/06.12.2026", "received_at": "2026-12-06T17:42:09+02:00", "state": "receipted",
+           "sender": "ion@example.ro", "subject": "Cerere"}  # fmt: skip
+    cli._print_table([row])
+    line = capsys.readouterr().out.splitlines()[1]
+    assert "06.12.2026 17:42" in line and "recipisă emisă" in line and "receipted" not in line
