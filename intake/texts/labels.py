@@ -111,6 +111,13 @@ SIGNATURE_LABELS: dict[str, str] = {
     "none": "Fără semnătură",
 }
 
+# How a signature's time is known (the verdict's `time_source`).
+SIGNATURE_TIME_SOURCES: dict[str, str] = {
+    "timestamp": "dovedită prin marcă temporală",
+    "claimed": "declarată de semnatar, nedovedită",
+    "validation": "nedeclarată; verificată la data verificării",
+}
+
 # Reasons without a citizen-facing cause in intake.signatures.labels.REASONS (the others reuse that wording).
 _SIGNATURE_REASONS_STAFF: dict[str, str] = {
     "not_qualified": "certificatul nu este calificat",

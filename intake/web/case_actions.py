@@ -505,11 +505,7 @@ def _document_view(doc: Document, timezone: str) -> dict[str, Any]:
     }
 
 
-TIME_SOURCES_RO = {
-    "timestamp": "dovedită prin marcă temporală",
-    "claimed": "declarată de semnatar, nedovedită",
-    "validation": "nedeclarată; verificată la data verificării",
-}
+TIME_SOURCES_RO = labels.SIGNATURE_TIME_SOURCES
 
 
 def _signature_details(signature: dict[str, Any]) -> dict[str, Any]:
