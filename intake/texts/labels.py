@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from intake.signatures.labels import BY_CODE
 from intake.texts import clock, first_upper, short_date
 
 FINDINGS: dict[str, str] = {
@@ -319,8 +320,6 @@ GROUPS: dict[str, Mapping[str, str]] = {
 
 def signature_reason(code: str) -> str:
     """The reason's Romanian wording: the recipisă's cause where there is one, else the staff wording."""
-    from intake.signatures.labels import BY_CODE
-
     reason = BY_CODE.get(code)
     if reason is not None and reason.cause_ro:
         return reason.cause_ro
