@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from intake.clock import local
 from intake.signatures.labels import BY_CODE
 from intake.texts import clock, first_upper, short_date
 
@@ -451,8 +452,6 @@ def date_time(moment: datetime | None, timezone: str | None = None) -> str:
     if moment is None:
         return "—"
     if timezone is not None and moment.tzinfo is not None:
-        from intake.clock import local
-
         moment = local(moment, timezone)
     return f"{short_date(moment)} {clock(moment)}"
 
