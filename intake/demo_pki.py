@@ -85,7 +85,9 @@ def make_demo_signer(directory: Path, given_name: str, surname: str, cnp: str) -
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -109,7 +111,9 @@ def make_demo_signer(directory: Path, given_name: str, surname: str, cnp: str) -
         .not_valid_before(now - timedelta(hours=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        )
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_QCP_N_QSCD, None)]), critical=False)
         .add_extension(x509.UnrecognizedExtension(QC_STATEMENTS, _qc_statements()), critical=False)

@@ -129,7 +129,9 @@ def _collect(session: Session, rt: Runtime) -> Iterator[Metric]:
 
     imap = settings.imap
     # Rows of a mailbox configured before (another account) are history, and would have no name of their own.
-    polls = session.exec(select(PollState).where(PollState.office == office, PollState.account == imap.account)).all()
+    polls = session.exec(
+        select(PollState).where(PollState.office == office, PollState.account == imap.account)
+    ).all()
     mailbox = mailbox_label(rt)
     failures = GaugeMetricFamily(
         "intake_poll_failures",

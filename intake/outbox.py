@@ -129,9 +129,8 @@ async def _send_one(rt: Runtime, client: aiosmtplib.SMTP, outbox_id: int, report
         options = _mail_options(client, rt.settings.smtp.from_address, recipient)
         if options is None:
             # RFC 6531: an internationalised address (jdöe@mächine.example) can only travel over SMTPUTF8.
-            _fail(
-                rt, outbox_id, "the recipient's address is internationalised and the server offers no SMTPUTF8", report
-            )
+            _fail(rt, outbox_id, "the recipient's address is internationalised and the server offers no SMTPUTF8",
+                  report)
             return
         await client.sendmail(rt.settings.smtp.from_address, [recipient], raw, mail_options=options)
     except aiosmtplib.SMTPResponseException as exc:

@@ -77,4 +77,6 @@ def still_waiting(rt: Runtime, submission_id: int) -> bool:
 
 
 def _times_held(session: Session, submission_id: int) -> int:
-    return session.exec(select(func.count()).where(Event.submission_id == submission_id, Event.action == HELD)).one()
+    return session.exec(
+        select(func.count()).where(Event.submission_id == submission_id, Event.action == HELD)
+    ).one()

@@ -51,7 +51,8 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         "flagged": any(not finding.staff_only for finding in findings),
         "documents": [_document_view(document) for document in documents],
         "findings": [
-            {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only} for finding in findings
+            {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only}
+            for finding in findings
         ],
         "appointment": _appointment_view(session, submission, timezone),
         # The registration number of the case's first message (its own for a new case), and where the case stands

@@ -53,12 +53,8 @@ def card(px_per_mm: float = 12.0, *, printed: bool = True) -> Image.Image:
     photo = (round(4 * px_per_mm), round(10 * px_per_mm), round(26 * px_per_mm), round(40 * px_per_mm))
     draw.rectangle(photo, fill=(168, 176, 180))
     draw.ellipse(
-        (
-            photo[0] + (photo[2] - photo[0]) // 5,
-            photo[1] + (photo[3] - photo[1]) // 8,
-            photo[2] - (photo[2] - photo[0]) // 5,
-            photo[3] - (photo[3] - photo[1]) // 4,
-        ),
+        (photo[0] + (photo[2] - photo[0]) // 5, photo[1] + (photo[3] - photo[1]) // 8,
+         photo[2] - (photo[2] - photo[0]) // 5, photo[3] - (photo[3] - photo[1]) // 4),
         fill=(120, 96, 84),
     )
     for x_mm, y_mm, size_mm, bold, text in _CARD_TEXT:

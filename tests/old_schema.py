@@ -33,90 +33,30 @@ def insert_rows_of_0001(url: str) -> None:
             tables = sa.MetaData()
             tables.reflect(connection)
             insert = {name: table.insert() for name, table in tables.tables.items()}
-            connection.execute(
-                insert["staffuser"],
-                {
-                    "id": 1,
-                    "office": "CJ",
-                    "name": "ana",
-                    "role": "registry",
-                    "password_hash": "argon2-hash",
-                    "active": True,
-                    "created_at": AT,
-                    "last_login_at": AT,
-                },
-            )
-            connection.execute(
-                insert["submission"],
-                {
-                    "id": 1,
-                    "office": "CJ",
-                    "sha256": "a" * 64,
-                    "size": 1234,
-                    "message_id": "<old-1@example.ro>",
-                    "received_at": AT,
-                    "claimed_at": AT,
-                    "state": "receipted",
-                    "stage": "receipt",
-                    "attempts": 1,
-                    "sender": "maria.pop@example.ro",
-                    "sender_name": "Maria Pop",
-                    "subject": "Cerere indemnizație",
-                    "references": [],
-                    "text_body": "Bună ziua",
-                    "has_html": False,
-                    "defects": [],
-                    "category": "submission",
-                    "reply_allowed": True,
-                    "number": 1,
-                    "year": 2026,
-                    "registered_at": AT,
-                    "flagged": False,
-                },
-            )
-            connection.execute(
-                insert["document"],
-                {
-                    "id": 1,
-                    "submission_id": 1,
-                    "position": 0,
-                    "filename": "cerere.pdf",
-                    "declared_type": "application/pdf",
-                    "origin": "attachment",
-                    "sha256": "b" * 64,
-                    "size": 99,
-                    "notes": [],
-                    "kind": "application",
-                },
-            )
-            connection.execute(
-                insert["appointment"],
-                {
-                    "id": 1,
-                    "office": "CJ",
-                    "submission_id": 1,
-                    "purpose": "decision",
-                    "start": AT,
-                    "end": AT,
-                    "overflow": False,
-                    "state": "booked",
-                    "sequence": 0,
-                    "uid": "old-visit@intake",
-                    "reasons": [],
-                    "created_at": AT,
-                    "updated_at": AT,
-                },
-            )
-            connection.execute(
-                insert["event"],
-                {
-                    "submission_id": 1,
-                    "at": AT,
-                    "actor": "intake",
-                    "action": "registered",
-                    "detail": {"number": 1},
-                },
-            )
+            connection.execute(insert["staffuser"], {
+                "id": 1, "office": "CJ", "name": "ana", "role": "registry", "password_hash": "argon2-hash",
+                "active": True, "created_at": AT, "last_login_at": AT,
+            })
+            connection.execute(insert["submission"], {
+                "id": 1, "office": "CJ", "sha256": "a" * 64, "size": 1234, "message_id": "<old-1@example.ro>",
+                "received_at": AT, "claimed_at": AT, "state": "receipted", "stage": "receipt", "attempts": 1,
+                "sender": "maria.pop@example.ro", "sender_name": "Maria Pop", "subject": "Cerere indemnizație",
+                "references": [], "text_body": "Bună ziua", "has_html": False, "defects": [], "category": "submission",
+                "reply_allowed": True, "number": 1, "year": 2026, "registered_at": AT, "flagged": False,
+            })
+            connection.execute(insert["document"], {
+                "id": 1, "submission_id": 1, "position": 0, "filename": "cerere.pdf",
+                "declared_type": "application/pdf", "origin": "attachment",
+                "sha256": "b" * 64, "size": 99, "notes": [], "kind": "application",
+            })
+            connection.execute(insert["appointment"], {
+                "id": 1, "office": "CJ", "submission_id": 1, "purpose": "decision", "start": AT, "end": AT,
+                "overflow": False, "state": "booked", "sequence": 0, "uid": "old-visit@intake", "reasons": [],
+                "created_at": AT, "updated_at": AT,
+            })
+            connection.execute(insert["event"], {
+                "submission_id": 1, "at": AT, "actor": "intake", "action": "registered", "detail": {"number": 1},
+            })
             connection.execute(insert["registrycounter"], {"office": "CJ", "year": 2026, "last_number": 1})
             if engine.dialect.name == "postgresql":  # explicit ids leave the sequences behind: as a real one would not
                 for table in ("staffuser", "submission", "document", "appointment"):

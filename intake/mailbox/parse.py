@@ -133,7 +133,6 @@ def parse_message(raw: bytes, *, max_parts: int = MAX_PARTS) -> ParsedMessage:
 
 def _without_surrogates(parsed: ParsedMessage) -> ParsedMessage:
     """Headers are decoded as they are parsed (`bounded`); this catches what any other path lets through."""
-
     def fix(value: Any) -> Any:
         if isinstance(value, str):
             return without_surrogates(value)

@@ -140,7 +140,7 @@ def _document_entry(doc: DocumentLine) -> dict[str, object]:
 
 
 def document_status(accepted: bool, code: str | None) -> str:
-    """ "acceptat" or "neacceptat (format nepermis)" …: the same words on the recipisă and in the e-mail."""
+    """"acceptat" or "neacceptat (format nepermis)" …: the same words on the recipisă and in the e-mail."""
     return texts.render("stare_document", acceptat=accepted, cod=code)
 
 

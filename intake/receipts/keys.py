@@ -63,7 +63,8 @@ def _ca_usage() -> x509.KeyUsage:
     )
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey, days: int) -> x509.CertificateBuilder:
+def _builder(subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey,
+             days: int) -> x509.CertificateBuilder:
     now = datetime.now(UTC)
     return (
         x509.CertificateBuilder()
@@ -77,14 +78,15 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey
     )
 
 
-def _leaf_certificate(
-    key: rsa.RSAPrivateKey, subject: x509.Name, issuer_key: rsa.RSAPrivateKey, issuer: x509.Name, days: int
-) -> x509.Certificate:
+def _leaf_certificate(key: rsa.RSAPrivateKey, subject: x509.Name, issuer_key: rsa.RSAPrivateKey,
+                      issuer: x509.Name, days: int) -> x509.Certificate:
     builder = (
         _builder(subject, issuer, key.public_key(), days)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_leaf_usage(), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
     )
     return builder.sign(issuer_key, hashes.SHA256())
 
@@ -107,22 +109,20 @@ def _write_private(path: Path, data: bytes) -> None:
     os.chmod(path, PRIVATE_FILE_MODE)  # O_CREAT's mode does not apply to an existing file
 
 
-def _pkcs12_bytes(
-    key: rsa.RSAPrivateKey, cert: x509.Certificate, password: str, extra: list[x509.Certificate] | None = None
-) -> bytes:
-    encryption = serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+def _pkcs12_bytes(key: rsa.RSAPrivateKey, cert: x509.Certificate, password: str,
+                  extra: list[x509.Certificate] | None = None) -> bytes:
+    encryption = (
+        serialization.BestAvailableEncryption(password.encode())
+        if password
+        else serialization.NoEncryption()
+    )
     return pkcs12.serialize_key_and_certificates(
         name=b"receipt-signer", key=key, cert=cert, cas=extra, encryption_algorithm=encryption
     )
 
 
-def generate_pkcs12(
-    path: Path,
-    password: str,
-    common_name: str = "Registratura AJOFM Cluj (test)",
-    organization: str = "AJOFM Cluj",
-    days: int = 365,
-) -> None:
+def generate_pkcs12(path: Path, password: str, common_name: str = "Registratura AJOFM Cluj (test)",
+                    organization: str = "AJOFM Cluj", days: int = 365) -> None:
     """A self-signed signing certificate + RSA-2048 key, as a PKCS#12 file readable by its owner only."""
     key = _new_key()
     name = _name(common_name, organization)

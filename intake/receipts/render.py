@@ -331,9 +331,8 @@ def _new_pdf(data: ReceiptData, kit: _FontKit) -> _ReceiptPDF:
     return pdf
 
 
-def _paragraph(
-    pdf: FPDF, text: str, *, size: float = 9.5, style: str = "", height: float = 4.8, align: str = "L"
-) -> None:
+def _paragraph(pdf: FPDF, text: str, *, size: float = 9.5, style: str = "", height: float = 4.8,
+               align: str = "L") -> None:
     pdf.set_font(FAMILY, style, size)
     pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

@@ -67,19 +67,16 @@ class TimestampError(OSError):
 
 
 class ReceiptSigner:
-    def __init__(
-        self,
-        pkcs12_path: Path,
-        pkcs12_password: str | None,
-        timestamp_url: str | None = None,
-        signer_name: str | None = None,
-    ) -> None:
+    def __init__(self, pkcs12_path: Path, pkcs12_password: str | None, timestamp_url: str | None = None,
+                 signer_name: str | None = None) -> None:
         self._path = Path(pkcs12_path)
         self._signer = _load_signer(self._path, pkcs12_password)
         self._certificate = x509.load_der_x509_certificate(self._signer.signing_cert.dump())
         _check_validity(self._path, self._certificate)
         self._timestamp_url = timestamp_url
-        self._timestamper = HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
+        self._timestamper = (
+            HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
+        )
         self._signer_name = signer_name
         self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
 
@@ -96,7 +93,8 @@ class ReceiptSigner:
     def timestamped(self) -> bool:
         return self._timestamper is not None
 
-    def sign(self, pdf: bytes, *, reason: str = "Recipisă de înregistrare", location: str = "Cluj-Napoca") -> bytes:
+    def sign(self, pdf: bytes, *, reason: str = "Recipisă de înregistrare",
+             location: str = "Cluj-Napoca") -> bytes:
         """Return `pdf` with an incremental update holding the PAdES signature.
 
         Raises TimestampError when the configured TSA cannot be reached.
@@ -108,7 +106,8 @@ class ReceiptSigner:
                 if "larger than expected" not in str(exc):
                     raise
                 # Our estimate was short (an unusually large TSA response): let pyhanko measure it.
-                log.info("receipt signature larger than the %d bytes reserved; signing again", self._bytes_reserved)
+                log.info("receipt signature larger than the %d bytes reserved; signing again",
+                         self._bytes_reserved)
                 return self._sign(pdf, reason, location, None)
         except TimestampRequestError as exc:
             cause = exc.__cause__ or exc
@@ -160,7 +159,9 @@ def _load_signer(path: Path, password: str | None) -> signers.SimpleSigner:
 def _check_validity(path: Path, certificate: x509.Certificate) -> None:
     now = datetime.now(UTC)
     if now > certificate.not_valid_after_utc:
-        raise SigningKeyError(f"certificate in {path} expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
+        raise SigningKeyError(
+            f"certificate in {path} expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        )
     if now < certificate.not_valid_before_utc:
         raise SigningKeyError(
             f"certificate in {path} is valid only from {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"

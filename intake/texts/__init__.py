@@ -34,7 +34,7 @@ MONTHS = (
 
 
 def long_date(day: date | datetime) -> str:
-    """ "luni, 7 decembrie 2026": our own tables, not the system locale (containers run with the C locale)."""
+    """"luni, 7 decembrie 2026": our own tables, not the system locale (containers run with the C locale)."""
     return f"{WEEKDAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 

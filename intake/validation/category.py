@@ -248,7 +248,7 @@ def _named(request_type: RequestType, code: str) -> str:
 
 
 def _category_basis(request_type: RequestType) -> str:
-    """ "Procedura, art. 5 alin. (4) lit. A" → "Procedura, art. 5 alin. (4)": the article of the categories."""
+    """"Procedura, art. 5 alin. (4) lit. A" → "Procedura, art. 5 alin. (4)": the article of the categories."""
     first = request_type.categories[0].legal_basis if request_type.categories else request_type.legal_basis
     return re.sub(r"\s*lit\.\s*[A-Z]\b.*$", "", first)
 

@@ -254,6 +254,7 @@ def _applicant(where: str, entry: Mapping[str, Any]) -> str:
     return str(value)
 
 
+
 def _parse_category(where: str, entry: Mapping[str, Any]) -> Category:
     _check_keys(f"{where} category", entry, _CATEGORY_KEYS)
     where = f"{where} category {entry.get('code')!r}"

@@ -124,7 +124,9 @@ _OBJECT_END = re.compile(r"[.!?;:\"“”„«»()]|(?<!\w)(?:dar|insa|iar|ci|to
 _OBJECT_PARTS = re.compile(r",|(?<!\w)(?:precum\W+si|cat\W+si|si)(?!\w)")
 _MAX_OBJECT_WORDS = 30
 # A complement starts with one of these; "Sunt de acord, vă mulțumesc" has no object.
-_INTRODUCERS = re.compile(r"^\W*(?:cu|ca|sa|la|privind|pentru|referitor|asupra|in\W+privinta|in\W+legatura|de)(?!\w)")
+_INTRODUCERS = re.compile(
+    r"^\W*(?:cu|ca|sa|la|privind|pentru|referitor|asupra|in\W+privinta|in\W+legatura|de)(?!\w)"
+)
 _EMAIL_WORDS = re.compile(
     r"(?<!\w)(?:e\W?mail\w*|mail\w*|posta\W+electronica|postei\W+electronice|electronic\w*|online|internet)(?!\w)"
 )

@@ -115,7 +115,9 @@ def create_user(session: Session, office: str, name: str, role: str, password: s
     _check_password(password)
     if session.exec(select(StaffUser).where(StaffUser.name == name)).first() is not None:
         raise UserError(f"a user named {name!r} already exists", f"Există deja un utilizator cu numele {name}.")
-    user = StaffUser(office=office, name=name, role=role, password_hash=hash_password(password), created_at=utcnow())
+    user = StaffUser(
+        office=office, name=name, role=role, password_hash=hash_password(password), created_at=utcnow()
+    )
     session.add(user)
     session.flush()
     log.info("staff user %s (%s) created", name, role)
@@ -138,42 +140,18 @@ def set_password(session: Session, office: str, name: str, password: str) -> Sta
 # -------------------------------------------------------------------------------------------------- audit
 
 
-def _record(
-    session: Session,
-    office: str,
-    actor: str,
-    action: str,
-    *,
-    submission_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
-    session.add(
-        AuditEvent(
-            office=office,
-            at=utcnow(),
-            actor=actor[:128],
-            action=action,
-            submission_id=submission_id,
-            before=before or {},
-            after=after or {},
-            note=note,
-        )
-    )
+def _record(session: Session, office: str, actor: str, action: str, *, submission_id: int | None = None,
+            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+            note: str | None = None) -> None:
+    session.add(AuditEvent(
+        office=office, at=utcnow(), actor=actor[:128], action=action, submission_id=submission_id,
+        before=before or {}, after=after or {}, note=note,
+    ))
 
 
-def audit(
-    session: Session,
-    office: str,
-    user: CurrentUser,
-    action: str,
-    *,
-    submission_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    note: str | None = None,
-) -> None:
+def audit(session: Session, office: str, user: CurrentUser, action: str, *, submission_id: int | None = None,
+          before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+          note: str | None = None) -> None:
     """One action of a person: who (the user), when (now, real time), what, and the state before and after."""
     _record(session, office, user.name, action, submission_id=submission_id, before=before, after=after, note=note)
 
@@ -233,10 +211,8 @@ class SessionMiddleware:
 
 
 # The interface shows personal data and no page needs anything from another site.
-_CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 def _security_headers(headers: MutableHeaders, scope: Scope, logged_in: bool, secure: bool) -> None:
@@ -324,13 +300,8 @@ def _session_user(request: Request) -> CurrentUser | None:
     with transaction(rt.engine) as session:
         row = session.get(StaffUser, uid)
         # An account of an office taken out of the configuration has nothing it may see.
-        valid = (
-            row is not None
-            and row.active
-            and rt.for_office(row.office) is not None
-            and row.role in ROLES
-            and row.session_version == version
-        )
+        valid = (row is not None and row.active and rt.for_office(row.office) is not None and row.role in ROLES
+                 and row.session_version == version)
         user = CurrentUser(id=uid, name=row.name, role=row.role, office=row.office) if valid and row else None
     if user is None:
         request.session.clear()
@@ -387,14 +358,12 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(
-    request: Request, status: int, detail: str | None = None, headers: dict[str, str] | None = None
-) -> Response:
+def error_page(request: Request, status: int, detail: str | None = None,
+               headers: dict[str, str] | None = None) -> Response:
     title, text = ERROR_TEXTS.get(status, ("Eroare", "Cererea nu a putut fi îndeplinită."))
     user = getattr(request.state, "user", None)
-    context = staff_context(
-        request, user if isinstance(user, CurrentUser) else None, status=status, title=title, text=text, detail=detail
-    )
+    context = staff_context(request, user if isinstance(user, CurrentUser) else None,
+                            status=status, title=title, text=text, detail=detail)
     return _templates().TemplateResponse(request, "staff/error.html", context, status_code=status, headers=headers)
 
 
@@ -465,9 +434,8 @@ _REFUSALS = {
 }
 
 
-def _login_page(
-    request: Request, *, next_path: str | None, error: str | None = None, name: str = "", status: int = 200
-) -> Response:
+def _login_page(request: Request, *, next_path: str | None, error: str | None = None, name: str = "",
+                status: int = 200) -> Response:
     context = staff_context(request, None, next=next_path or "", error=error, name=name)
     return _templates().TemplateResponse(request, "staff/login.html", context, status_code=status)
 
@@ -481,7 +449,8 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", dependencies=[Depends(verify_csrf)])
-def login(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("")) -> Response:
+def login(request: Request, name: str = Form(""), password: str = Form(""),
+          next: str = Form("")) -> Response:
     rt = _deployment(request)
     # One login page for every office: failures count across offices, and each attempt is audited in the office
     # of the account it names (the first office's when no account has that name).
@@ -495,27 +464,26 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), next
         audit_office = row.office if row is not None and row.office in offices else rt.office
         verdict = throttle.judge(session, offices, name, address, now)
         if verdict.refused:
-            _record(session, audit_office, name or "-", "login_blocked", after={"ip": address, "rule": verdict.refused})
+            _record(session, audit_office, name or "-", "login_blocked",
+                    after={"ip": address, "rule": verdict.refused})
         else:
-            stored = (
-                (row.password_hash, row.id, row.role, row.active, row.office, row.session_version)
-                if row is not None
-                else None
-            )
+            stored = ((row.password_hash, row.id, row.role, row.active, row.office, row.session_version)
+                      if row is not None else None)
     if verdict.refused:
         log.warning("login refused for %r from %s: too many failed attempts (%s)", name, address, verdict.refused)
-        response = _login_page(request, next_path=next_path, name=name, status=429, error=_REFUSALS[verdict.refused])
+        response = _login_page(request, next_path=next_path, name=name, status=429,
+                               error=_REFUSALS[verdict.refused])
         response.headers["retry-after"] = str(verdict.retry_after_seconds)
         return response
     # The slow hash check runs outside the transaction: with SQLite a transaction holds the write lock.
     valid = verify_password(stored[0] if stored else _DUMMY_HASH, password) and stored is not None
     if not valid or stored is None or not stored[3] or stored[4] not in offices:
         with transaction(rt.engine) as session:
-            _record(session, audit_office, name or "-", "login_failed", after=throttle.failure_record(address, verdict))
+            _record(session, audit_office, name or "-", "login_failed",
+                    after=throttle.failure_record(address, verdict))
         log.info("failed login for %r from %s", name, address)
-        return _login_page(
-            request, next_path=next_path, name=name, status=401, error="Nume de utilizator sau parolă greșită."
-        )
+        return _login_page(request, next_path=next_path, name=name, status=401,
+                           error="Nume de utilizator sau parolă greșită.")
     password_hash, user_id, role, _, _, session_version = stored
     with transaction(rt.engine) as session:
         row = session.get_one(StaffUser, user_id)
@@ -525,9 +493,8 @@ def login(request: Request, name: str = Form(""), password: str = Form(""), next
         _record(session, audit_office, name, "login", after={"ip": address})
     # A new token at login: a token planted before login (session fixation) is worthless afterwards.
     request.session.clear()
-    request.session.update(
-        {"uid": user_id, "sv": session_version, "csrf": secrets.token_urlsafe(32), "iat": int(time.time())}
-    )
+    request.session.update({"uid": user_id, "sv": session_version, "csrf": secrets.token_urlsafe(32),
+                            "iat": int(time.time())})
     log.info("%s logged in from %s", name, address)
     return RedirectResponse(next_path or landing(role), status_code=303)
 
@@ -554,50 +521,34 @@ def _when(moment: datetime | None, timezone: str) -> str:
     return local(moment, timezone).strftime("%d.%m.%Y %H:%M") if moment else "—"
 
 
-def _users_page(
-    request: Request,
-    user: CurrentUser,
-    *,
-    error: str | None = None,
-    notice: str | None = None,
-    form: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
+def _users_page(request: Request, user: CurrentUser, *, error: str | None = None, notice: str | None = None,
+                form: dict[str, str] | None = None, status: int = 200) -> Response:
     rt = _rt(request)
     timezone = rt.settings.office.timezone
     with transaction(rt.engine) as session:
-        rows = session.exec(select(StaffUser).where(StaffUser.office == rt.office).order_by(col(StaffUser.name))).all()
+        rows = session.exec(
+            select(StaffUser).where(StaffUser.office == rt.office).order_by(col(StaffUser.name))
+        ).all()
         # Only what the page shows: the password hash never reaches a template.
-        users = [
-            {
-                "id": row.id,
-                "name": row.name,
-                "role": row.role,
-                "role_label": ROLE_LABELS.get(row.role, row.role),
-                "active": row.active,
-                "created_at": _when(row.created_at, timezone),
-                "last_login_at": _when(row.last_login_at, timezone),
-            }
-            for row in rows
-        ]
-    context = staff_context(request, user, users=users, roles=ROLE_LABELS, error=error, notice=notice, form=form or {})
+        users = [{"id": row.id, "name": row.name, "role": row.role, "role_label": ROLE_LABELS.get(row.role, row.role),
+                  "active": row.active, "created_at": _when(row.created_at, timezone),
+                  "last_login_at": _when(row.last_login_at, timezone)}
+                 for row in rows]
+    context = staff_context(request, user, users=users, roles=ROLE_LABELS, error=error, notice=notice,
+                            form=form or {})
     return _templates().TemplateResponse(request, "staff/users.html", context, status_code=status)
 
 
 @router.get("/admin/utilizatori")
 def users_list(request: Request, user: AdminUser, ok: str | None = None) -> Response:
-    notices = {
-        "adaugat": "Utilizatorul a fost adăugat.",
-        "dezactivat": "Utilizatorul a fost dezactivat.",
-        "reactivat": "Utilizatorul a fost reactivat.",
-    }
+    notices = {"adaugat": "Utilizatorul a fost adăugat.", "dezactivat": "Utilizatorul a fost dezactivat.",
+               "reactivat": "Utilizatorul a fost reactivat."}
     return _users_page(request, user, notice=notices.get(ok or ""))
 
 
 @router.post("/admin/utilizatori", dependencies=[Depends(verify_csrf)])
-def users_add(
-    request: Request, user: AdminUser, name: str = Form(""), role: str = Form(""), password: str = Form("")
-) -> Response:
+def users_add(request: Request, user: AdminUser, name: str = Form(""), role: str = Form(""),
+              password: str = Form("")) -> Response:
     rt = _rt(request)
     try:
         with transaction(rt.engine) as session:
@@ -621,24 +572,20 @@ def _set_active(request: Request, user: CurrentUser, user_id: int, active: bool)
             row.active = active
             # Reactivation too: a cookie from before the deactivation must not come back to life with the account.
             end_sessions(row)
-            audit(
-                session,
-                rt.office,
-                user,
-                "user_activate" if active else "user_deactivate",
-                before=before,
-                after={"user": row.name, "active": active},
-            )
+            audit(session, rt.office, user, "user_activate" if active else "user_deactivate",
+                  before=before, after={"user": row.name, "active": active})
     return RedirectResponse(f"/admin/utilizatori?ok={'reactivat' if active else 'dezactivat'}", status_code=303)
 
 
 @router.post("/admin/utilizatori/{user_id}/dezactiveaza", dependencies=[Depends(verify_csrf)])
-def users_deactivate(request: Request, user_id: int, user: AdminUser) -> Response:
+def users_deactivate(request: Request, user_id: int,
+                     user: AdminUser) -> Response:
     return _set_active(request, user, user_id, False)
 
 
 @router.post("/admin/utilizatori/{user_id}/reactiveaza", dependencies=[Depends(verify_csrf)])
-def users_reactivate(request: Request, user_id: int, user: AdminUser) -> Response:
+def users_reactivate(request: Request, user_id: int,
+                     user: AdminUser) -> Response:
     return _set_active(request, user, user_id, True)
 
 
@@ -652,7 +599,8 @@ def install(app: FastAPI, rt: Runtime) -> None:
     app.state.auth_installed = True
     web = rt.settings.web
     app.state.trusted_proxies = parse_networks(web.trusted_proxies)
-    app.add_middleware(SessionMiddleware, secret=rt.link_secret, hours=web.session_hours, secure=web.secure_cookies)
+    app.add_middleware(SessionMiddleware, secret=rt.link_secret, hours=web.session_hours,
+                       secure=web.secure_cookies)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

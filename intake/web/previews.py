@@ -35,7 +35,6 @@ MAX_CONCURRENT = 2
 WAIT_SECONDS = 10.0
 CACHE_BYTES = 16 * 1024 * 1024  # previews are 20–80 KB: a few hundred of them
 
-
 class _Cache:
     """An LRU of rendered previews by SHA-256; None records "no preview" so a refusal is not recomputed."""
 

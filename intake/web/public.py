@@ -49,12 +49,8 @@ def _load(request: Request, token: str, session) -> tuple[Appointment, Runtime] 
     try:
         appointment_id, sequence = read_token(token, rt.link_secret, rt.clock.now())
     except TokenExpired:
-        return _problem(
-            request,
-            410,
-            "Link expirat",
-            "Acest link nu mai este valabil. Răspundeți la e-mailul nostru dacă doriți să schimbați programarea.",
-        )
+        return _problem(request, 410, "Link expirat", "Acest link nu mai este valabil. Răspundeți la e-mailul "
+                        "nostru dacă doriți să schimbați programarea.")
     except TokenInvalid:
         return _problem(request, 404, "Link invalid", "Linkul nu este valid. Verificați că l-ați copiat complet.")
     appointment = session.get(Appointment, appointment_id)
@@ -62,13 +58,8 @@ def _load(request: Request, token: str, session) -> tuple[Appointment, Runtime] 
     if appointment is None or office is None:
         return _problem(request, 404, "Link invalid", "Linkul nu este valid.")
     if appointment.state != AppointmentState.BOOKED or appointment.sequence != sequence:
-        return _problem(
-            request,
-            410,
-            "Programare modificată",
-            "Programarea a fost între timp modificată sau "
-            "anulată. Folosiți linkul din cel mai recent e-mail primit de la noi.",
-        )
+        return _problem(request, 410, "Programare modificată", "Programarea a fost între timp modificată sau "
+                        "anulată. Folosiți linkul din cel mai recent e-mail primit de la noi.")
     return appointment, office
 
 
@@ -116,12 +107,8 @@ def move(request: Request, token: str, start: str = Form(...)) -> Response:
         try:
             service.reschedule(rt, session, found, wanted, actor="beneficiary")
         except ValueError:
-            return _problem(
-                request,
-                409,
-                "Ora nu mai este liberă",
-                "Ora aleasă nu mai este disponibilă. Reveniți la pagina anterioară și alegeți alta.",
-            )
+            return _problem(request, 409, "Ora nu mai este liberă", "Ora aleasă nu mai este disponibilă. "
+                            "Reveniți la pagina anterioară și alegeți alta.")
         new_token, _ = service.manage_token(rt, found)
     return RedirectResponse(f"/programare/{new_token}?ok=mutat", status_code=303)
 
@@ -134,10 +121,5 @@ def cancel(request: Request, token: str) -> Response:
             return loaded
         found, rt = loaded
         service.cancel(rt, session, found, actor="beneficiary")
-    return _problem(
-        request,
-        200,
-        "Programare anulată",
-        "Programarea a fost anulată. Veți primi o confirmare "
-        "prin e-mail. Pentru o nouă programare, răspundeți la e-mailul nostru.",
-    )
+    return _problem(request, 200, "Programare anulată", "Programarea a fost anulată. Veți primi o confirmare "
+                    "prin e-mail. Pentru o nouă programare, răspundeți la e-mailul nostru.")

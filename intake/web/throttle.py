@@ -67,9 +67,7 @@ def judge(session: Session, office: str | Sequence[str], name: str, address: str
     since = now - FAILURE_WINDOW - LOCKOUT
     failures = session.exec(
         select(AuditEvent.actor, AuditEvent.at, AuditEvent.after).where(
-            col(AuditEvent.office).in_(offices),
-            AuditEvent.action == "login_failed",
-            col(AuditEvent.at) >= since,
+            col(AuditEvent.office).in_(offices), AuditEvent.action == "login_failed", col(AuditEvent.at) >= since,
             or_(AuditEvent.actor == name, _ip() == address),
         )
     ).all()
@@ -77,19 +75,14 @@ def judge(session: Session, office: str | Sequence[str], name: str, address: str
     # elsewhere does not (or every login of the clerk would hand a guesser a fresh allowance).
     last_login = session.exec(
         select(func.max(AuditEvent.at)).where(
-            col(AuditEvent.office).in_(offices),
-            AuditEvent.action == "login",
-            AuditEvent.actor == name,
+            col(AuditEvent.office).in_(offices), AuditEvent.action == "login", AuditEvent.actor == name,
             _ip() == address,
         )
     ).one()
     last_login = _aware(last_login)
     ours = [(actor, _aware(at), after or {}) for actor, at, after in failures]
-    by_pair = [
-        at
-        for actor, at, after in ours
-        if actor == name and after.get("ip") == address and (last_login is None or at > last_login)
-    ]
+    by_pair = [at for actor, at, after in ours
+               if actor == name and after.get("ip") == address and (last_login is None or at > last_login)]
     by_address = [at for _actor, at, after in ours if after.get("ip") == address]
     if bursts(by_pair, MAX_FAILURES_PER_NAME, now):
         return Verdict(NAME_FROM_ADDRESS)

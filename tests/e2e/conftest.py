@@ -32,14 +32,8 @@ from tests.servers.smtp_sink import start_smtp_sink
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 BUCHAREST = ZoneInfo("Europe/Bucharest")
@@ -91,11 +85,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 def _add_user(intake: Intake, config: Path, name: str, role: str, password: str) -> None:
     result = subprocess.run(
         intake.command("--config", str(config), "user", "add", name, "--role", role),
-        cwd=intake.workdir,
-        env=intake.environment(),
-        input=password + "\n",
-        capture_output=True,
-        text=True,
+        cwd=intake.workdir, env=intake.environment(), input=password + "\n", capture_output=True, text=True,
         timeout=120,
     )
     assert result.returncode == 0, f"intake user add: {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -114,9 +104,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, signing_key: tuple[Path, Path
             f'[trust]\nlists = [{{source = "{test_pki.trusted_list}", signer = "{test_pki.tl_operator_cert}"}}]\n'
             f'\n[web]\nhost = "127.0.0.1"\nport = {port}\n'
         )
-        intake = intake_for(
-            workdir, dovecot=dovecot, smtp_sink=smtp, pkcs12=signing_key[0], password=KEY_PASSWORD, extra_config=extra
-        )
+        intake = intake_for(workdir, dovecot=dovecot, smtp_sink=smtp, pkcs12=signing_key[0], password=KEY_PASSWORD,
+                            extra_config=extra)
         config = workdir / "intake.toml"
 
         # Received a few minutes ago, processed now: the appointment falls in the coming working days.
@@ -124,21 +113,15 @@ def site(tmp_path_factory: pytest.TempPathFactory, signing_key: tuple[Path, Path
         tampered = test_pki.scenarios["tampered"]
         dovecot.append(
             mailfactory.submission(
-                sender=TAMPERED_SENDER,
-                subject="Cerere indemnizație — semnătură",
-                body=NO_CONSENT,
-                attachments=[
-                    ("cerere.pdf", tampered.path.read_bytes(), "application/pdf"),
-                    ("buletin.jpg", mailfactory.jpeg_image(), "image/jpeg"),
-                ],
+                sender=TAMPERED_SENDER, subject="Cerere indemnizație — semnătură", body=NO_CONSENT,
+                attachments=[("cerere.pdf", tampered.path.read_bytes(), "application/pdf"),
+                             ("buletin.jpg", mailfactory.jpeg_image(), "image/jpeg")],
             ).as_bytes(),
             internaldate=received,
         )
         # A second case, so the queue has more than one row.
-        dovecot.append(
-            mailfactory.good_submission(sender="maria.pop@example.ro", body=NO_CONSENT).as_bytes(),
-            internaldate=received + timedelta(minutes=1),
-        )
+        dovecot.append(mailfactory.good_submission(sender="maria.pop@example.ro", body=NO_CONSENT).as_bytes(),
+                       internaldate=received + timedelta(minutes=1))
         intake.poll()
         smtp.wait_for(2, timeout=60)  # the replies went out: the pipeline ran to the end
 
@@ -152,24 +135,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, signing_key: tuple[Path, Path
         log = workdir / "serve.log"
         with open(log, "wb") as sink:
             server = subprocess.Popen(
-                intake.command("--config", str(config), "serve"),
-                cwd=workdir,
-                env=intake.environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                intake.command("--config", str(config), "serve"), cwd=workdir, env=intake.environment(),
+                stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
             )
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(base_url + "/healthz", server, log)
-        yield Site(
-            base_url=base_url,
-            intake=intake,
-            flagged_id=int(flagged["id"]),
-            flagged_number=str(flagged["number"]),
-            clerk=CLERK,
-            password=CLERK_PASSWORD,
-        )
+        yield Site(base_url=base_url, intake=intake, flagged_id=int(flagged["id"]),
+                   flagged_number=str(flagged["number"]), clerk=CLERK, password=CLERK_PASSWORD)
     finally:
         if server is not None and server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)

@@ -270,10 +270,7 @@ def test_000_step3_a_pdf_named_jpg_is_accepted_as_the_pdf_it_is_a_disguised_forb
 
     pdf = documents["cerere.jpg"]
     assert (pdf["accepted"], pdf["detected_type"], pdf["content_type"], pdf["pages"]) == (
-        True,
-        "pdf",
-        "application/pdf",
-        2,
+        True, "pdf", "application/pdf", 2
     )
     assert pdf["kind"] == "application"  # read as the PDF it is: its title says what it is
     assert pdf["notes"][0] == (

@@ -74,13 +74,8 @@ class PostgresServer:
     def admin(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
         """A superuser connection in autocommit mode (CREATE/DROP DATABASE cannot run in a transaction)."""
         return psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=ADMIN_USER,
-            password=self.admin_password,
-            dbname=database,
-            autocommit=True,
-            connect_timeout=5,
+            host=self.host, port=self.port, user=ADMIN_USER, password=self.admin_password, dbname=database,
+            autocommit=True, connect_timeout=5,
         )
 
     def create_database(self, prefix: str = "t") -> str:

@@ -71,15 +71,8 @@ def _metrics(tmp_path: Path, **imap: str) -> str:
     settings = ImapSettings(username=IMAP_LOGIN, host=IMAP_HOST, password="secret", **imap)  # type: ignore[arg-type]
     rt = runtimes.make_runtime(tmp_path, imap=settings)
     with transaction(rt.engine) as session:
-        session.add(
-            PollState(
-                account=settings.account,
-                folder="INBOX",
-                office=rt.office,
-                last_success_at=utcnow(),
-                consecutive_failures=2,
-            )
-        )
+        session.add(PollState(account=settings.account, folder="INBOX", office=rt.office, last_success_at=utcnow(),
+                              consecutive_failures=2))
     response = TestClient(create_app(rt)).get("/metrics")
     assert response.status_code == 200
     return response.text

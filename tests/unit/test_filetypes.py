@@ -364,7 +364,9 @@ def test_forbidden_formats_are_recognised_and_named(key: str) -> None:
 
 def test_reason_names_the_format() -> None:
     result = check_attachment("contract.docx", docx_bytes())
-    assert result.reason == ("Fișierul „contract.docx” are formatul DOCX, care nu este acceptat. " + ACCEPTED_MESSAGE)
+    assert result.reason == (
+        "Fișierul „contract.docx” are formatul DOCX, care nu este acceptat. " + ACCEPTED_MESSAGE
+    )
     assert result.content_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 

@@ -95,12 +95,10 @@ def test_an_older_database_is_refused_then_upgraded_with_its_rows(database_url: 
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            row = connection.execute(
-                sa.text(
-                    "SELECT number, year, sender, subject, authentication, related_case_id, sender_key, reply_capped "
-                    "FROM submission"
-                )
-            ).one()
+            row = connection.execute(sa.text(
+                "SELECT number, year, sender, subject, authentication, related_case_id, sender_key, reply_capped "
+                "FROM submission"
+            )).one()
             assert tuple(row) == (1, 2026, "maria.pop@example.ro", "Cerere indemnizație", None, None, None, False)
             assert connection.execute(sa.text("SELECT name, session_version FROM staffuser")).all() == [("ana", 0)]
             assert connection.execute(sa.text("SELECT uid, automatic FROM appointment")).all() == [
@@ -188,8 +186,7 @@ def _table_columns(url: str) -> dict[str, list[str]]:
     engine = open_engine(url)
     try:
         inspector = sa.inspect(engine)
-        return {
-            table: [column["name"] for column in inspector.get_columns(table)] for table in inspector.get_table_names()
-        }
+        return {table: [column["name"] for column in inspector.get_columns(table)]
+                for table in inspector.get_table_names()}
     finally:
         engine.dispose()

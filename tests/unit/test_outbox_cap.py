@@ -39,6 +39,7 @@ def test_an_oversized_reply_is_kept_failed_never_pending(tmp_path: Path) -> None
         assert [e.action for e in session.exec(select(Event)).all()] == ["reply_too_large"]
 
 
+
 def _send_to_internationalised_and_plain(tmp_path: Path, sink) -> SendReport:  # type: ignore[no-untyped-def]
     rt = make_runtime(tmp_path, smtp=SmtpSettings(host=sink.host, port=sink.port, security="none"))
     foreign = _reply(10)

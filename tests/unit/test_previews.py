@@ -17,12 +17,8 @@ from tests import bombs
 def _case_page(files: list[bytes]) -> list[bool]:
     """What a browser does on a case page of 30 images: all previews requested at once, 6 connections."""
     with ThreadPoolExecutor(6) as pool:
-        return list(
-            pool.map(
-                lambda item: previews.cached_preview(*item, 60_000_000) is not None,
-                [(f"{index:064x}", lambda data=data: data) for index, data in enumerate(files)],
-            )
-        )
+        return list(pool.map(lambda item: previews.cached_preview(*item, 60_000_000) is not None,
+                             [(f"{index:064x}", lambda data=data: data) for index, data in enumerate(files)]))
 
 
 @pytest.fixture(autouse=True)

@@ -26,9 +26,8 @@ REGISTRATION = "12/23.11.2026"
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 
-def document(
-    index: int = 1, *, filename: str | None = None, accepted: bool = True, reason: str | None = None
-) -> ReceiptDocument:
+def document(index: int = 1, *, filename: str | None = None, accepted: bool = True,
+             reason: str | None = None) -> ReceiptDocument:
     return ReceiptDocument(
         filename=filename or f"cerere_șomaj_țară_{index:02d}.pdf",
         detected_type="PDF",
@@ -154,7 +153,8 @@ def test_worst_case_row_still_renders() -> None:
     kit = render._font_kit()
     font = kit.template.fonts["dejavu"]
     widest = chr(max((cp for cp in kit.charset if cp > 0x20), key=lambda cp: font.cw[cp]))
-    doc = ReceiptDocument(widest * 5000, widest * 500, 10**6, 2**40, "x" * 5000, False, widest * 5000, widest * 5000)
+    doc = ReceiptDocument(widest * 5000, widest * 500, 10**6, 2**40, "x" * 5000, False, widest * 5000,
+                          widest * 5000)
     pdf = render_receipt(receipt((doc, document(2)), subject=widest * 100_000))
     assert len(pages_text(pdf)) >= 2
 
@@ -180,7 +180,8 @@ def test_clean_text_rules() -> None:
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [(0, "0 B"), (512, "512 B"), (1536, "1,5 KB"), (5 * 1024 * 1024 + 300 * 1024, "5,3 MB"), (3 * 1024**3, "3,0 GB")],
+    [(0, "0 B"), (512, "512 B"), (1536, "1,5 KB"), (5 * 1024 * 1024 + 300 * 1024, "5,3 MB"),
+     (3 * 1024**3, "3,0 GB")],
 )
 def test_format_size(size: int, expected: str) -> None:
     assert format_size(size) == expected
@@ -206,7 +207,8 @@ def _assert_text_inside_page(pdf: bytes) -> None:
         width = float(page.mediabox.width)
         xs: list[float] = []
 
-        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float, xs: list[float] = xs) -> None:
+        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float,
+                  xs: list[float] = xs) -> None:
             if text.strip():
                 xs.append(tm[4] * cm[0] + cm[4])
 

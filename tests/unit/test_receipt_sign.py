@@ -76,9 +76,8 @@ def validate(pdf: bytes, *roots: asn1_x509.Certificate) -> PdfSignatureStatus:
     return validate_pdf_signature(reader.embedded_signatures[0], ValidationContext(trust_roots=list(roots)))
 
 
-def test_signed_receipt_is_intact_valid_and_trusted(
-    signer: ReceiptSigner, pki: tuple[Path, Path], unsigned: bytes
-) -> None:
+def test_signed_receipt_is_intact_valid_and_trusted(signer: ReceiptSigner, pki: tuple[Path, Path],
+                                                    unsigned: bytes) -> None:
     signed = signer.sign(unsigned)
     assert signed.startswith(unsigned)  # an incremental update: the rendered bytes are untouched
     status = validate(signed, load_pem(pki[1]))
@@ -113,9 +112,8 @@ def test_self_signed_demo_key(tmp_path: Path, unsigned: bytes) -> None:
     assert demo.certificate_subject.startswith("CN=Registratura demo, O=AJOFM Cluj")
     usage = demo.certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and usage.content_commitment
-    status = validate(
-        demo.sign(unsigned), asn1_x509.Certificate.load(demo.certificate.public_bytes(serialization.Encoding.DER))
-    )
+    status = validate(demo.sign(unsigned), asn1_x509.Certificate.load(
+        demo.certificate.public_bytes(serialization.Encoding.DER)))
     assert status.intact and status.valid and status.trusted
 
 
@@ -191,7 +189,8 @@ def tsa() -> Iterator[tuple[str, asn1_x509.Certificate]]:
     cert, key = _tsa_material()
     tsa_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
     tsa_key = asn1_keys.PrivateKeyInfo.load(
-        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption())
     )
     stamper = TimeStamper(tsa_cert=tsa_cert, tsa_key=tsa_key)
 
@@ -218,9 +217,8 @@ def tsa() -> Iterator[tuple[str, asn1_x509.Certificate]]:
         server.server_close()
 
 
-def test_b_t_with_local_timestamp_authority(
-    pki: tuple[Path, Path], unsigned: bytes, tsa: tuple[str, asn1_x509.Certificate]
-) -> None:
+def test_b_t_with_local_timestamp_authority(pki: tuple[Path, Path], unsigned: bytes,
+                                            tsa: tuple[str, asn1_x509.Certificate]) -> None:
     url, tsa_cert = tsa
     stamped = ReceiptSigner(pki[0], PASSWORD, timestamp_url=url)
     status = validate(stamped.sign(unsigned), load_pem(pki[1]), tsa_cert)

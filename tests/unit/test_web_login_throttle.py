@@ -64,12 +64,8 @@ def attempt(client: TestClient, name: str, password: str = PASSWORD, forwarded: 
     page = client.get("/login", headers=headers)
     found = CSRF_FIELD.search(page.text)
     assert found
-    return client.post(
-        "/login",
-        data={"name": name, "password": password, "csrf_token": found.group(1)},
-        headers=headers,
-        follow_redirects=False,
-    )
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": found.group(1)},
+                       headers=headers, follow_redirects=False)
 
 
 def record_failures(rt: Runtime, name: str, addresses: list[str], *, ago: timedelta = timedelta(0)) -> None:
@@ -77,21 +73,14 @@ def record_failures(rt: Runtime, name: str, addresses: list[str], *, ago: timede
     checks would make the test slow for nothing."""
     with transaction(rt.engine) as session:
         for address in addresses:
-            session.add(
-                AuditEvent(
-                    office=rt.office, at=utcnow() - ago, actor=name, action="login_failed", after={"ip": address}
-                )
-            )
+            session.add(AuditEvent(office=rt.office, at=utcnow() - ago, actor=name, action="login_failed",
+                                   after={"ip": address}))
 
 
 def failures(rt: Runtime) -> list[tuple[str, dict[str, object]]]:
     with transaction(rt.engine) as session:
-        return [
-            (event.actor, event.after)
-            for event in session.exec(
-                select(AuditEvent).where(AuditEvent.action == "login_failed").order_by(AuditEvent.id)
-            )
-        ]
+        return [(event.actor, event.after) for event in
+                session.exec(select(AuditEvent).where(AuditEvent.action == "login_failed").order_by(AuditEvent.id))]
 
 
 # ------------------------------------------------------------------------------------------ lockout attack
@@ -164,11 +153,8 @@ def test_one_address_guessing_many_names_is_stopped_for_every_name(app: FastAPI,
     record_failures(rt, "x", [ATTACKER])  # names differ; the address is the same
     with transaction(rt.engine) as session:
         for index in range(throttle.MAX_FAILURES_PER_ADDRESS - 1):
-            session.add(
-                AuditEvent(
-                    office=rt.office, at=utcnow(), actor=f"ghicit{index}", action="login_failed", after={"ip": ATTACKER}
-                )
-            )
+            session.add(AuditEvent(office=rt.office, at=utcnow(), actor=f"ghicit{index}", action="login_failed",
+                                   after={"ip": ATTACKER}))
     assert attempt(browser(app, ATTACKER), "ion", PASSWORD).status_code == 429
     assert attempt(browser(app, CLERK_DESK), "ion").status_code == 303  # control
 

@@ -118,16 +118,8 @@ def test_without_a_session_a_huge_id_is_no_different(app: FastAPI) -> None:
 def test_a_normal_id_works(rt: Runtime, admin: TestClient) -> None:
     with transaction(rt.engine) as session:
         submission = add_submission(session, rt, received=datetime(2026, 11, 12, 9, 0, tzinfo=UTC), number=10)
-        document = add_document(
-            session,
-            rt,
-            submission,
-            "act.png",
-            png_bytes((40, 30)),
-            detected_type="png",
-            content_type="image/png",
-            accepted=True,
-        )
+        document = add_document(session, rt, submission, "act.png", png_bytes((40, 30)), detected_type="png",
+                                content_type="image/png", accepted=True)
     case = admin.get(f"/cazuri/{submission.id}")
     assert case.status_code == 200 and "Ion Popescu" in case.text
     assert admin.get(f"/cazuri/{submission.id}/documente/{document.id}").status_code == 200

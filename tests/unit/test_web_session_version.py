@@ -58,9 +58,8 @@ def token(html: str) -> str:
 
 def login(client: TestClient, name: str, password: str = PASSWORD) -> int:
     page = client.get("/login")
-    response = client.post(
-        "/login", data={"name": name, "password": password, "csrf_token": token(page.text)}, follow_redirects=False
-    )
+    response = client.post("/login", data={"name": name, "password": password, "csrf_token": token(page.text)},
+                           follow_redirects=False)
     return response.status_code
 
 
@@ -110,9 +109,8 @@ def test_deactivation_and_reactivation_do_not_revive_an_old_cookie(app: FastAPI,
     assert login(admin, "sefa") == 303
     ana = user_id(rt, "ana")
     for action in ("dezactiveaza", "reactiveaza"):
-        response = admin.post(
-            f"/admin/utilizatori/{ana}/{action}", data={"csrf_token": token(admin.get("/admin/utilizatori").text)}
-        )
+        response = admin.post(f"/admin/utilizatori/{ana}/{action}",
+                              data={"csrf_token": token(admin.get("/admin/utilizatori").text)})
         assert response.status_code == 200
     assert not logged_in(thief)
     assert not logged_in(clerk)
@@ -139,13 +137,11 @@ def test_a_password_change_ends_the_sessions_of_the_account(app: FastAPI, rt: Ru
     assert "password_change" in actions
 
 
-def test_intake_user_password_command(
-    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_intake_user_password_command(rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "intake.toml"
-    config.write_text(
-        f'[database]\nurl = "{rt.settings.database.url}"\n[storage]\npath = "{tmp_path / "store"}"\n', encoding="utf-8"
-    )
+    config.write_text(f'[database]\nurl = "{rt.settings.database.url}"\n[storage]\npath = "{tmp_path / "store"}"\n',
+                      encoding="utf-8")
     monkeypatch.setattr(cli, "configure_logging", lambda level: None)  # pytest keeps its own log handlers
     before = _version(rt, "ana")
     monkeypatch.setattr("sys.stdin", io.StringIO(NEW_PASSWORD + "\n"))
