@@ -509,10 +509,15 @@ def _instant(text: str | None) -> float:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"{'nr. înregistrare':<18} {'primit la':<26} {'stare':<12} {'expeditor':<30} subiect")
+    from datetime import datetime
+
+    from intake.texts import labels  # states and dates as the staff pages show them (issue 12)
+
+    print(f"{'nr. înregistrare':<18} {'primit la':<16} {'stare':<22} {'expeditor':<30} subiect")
     for row in rows:
+        received = labels.date_time(datetime.fromisoformat(row["received_at"])) if row["received_at"] else ""
         print(
-            f"{row['registration_number'] or '-':<18} {row['received_at'] or '':<26} {row['state']:<12} "
+            f"{row['registration_number'] or '-':<18} {received:<16} {labels.label(row['state'], 'stare'):<22} "
             f"{(row['sender'] or '-')[:30]:<30} {(row['subject'] or '')[:60]}"
         )
 

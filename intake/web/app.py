@@ -11,13 +11,15 @@ from fastapi.templating import Jinja2Templates
 
 from intake.clock import utcnow
 from intake.runtime import Runtime
+from intake.texts import labels
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+labels.install(templates.env)  # codes and dates in Romanian on every staff page (intake/texts/labels.py)
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from intake.web import auth, cases, ops, public, reports
+    from intake.web import auth, cases, day, ops, public, reports
     from intake.web.paths import bounded_path_ints
 
     app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None,
@@ -27,6 +29,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(public.router)
     app.include_router(cases.router)
+    app.include_router(day.router)
     app.include_router(ops.router)
     app.include_router(reports.router)
     auth.install(app, rt)

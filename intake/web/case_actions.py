@@ -42,36 +42,14 @@ from intake.receipts import compose
 from intake.records import add_finding, open_findings
 from intake.registry import format_registration
 from intake.runtime import Runtime
+from intake.texts import WEEKDAYS, labels
+from intake.web import sent
 from intake.web.auth import CurrentUser, audit
 
 PAGE_SIZE = 50
 
-# The contract's finding codes (plus the ones the pipeline adds), with the label staff read in the select.
-FINDING_CODES: dict[str, str] = {
-    "missing_document": "Document lipsă",
-    "illegible": "Document ilizibil",
-    "forbidden_attachment": "Atașament nepermis",
-    "corrupt_attachment": "Atașament deteriorat",
-    "oversized": "Mesaj sau atașament prea mare",
-    "signature_missing": "Semnătură lipsă",
-    "signature_invalid": "Semnătură invalidă",
-    "signature_not_qualified": "Semnătură necalificată",
-    "signature_indeterminate": "Semnătură ce nu a putut fi verificată",
-    "signer_mismatch": "Semnatarul diferă de solicitant",
-    "identity_mismatch": "Date de identitate neconcordante",
-    "consent_missing": "Lipsește acordul pentru comunicarea electronică",
-    "request_type_unknown": "Tipul cererii nu a putut fi stabilit",
-    "appointment_unavailable": "Niciun loc liber la programare",
-    "invalid_cnp": "CNP invalid pe formular",
-    "third_party_signature": "Documentul poartă și semnătura altei persoane",
-    "deadline_missed": "Termenul legal de clarificare a fost depășit",
-    "documents_after_confirmation": "Documente primite după confirmarea dosarului",
-    "benefit_category_unknown": "Categoria solicitantului nu reiese din cerere (de confirmat)",
-    "territorial_competence": "Domiciliul/reședința în alt județ (competența teritorială)",
-    "sender_unauthenticated": "Expeditor neautentificat: niciun răspuns trimis",
-    "possibly_related": "Posibil legat de alt dosar (expeditor nedovedit)",
-    "appointment_held": "Programare de stabilit manual",
-}
+# The codes' Romanian words live in one catalogue (intake.texts.labels); these names are kept for the callers.
+FINDING_CODES = labels.FINDINGS
 
 STATE_FILTERS: dict[str, str] = {
     "deschise": "Toate deschise",
@@ -81,35 +59,11 @@ STATE_FILTERS: dict[str, str] = {
     "rezolvate": "Rezolvate",
 }
 
-VERIFICATION_RO: dict[str, str] = {
-    "pending": "de verificat: dosar complet, așteaptă confirmarea unui funcționar",
-    "confirmed": "confirmat",
-    "reopened": "redeschis: constatări noi, programare de clarificare",
-}
-
-SIGNATURE_LABELS_RO: dict[str, str] = {
-    "QES": "Semnătură calificată (QES)",
-    "AdES-QC": "Semnătură avansată cu certificat calificat (AdES-QC)",
-    "AdES": "Semnătură avansată, necalificată (AdES)",
-    "invalid": "Semnătură invalidă",
-    "indeterminate": "Nedeterminat — verificați manual",
-    "none": "Fără semnătură",
-}
-
-PURPOSES_RO: dict[str, str] = {
-    "clarification": "clarificare",
-    "decision": "verificarea identității și decizia",
-}
-
-STATES_RO: dict[str, str] = {
-    SubmissionState.RECEIVED: "primit, în procesare",
-    SubmissionState.IGNORED: "ignorat",
-    SubmissionState.REGISTERED: "înregistrat",
-    SubmissionState.RECEIPTED: "recipisă emisă",
-    SubmissionState.QUARANTINED: "în carantină",
-}
-
-OUTBOX_STATES_RO: dict[str, str] = {"pending": "în așteptare", "sent": "trimis", "failed": "eșuat"}
+VERIFICATION_RO = labels.VERIFICATION_STATES
+SIGNATURE_LABELS_RO = labels.SIGNATURE_LABELS
+PURPOSES_RO = labels.PURPOSES
+STATES_RO = labels.SUBMISSION_STATES
+OUTBOX_STATES_RO = labels.OUTBOX_STATES
 
 # "12", "12/2026" or "12/23.11.2026" (the form printed on the recipisă).
 _REGISTRATION = re.compile(r"^\s*(\d{1,7})\s*(?:/\s*(?:(\d{1,2})\.(\d{1,2})\.)?(\d{4}))?\s*$")
@@ -413,7 +367,10 @@ def case_view(session: Session, rt: Runtime, submission: Submission) -> dict[str
         ],
         "outbox": [
             {
+                "id": row.id,
                 "kind": row.kind,
+                "kind_ro": labels.label(row.kind, "raspuns"),
+                "pdfs": sent.pdf_names(row.raw),
                 "recipient": row.recipient,
                 "state": OUTBOX_STATES_RO.get(row.state, row.state),
                 "created_at": local(row.created_at, timezone),
@@ -456,6 +413,7 @@ def _finding_view(finding: Finding, timezone: str) -> dict[str, Any]:
     return {
         "id": finding.id,
         "code": finding.code,
+        "code_ro": labels.label(finding.code, "constatare"),
         "message": finding.message,
         "document_id": finding.document_id,
         "staff_only": finding.staff_only,
@@ -487,7 +445,8 @@ def _email_view(rt: Runtime, submission: Submission) -> dict[str, Any]:
     parsed = parse_message(raw)
     view["raw_available"] = True
     view["to"] = ", ".join(parsed.to)
-    view["date"] = parsed.headers.get("date", "") or (parsed.date.isoformat() if parsed.date else "")
+    # The sender's Date header in the office's zone, dd.mm.yyyy HH:MM: never the raw RFC 5322 text.
+    view["date"] = labels.date_time(parsed.date, rt.settings.office.timezone) if parsed.date else ""
     view["html_body"] = parsed.html_body
     if not view["text_body"]:
         view["text_body"] = parsed.text_body
@@ -524,14 +483,16 @@ def _document_view(doc: Document, timezone: str) -> dict[str, Any]:
         "reason": doc.reason,
         "notes": doc.notes,
         "kind": doc.kind,
+        "kind_ro": labels.label(doc.kind, "document"),
         "origin": doc.origin,
+        "origin_ro": labels.label(doc.origin, "origine"),
         "thumbnail": bool(doc.accepted) and doc.detected_type in THUMBNAIL_TYPES,
         "signature": (
             {
                 "label": label,
                 "label_ro": SIGNATURE_LABELS_RO.get(label or "", label),
                 "css": _signature_css(label),
-                "reasons": signature.get("reasons") or [],
+                "reasons": [labels.signature_reason(code) for code in signature.get("reasons") or []],
                 "signer": signature.get("signer"),
                 "signed_at": signed_at,
                 "summary": signature.get("summary"),
@@ -544,11 +505,7 @@ def _document_view(doc: Document, timezone: str) -> dict[str, Any]:
     }
 
 
-TIME_SOURCES_RO = {
-    "timestamp": "dovedită prin marcă temporală",
-    "claimed": "declarată de semnatar, nedovedită",
-    "validation": "nedeclarată; verificată la data verificării",
-}
+TIME_SOURCES_RO = labels.SIGNATURE_TIME_SOURCES
 
 
 def _signature_details(signature: dict[str, Any]) -> dict[str, Any]:
@@ -610,7 +567,7 @@ def _slot_choices(
     return list(days.items())
 
 
-WEEKDAYS_RO = ("luni", "marți", "miercuri", "joi", "vineri", "sâmbătă", "duminică")
+WEEKDAYS_RO = WEEKDAYS
 
 
 def _history(session: Session, rt: Runtime, submission: Submission, root: Submission) -> list[dict[str, Any]]:
@@ -623,29 +580,38 @@ def _history(session: Session, rt: Runtime, submission: Submission, root: Submis
     items: list[dict[str, Any]] = []
     for event in session.exec(select(Event).where(col(Event.submission_id).in_(ids))).all():
         items.append(
-            {"at": event.at, "actor": event.actor, "action": event.action, "detail": _compact(event.detail),
-             "note": None, "kind": "event", "order": event.id or 0}
+            {
+                "at": event.at,
+                "actor": event.actor,
+                "action": labels.event_label(event.action),
+                "detail": labels.detail_text(event.detail, timezone),
+                "note": None,
+                "kind": "event",
+                "order": event.id or 0,
+            }
         )
     for entry in session.exec(
         select(AuditEvent).where(col(AuditEvent.submission_id).in_(ids), AuditEvent.office == rt.office)
     ).all():
         change = ""
         if entry.before or entry.after:
-            change = f"{_compact(entry.before) or '—'} → {_compact(entry.after) or '—'}"
+            before = labels.detail_text(entry.before, timezone) or "—"
+            change = f"{before} → {labels.detail_text(entry.after, timezone) or '—'}"
         items.append(
-            {"at": entry.at, "actor": entry.actor, "action": entry.action, "detail": change, "note": entry.note,
-             "kind": "audit", "order": entry.id or 0}
+            {
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": labels.event_label(entry.action),
+                "detail": change,
+                "note": entry.note,
+                "kind": "audit",
+                "order": entry.id or 0,
+            }
         )
     items.sort(key=lambda item: (item["at"], item["kind"], item["order"]))
     for item in items:
         item["at"] = local(item["at"], timezone)
     return items
-
-
-def _compact(detail: dict[str, Any] | None) -> str:
-    if not detail:
-        return ""
-    return "; ".join(f"{key}: {value}" for key, value in detail.items())
 
 
 # --- actions -----------------------------------------------------------------------------------------------
@@ -662,8 +628,14 @@ def resolve(session: Session, rt: Runtime, user: CurrentUser, submission: Submis
     submission.resolved_by = user.name
     session.add(submission)
     audit(
-        session, rt.office, user, "resolve", submission_id=submission.id, before=before,
-        after={"resolved_at": submission.resolved_at.isoformat(), "resolved_by": user.name}, note=note,
+        session,
+        rt.office,
+        user,
+        "resolve",
+        submission_id=submission.id,
+        before=before,
+        after={"resolved_at": submission.resolved_at.isoformat(), "resolved_by": user.name},
+        note=note,
     )
 
 
@@ -683,10 +655,20 @@ def add_staff_finding(
     # a clarification visit within the legal deadline, and the e-mail says why.
     change = service.after_staff_change(rt, session, submission)
     audit(
-        session, rt.office, user, "add_finding", submission_id=submission.id, before=before,
-        after={"open_findings": [f.code for f in open_findings(session, submission)], "flagged": True,
-               "code": code, "message": message, "visit": change.kind,
-               "appointment": _appointment_audit(change.appointment)},
+        session,
+        rt.office,
+        user,
+        "add_finding",
+        submission_id=submission.id,
+        before=before,
+        after={
+            "open_findings": [f.code for f in open_findings(session, submission)],
+            "flagged": True,
+            "code": code,
+            "message": message,
+            "visit": change.kind,
+            "appointment": _appointment_audit(change.appointment),
+        },
     )
 
 
@@ -705,11 +687,25 @@ def clear_finding(session: Session, rt: Runtime, user: CurrentUser, submission: 
     submission.flagged = bool(remaining)
     session.add(submission)
     audit(
-        session, rt.office, user, "clear_finding", submission_id=submission.id,
-        before={"finding_id": finding.id, "code": finding.code, "message": finding.message, "cleared_at": None,
-                "staff_only": finding.staff_only, "flagged": before_flagged},
-        after={"finding_id": finding.id, "cleared_at": finding.cleared_at.isoformat(),
-               "flagged": submission.flagged, "open_findings": [f.code for f in remaining]},
+        session,
+        rt.office,
+        user,
+        "clear_finding",
+        submission_id=submission.id,
+        before={
+            "finding_id": finding.id,
+            "code": finding.code,
+            "message": finding.message,
+            "cleared_at": None,
+            "staff_only": finding.staff_only,
+            "flagged": before_flagged,
+        },
+        after={
+            "finding_id": finding.id,
+            "cleared_at": finding.cleared_at.isoformat(),
+            "flagged": submission.flagged,
+            "open_findings": [f.code for f in remaining],
+        },
     )
     # The last finding gone: the clarification visit is cancelled and the file goes to verification.
     service.after_staff_change(rt, session, submission)
@@ -745,7 +741,12 @@ def confirm_file(session: Session, rt: Runtime, user: CurrentUser, submission: S
         raise ActionError(exc.key) from None
     session.flush()
     audit(
-        session, rt.office, user, "confirm_file", submission_id=root.id, before=before,
+        session,
+        rt.office,
+        user,
+        "confirm_file",
+        submission_id=root.id,
+        before=before,
         after={"verification": service.verification_state(session, root), **_appointment_audit(appointment)},
     )
     return "confirmat" if appointment is not None else "confirmat_fara_loc"
@@ -767,8 +768,15 @@ def move(session: Session, rt: Runtime, user: CurrentUser, submission: Submissio
         service.reschedule(rt, session, appointment, start, actor=user.name)
     except ValueError:
         raise ActionError("ora_ocupata") from None
-    audit(session, rt.office, user, "move_appointment", submission_id=root.id, before=before,
-          after=_appointment_audit(appointment))
+    audit(
+        session,
+        rt.office,
+        user,
+        "move_appointment",
+        submission_id=root.id,
+        before=before,
+        after=_appointment_audit(appointment),
+    )
 
 
 def cancel(session: Session, rt: Runtime, user: CurrentUser, submission: Submission) -> None:
@@ -778,8 +786,15 @@ def cancel(session: Session, rt: Runtime, user: CurrentUser, submission: Submiss
         raise ActionError("fara_programare")
     before = _appointment_audit(appointment)
     service.cancel(rt, session, appointment, actor=user.name)
-    audit(session, rt.office, user, "cancel_appointment", submission_id=root.id, before=before,
-          after=_appointment_audit(appointment))
+    audit(
+        session,
+        rt.office,
+        user,
+        "cancel_appointment",
+        submission_id=root.id,
+        before=before,
+        after=_appointment_audit(appointment),
+    )
 
 
 def _appointment_audit(appointment: Appointment | None) -> dict[str, Any]:
@@ -818,9 +833,7 @@ def resend_receipt(session: Session, rt: Runtime, user: CurrentUser, submission:
     if original is None:
         raise ActionError("fara_recipisa")
     resends = session.exec(
-        select(func.count()).where(
-            OutboxMessage.submission_id == submission.id, OutboxMessage.kind == "receipt_resend"
-        )
+        select(func.count()).where(OutboxMessage.submission_id == submission.id, OutboxMessage.kind == "receipt_resend")
     ).one()
     message_id = compose.make_message_id(
         f"receipt-resend-{resends + 1}",
@@ -834,10 +847,21 @@ def resend_receipt(session: Session, rt: Runtime, user: CurrentUser, submission:
     del message["Message-ID"]
     message["Message-ID"] = message_id
     enqueue(session, rt, submission, kind="receipt_resend", message=message)
-    session.add(Event(submission_id=submission.id, at=rt.clock.now(), actor=user.name, action="receipt_resent",
-                      detail={"message_id": message_id}))
+    session.add(
+        Event(
+            submission_id=submission.id,
+            at=rt.clock.now(),
+            actor=user.name,
+            action="receipt_resent",
+            detail={"message_id": message_id},
+        )
+    )
     audit(
-        session, rt.office, user, "resend_receipt", submission_id=submission.id,
+        session,
+        rt.office,
+        user,
+        "resend_receipt",
+        submission_id=submission.id,
         before={"message_id": original.message_id, "state": original.state},
         after={"message_id": message_id, "recipient": original.recipient, "state": "pending"},
     )
@@ -860,7 +884,12 @@ def mark_consent(session: Session, rt: Runtime, user: CurrentUser, submission: S
     submission.flagged = bool(open_findings(session, submission))
     session.add(submission)
     audit(
-        session, rt.office, user, "mark_consent", submission_id=submission.id, before=before,
+        session,
+        rt.office,
+        user,
+        "mark_consent",
+        submission_id=submission.id,
+        before=before,
         after={"consent": True, "flagged": submission.flagged, "cleared_findings": cleared},
     )
     service.after_staff_change(rt, session, submission)
@@ -880,8 +909,11 @@ def reprocess(rt: Runtime, user: CurrentUser, submission_id: int) -> None:
             raise LookupError(submission_id)
         if submission.state != SubmissionState.QUARANTINED:
             raise ActionError("nu_e_carantina")
-        before = {"state": submission.state, "quarantine_reason": submission.quarantine_reason,
-                  "attempts": submission.attempts}
+        before = {
+            "state": submission.state,
+            "quarantine_reason": submission.quarantine_reason,
+            "attempts": submission.attempts,
+        }
     try:
         pipeline.replay(rt, submission_id)
     except ValueError:
@@ -889,7 +921,15 @@ def reprocess(rt: Runtime, user: CurrentUser, submission_id: int) -> None:
     with transaction(rt.engine) as session:
         submission = session.get_one(Submission, submission_id)
         audit(
-            session, rt.office, user, "reprocess", submission_id=submission_id, before=before,
-            after={"state": submission.state, "quarantine_reason": submission.quarantine_reason,
-                   "attempts": submission.attempts},
+            session,
+            rt.office,
+            user,
+            "reprocess",
+            submission_id=submission_id,
+            before=before,
+            after={
+                "state": submission.state,
+                "quarantine_reason": submission.quarantine_reason,
+                "attempts": submission.attempts,
+            },
         )

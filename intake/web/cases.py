@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from starlette.exceptions import HTTPException
 
 from intake.db import read_transaction, transaction
-from intake.models import Document, Submission
+from intake.models import Document, OutboxMessage, Submission
 from intake.runtime import Runtime
+from intake.texts import labels
 from intake.web import case_actions as actions
-from intake.web import previews
+from intake.web import previews, sent
 from intake.web.app import templates
 from intake.web.auth import CurrentUser, office_runtime, require_roles, staff_context, verify_csrf
 
@@ -88,15 +88,6 @@ def _back(submission_id: int, *, ok: str | None = None, error: str | None = None
 # --- the queue ---------------------------------------------------------------------------------------------
 
 
-def _date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 @router.get("/cazuri")
 def queue(
     request: Request,
@@ -112,8 +103,8 @@ def queue(
     filters = actions.QueueFilter(
         state=stare if stare in actions.STATE_FILTERS else "deschise",
         code=cod if cod in actions.FINDING_CODES else "",
-        date_from=_date(de_la),
-        date_to=_date(pana_la),
+        date_from=labels.parse_day(de_la),
+        date_to=labels.parse_day(pana_la),
         search=q[:200],
         page=int(pagina) if pagina.isdigit() else 1,
     )
@@ -123,8 +114,9 @@ def queue(
     params = {
         "stare": filters.state,
         "cod": filters.code,
-        "de_la": filters.date_from.isoformat() if filters.date_from else "",
-        "pana_la": filters.date_to.isoformat() if filters.date_to else "",
+        # Shown and linked as typed in Romania (dd.mm.yyyy); parse_day also takes ISO from older links.
+        "de_la": labels.day(filters.date_from) if filters.date_from else "",
+        "pana_la": labels.day(filters.date_to) if filters.date_to else "",
         "q": filters.search,
     }
     base_query = urlencode({key: value for key, value in params.items() if value})
@@ -137,6 +129,7 @@ def queue(
         states=actions.STATE_FILTERS,
         codes=actions.FINDING_CODES,
         awaiting_verification=awaiting_verification,
+        bad_dates=[text for text in (de_la, pana_la) if text.strip() and labels.parse_day(text) is None],
     )
     return templates.TemplateResponse(request, "staff/queue.html", context)
 
@@ -241,6 +234,38 @@ def make_thumbnail(data: bytes, max_pixels: int) -> bytes:
     if png is None:
         raise ValueError("no preview for this image")
     return png
+
+
+@router.get("/cazuri/{submission_id}/trimise/{outbox_id}/{number}")
+def sent_pdf(request: Request, user: RegistryUser, submission_id: int, outbox_id: int, number: int) -> Response:
+    """The `number`-th PDF (from 1: ids in paths are never 0) of a message sent about this case, inline."""
+    rt = _rt(request)
+    with read_transaction(rt.engine) as session:
+        submission = _case_or_404(session, rt, submission_id)
+        root_id = submission.case_id or submission.id
+        case_ids = {submission.id, root_id} | set(
+            session.exec(select(Submission.id).where(col(Submission.case_id) == root_id)).all()
+        )
+        row = session.get(OutboxMessage, outbox_id)
+        if row is None or row.office != rt.office or row.submission_id not in case_ids:
+            raise HTTPException(404)
+        raw = row.raw
+    parts = sent.pdf_parts(raw)
+    if not 1 <= number <= len(parts):
+        raise HTTPException(404)
+    part = parts[number - 1]
+    data = part.get_content()
+    name = part.get_filename() or f"document-{number}.pdf"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            # Inline: the browser's own PDF viewer shows it beside the case; "Save" still offers the real name.
+            "Content-Disposition": content_disposition(name).replace("attachment;", "inline;", 1),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 # --- actions -----------------------------------------------------------------------------------------------

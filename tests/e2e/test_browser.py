@@ -41,7 +41,8 @@ def test_clerk_moves_the_appointment_of_a_badly_signed_case_and_resolves_it(
     assert page.locator(".user-name").inner_text() == site.clerk
     row = page.locator("table.queue tbody tr", has_text=TAMPERED_SENDER)
     assert row.count() == 1
-    assert "signature_invalid" in row.inner_text() and "consent_missing" in row.inner_text()
+    assert "Semnătură invalidă" in row.inner_text()  # finding labels, never codes (issue 12)
+    assert "Lipsește acordul pentru comunicarea electronică" in row.inner_text()
     shot(page, artifacts, "02-queue")
 
     # 3. The case page: the application's signature verdict and its reason.
@@ -50,8 +51,8 @@ def test_clerk_moves_the_appointment_of_a_badly_signed_case_and_resolves_it(
     application = page.locator("article.document", has_text="cerere.pdf")
     verdict = application.locator(".signature")
     assert verdict.is_visible()
-    assert "invalid" in verdict.inner_text()
-    assert "tampered" in verdict.inner_text()
+    assert "Semnătură invalidă" in verdict.inner_text()
+    assert "Documentul a fost modificat după semnare" in verdict.inner_text()  # the reason `tampered`, in words
     shot(page, artifacts, "03-case")
 
     # 4. Move the appointment to another free slot.
@@ -144,3 +145,87 @@ def test_ops_engineer_sees_the_charts_of_the_dashboard(page: Any, site: Site, ar
     # The flagged case's clarification visit is on the appointment chart, inside the legal window.
     booked = page.locator("#grafic-programari svg title", has_text=re.compile(r": programări [1-9]"))
     assert booked.count() >= 1
+
+
+# --- issue 12: the staff screens in plain Romanian, on a tablet and a phone, and the clerk's printed day ----------
+
+# Codes that must never reach a clerk's eyes: snake_case tokens (findings, kinds, events, detail keys), the
+# pipeline's "stage:" events and an RFC 5322 date.
+RAW_CODE = re.compile(r"\b[a-z]+_[a-z_]+\b|\bstage:|\bsent:")
+# Single-word codes (states, purposes, visit changes) the snake_case pattern cannot see; "invalid" is Romanian too.
+ENGLISH_WORDS = {"booked", "moved", "received", "registered", "receipted", "quarantined", "pending", "sent", "failed",
+                 "none", "clarification", "decision", "confirmed", "reopened", "indeterminate"}  # fmt: skip
+RFC5322_DATE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4}")
+
+
+def no_sideways_scroll(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def test_staff_screens_read_in_romanian_fit_a_tablet_and_a_phone_and_the_day_prints(
+    page: Any, site: Site, artifacts: Path
+) -> None:
+    # `/` without a session: the login; with one: the queue.
+    page.goto(site.url("/"))
+    page.wait_for_url(re.compile(r"/login$"))
+    log_in(page, site)
+    page.goto(site.url("/"))
+    page.wait_for_url(re.compile(r"/cazuri$"))
+
+    # The case page of a case the real pipeline processed: words and dd.mm.yyyy, no codes, no RFC 5322 date.
+    page.goto(site.url(f"/cazuri/{site.flagged_id}"))
+    text = page.locator("main").inner_text()
+    assert not RAW_CODE.findall(text), RAW_CODE.findall(text)
+    assert not RFC5322_DATE.search(text)
+    english = [line for line in text.splitlines() if ENGLISH_WORDS & set(re.findall(r"\b[a-z]+\b", line))]
+    assert not english, english
+    assert re.search(r"\b\d{2}\.\d{2}\.\d{4} \d{2}:\d{2}\b", page.locator("dl.case-summary").inner_text())
+    assert "lipsește data trimiterii (Date)" in page.locator("#email").inner_text()  # the parser's note, in words
+    assert "Etapă încheiată: verificarea atașamentelor" in page.locator("#istoric").inner_text()
+    shot(page, artifacts, "20-case-in-romanian")
+
+    # The recipisă that was sent, as a PDF shown inline, for this logged-in clerk only.
+    receipt = page.get_by_role("link", name="Recipisa trimisă (PDF)")
+    href = receipt.get_attribute("href")
+    assert href and page.locator(f'#raspunsuri a[href="{href}"]').count() == 1
+    shown = page.request.get(site.url(href))
+    assert shown.status == 200 and shown.headers["content-type"] == "application/pdf"
+    assert shown.headers["content-disposition"].startswith("inline;") and shown.body().startswith(b"%PDF")
+    stranger = page.context.browser.new_context()
+    try:
+        refused = stranger.request.get(site.url(href), max_redirects=0)
+        assert refused.status == 401 and not refused.body().startswith(b"%PDF")  # no session: no document
+    finally:
+        stranger.close()
+
+    # The queue with a date typed the Romanian way, on a tablet at the counter and on a phone: cards, no sideways
+    # page scroll.
+    today = datetime.now(BUCHAREST).strftime("%d.%m.%Y")
+    page.goto(site.url("/cazuri?stare=deschise"))
+    page.get_by_label("Primit de la").fill(today)
+    page.get_by_role("button", name="Filtrează").click()
+    page.wait_for_url(re.compile(r"[?&]de_la=" + re.escape(today)))
+    assert page.get_by_label("Primit de la").input_value() == today
+    assert page.locator("table.queue tbody tr a.case-link").count() >= 1
+    for width, height in ((768, 1024), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        assert no_sideways_scroll(page), f"the queue scrolls sideways at {width} px"
+        assert page.locator("table.queue thead").is_hidden()  # the table became cards
+        shot(page, artifacts, f"21-queue-{width}px")
+    page.goto(site.url(f"/cazuri/{site.flagged_id}"))
+    assert no_sideways_scroll(page), "the case page scrolls sideways at 390 px"
+
+    # The clerk's day, from the menu; printed: no menu, fits the width of A4.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.get_by_role("link", name="De verificat", exact=True).click()
+    page.wait_for_url(re.compile(r"/ziua$"))
+    assert page.get_by_role("heading", name=re.compile(r"^Programări Azi ")).is_visible()
+    assert page.get_by_role("heading", name=re.compile(r"^Programări Mâine ")).is_visible()
+    assert not RAW_CODE.findall(page.locator("main").inner_text())
+    shot(page, artifacts, "22-day")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 700, "height": 990})  # A4 less the 12 mm margins, at 96 dpi
+    assert page.locator("header.staff-header").is_hidden()
+    assert no_sideways_scroll(page), "the printed day is wider than A4"
+    shot(page, artifacts, "23-day-print")
+    page.pdf(path=str(artifacts / "23-day-print.pdf"), format="A4", print_background=False)

@@ -366,6 +366,8 @@ def test_queue_shows_the_appointment_of_the_case(client: TestClient, rt: Runtime
         ("de_la=2026-11-13&pana_la=2026-11-13", ["quarantined"]),
         ("de_la=2026-11-13", ["quarantined", "new"]),
         ("pana_la=2026-11-12", ["old"]),
+        ("de_la=13.11.2026&pana_la=13.11.2026", ["quarantined"]),  # as typed in Romania (issue 12)
+        ("de_la=13/11/2026", ["quarantined", "new"]),
         ("q=12", ["new"]),
         ("q=12/16.11.2026", ["new"]),
         ("q=12/2026", ["new"]),
@@ -417,18 +419,19 @@ def test_case_page_shows_the_mail_escaped_and_never_renders_html(client: TestCli
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(3)&gt;" in text  # HTML body as its source
     assert "Ion Popescu &lt;ion.popescu@example.ro&gt;" in text
     assert "cluj@anofm.gov.ro" in text  # To, from the stored raw message
-    assert "Mon, 16 Nov 2026 09:00:00 +0200" in text  # Date header as sent
+    assert "16.11.2026 09:00" in text and "Mon, 16 Nov" not in text  # Date header, in the office zone (issue 12)
     assert "vă trimit cererea." in text
     # The attachments: facts, the check and the signature verdict with its reasons.
     assert "cerere.pdf" in text and "Fișierul PDF este deteriorat." in text and "respins" in text
-    assert "Semnătură invalidă" in text and "modified_after_signing" in text and "11.11.2026 18:02:11" in text
+    assert "Semnătură invalidă" in text and "Documentul a fost modificat după semnare" in text  # reasons in words
+    assert "11.11.2026 18:02" in text
     # issue 8: how the time is known, what changed after signing, and who else signed (the applicant's decides)
     assert "dovedită prin marcă temporală" in text and "marcă temporală calificată" in text
     assert "valoarea câmpului „nume” a fost modificată" in text
     assert "Alte semnături" in text and "Maria Ionescu" in text
     assert f"/cazuri/{seeded['old']}/documente/{seeded['image']}/miniatura" in text
     assert f"/cazuri/{seeded['old']}/documente/{seeded['pdf']}/miniatura" not in text  # PDF: download only
-    assert "missing_document" in text
+    assert "Document lipsă" in text
 
 
 def test_case_page_of_another_office_or_a_made_up_id_is_404(client: TestClient, seeded: dict[str, int]) -> None:
@@ -874,8 +877,12 @@ def test_confirming_closes_the_staff_only_findings_it_settles(
     case = seeded["in_order"]
     with transaction(rt.engine) as session:
         finding = add_finding(
-            session, rt, session.get_one(Submission, case), "benefit_category_unstated",
-            "Categoria de beneficiar nu este precizată.", staff_only=True,
+            session,
+            rt,
+            session.get_one(Submission, case),
+            "benefit_category_unstated",
+            "Categoria de beneficiar nu este precizată.",
+            staff_only=True,
         )
         session.flush()
         finding_id = finding.id
