@@ -158,6 +158,15 @@ SUBMISSION_STATES: dict[str, str] = {
     "quarantined": "în carantină",
 }
 
+# The same, as the ops page counts them ("12 primite, în lucru").
+SUBMISSION_STATES_COUNTED: dict[str, str] = {
+    "received": "primite, în lucru",
+    "registered": "înregistrate, în lucru",
+    "receipted": "cu recipisă trimisă",
+    "ignored": "ignorate (răspunsuri automate etc.)",
+    "quarantined": "în carantină",
+}
+
 VERIFICATION_STATES: dict[str, str] = {
     "pending": "de verificat: dosar complet, așteaptă confirmarea unui funcționar",
     "confirmed": "confirmat",
@@ -180,6 +189,19 @@ STAGES: dict[str, str] = {
     "validate": "verificarea atașamentelor",
     "verify": "recunoașterea documentelor și verificarea semnăturilor",
     "assess": "verificarea dosarului",
+    "register": "înregistrare",
+    "book": "programare",
+    "receipt": "recipisă",
+}
+
+# The same, short, as ops read them on the charts of /panou.
+STAGES_SHORT: dict[str, str] = {
+    "claimed": "preluat",
+    "parse": "citire",
+    "screen": "triere",
+    "validate": "fișiere",
+    "verify": "semnături",
+    "assess": "evaluare",
     "register": "înregistrare",
     "book": "programare",
     "receipt": "recipisă",

@@ -24,6 +24,7 @@ from intake.models import OutboxMessage, OutboxState, Submission, SubmissionStat
 from intake.monitoring import processing_summary, readiness
 from intake.registry import format_registration
 from intake.runtime import Runtime
+from intake.texts import labels
 from intake.views import status_view
 from intake.web import panou
 from intake.web.app import templates
@@ -37,14 +38,6 @@ OpsUser = Annotated[CurrentUser, Depends(require_roles("ops"))]
 PROCESS_STARTED = utcnow()
 PROCESSING_WINDOW = timedelta(hours=1)
 
-STATE_LABELS = {
-    SubmissionState.RECEIVED: "primite, în lucru",
-    SubmissionState.REGISTERED: "înregistrate, în lucru",
-    SubmissionState.RECEIPTED: "cu recipisă trimisă",
-    SubmissionState.IGNORED: "ignorate (răspunsuri automate etc.)",
-    SubmissionState.QUARANTINED: "în carantină",
-}
-OUTBOX_KINDS = {"acknowledgement": "confirmare", "receipt": "recipisă", "alert": "alertă"}
 ALERT_KINDS = {
     "poll_failing": "citirea căsuței eșuează",
     "outbox_undeliverable": "e-mailuri netrimise",
@@ -158,8 +151,8 @@ def dashboard_data(session: Session, rt: Runtime) -> dict[str, Any]:
         )
     return {
         "states": [
-            {"label": label, "state": state.value, "count": queues.get(state.value, 0)}
-            for state, label in STATE_LABELS.items()
+            {"label": label, "state": state, "count": queues.get(state, 0)}
+            for state, label in labels.SUBMISSION_STATES_COUNTED.items()
         ],
         "total": sum(queues.values()),
         "oldest_pending": (
@@ -184,7 +177,7 @@ def dashboard_data(session: Session, rt: Runtime) -> dict[str, Any]:
             "failures": [
                 {
                     "id": message.id,
-                    "kind": OUTBOX_KINDS.get(message.kind, message.kind),
+                    "kind": labels.REPLY_KINDS.get(message.kind, message.kind),
                     "submission_id": message.submission_id,
                     "attempts": message.attempts,
                     "last_error": message.last_error or "—",

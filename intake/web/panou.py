@@ -21,6 +21,7 @@ from intake.appointments.case import booker_for, calendar_for
 from intake.models import Appointment, AppointmentState, Event, Submission, SubmissionState
 from intake.monitoring import percentile
 from intake.runtime import Runtime
+from intake.texts import labels
 from intake.web.charts import Chart, Series, render
 
 HOURS = 48
@@ -28,18 +29,6 @@ DAYS = 60
 WORKING_DAYS = 10
 PROCESSING_WINDOW = timedelta(hours=24)
 PERCENTILES = ((0.5, "p50"), (0.9, "p90"), (0.95, "p95"), (0.99, "p99"))
-# The pipeline's stage names (pipeline.STAGES, in order), as ops read them on the charts.
-STAGE_LABELS = {
-    "claimed": "preluat",
-    "parse": "citire",
-    "screen": "triere",
-    "validate": "fișiere",
-    "verify": "semnături",
-    "assess": "evaluare",
-    "register": "înregistrare",
-    "book": "programare",
-    "receipt": "recipisă",
-}
 
 
 @dataclass(frozen=True)
@@ -195,14 +184,14 @@ def charts(session: Session, rt: Runtime, outbox: dict[str, int]) -> dict[str, M
             )
         )
 
-    order = [stage for stage in ("total", *STAGE_LABELS) if stage in stages] + sorted(
-        set(stages) - {"total", *STAGE_LABELS}
+    order = [stage for stage in ("total", *labels.STAGES_SHORT) if stage in stages] + sorted(
+        set(stages) - {"total", *labels.STAGES_SHORT}
     )
     processing = (
         render(
             Chart(
                 title="Timp de prelucrare pe etapă, ultimele 24 h (secunde)",
-                labels=tuple("total mesaj" if s == "total" else STAGE_LABELS.get(s, s) for s in order),
+                labels=tuple("total mesaj" if s == "total" else labels.STAGES_SHORT.get(s, s) for s in order),
                 series=tuple(Series(name, tuple(stages[s][name] or 0.0 for s in order)) for _, name in PERCENTILES),
                 unit="s",
             )
@@ -225,7 +214,7 @@ def charts(session: Session, rt: Runtime, outbox: dict[str, int]) -> dict[str, M
     queue = render(
         Chart(
             title="Mesaje în așteptare, după ultima etapă încheiată",
-            labels=tuple(STAGE_LABELS.get(s, s) for s in waiting) or ("—",),
+            labels=tuple(labels.STAGES_SHORT.get(s, s) for s in waiting) or ("—",),
             series=(Series("în așteptare", tuple(float(v) for v in waiting.values()) or (0.0,)),),
             unit="mesaje",
         )
