@@ -33,6 +33,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from sqlmodel import Session, col, select
 
+from intake import texts
 from intake.clock import local
 from intake.db import read_transaction
 from intake.models import Document, Finding, Submission
@@ -82,10 +83,7 @@ KINDS: dict[str, ReportKind] = {
     ),
 }
 
-MONTHS_RO = (
-    "ianuarie", "februarie", "martie", "aprilie", "mai", "iunie",
-    "iulie", "august", "septembrie", "octombrie", "noiembrie", "decembrie",
-)  # fmt: skip
+MONTHS_RO = texts.MONTHS
 
 
 class ReportError(ValueError):

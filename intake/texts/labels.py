@@ -150,6 +150,8 @@ _SIGNATURE_REASONS_STAFF: dict[str, str] = {
     "revocation_unreachable": "starea de revocare a certificatului nu a putut fi obținută",
 }
 
+ROLES: dict[str, str] = {"registry": "Registratură", "ops": "Operațiuni", "admin": "Administrator"}
+
 SUBMISSION_STATES: dict[str, str] = {
     "received": "primit, în procesare",
     "ignored": "ignorat",

@@ -37,13 +37,14 @@ from intake.clock import local, utcnow
 from intake.db import transaction
 from intake.models import AuditEvent, StaffUser
 from intake.runtime import Runtime
+from intake.texts import labels
 from intake.web import throttle
 from intake.web.client import client_address, parse_networks
 
 log = logging.getLogger(__name__)
 
 ROLES = ("registry", "ops", "admin")  # admin may do everything
-ROLE_LABELS = {"registry": "Registratură", "ops": "Operațiuni", "admin": "Administrator"}
+ROLE_LABELS = labels.ROLES
 
 COOKIE_NAME = "intake_session"
 SESSION_SALT = "intake-session"
