@@ -29,6 +29,8 @@ _CHARSET_SCAN_BYTES = 256 * 1024
 # value once per word: a 200 KB Subject of 6,600 encoded words (a real test-corpus mail) took 370 MB and 4 s.
 # Longer values are cut (RFC 5322 lines are at most 998 characters; a folded value this long is junk or an attack).
 MAX_HEADER_CHARS = 16 * 1024
+# How much of the raw message is handed to the parser at a time (see parse_bounded).
+FEED_BYTES = 1024 * 1024
 
 
 class _BoundedHeaderPolicy(EmailPolicy):
@@ -121,6 +123,10 @@ def parse_bounded(raw: bytes, *, max_depth: int, max_parts: int) -> tuple[Messag
         fallback_charset=declared_charset(raw[:_CHARSET_SCAN_BYTES]),
         counts=counts,
     )
-    # What BytesParser does: undeclared 8-bit bytes travel as surrogate escapes until someone decodes them.
-    parser.feed(raw.decode("ascii", "surrogateescape"))
+    # What BytesParser does: undeclared 8-bit bytes travel as surrogate escapes until someone decodes them. Fed a
+    # piece at a time (the parser is incremental; ASCII with surrogate escapes decodes byte by byte, so any cut is
+    # safe): fed at once, a 25 MB message became a 25 MB str plus the parser's line buffer, an io.StringIO that
+    # holds text as 4 bytes a character (100 MB), for a peak of ~200 MB above the message itself.
+    for start in range(0, len(raw), FEED_BYTES):
+        parser.feed(raw[start : start + FEED_BYTES].decode("ascii", "surrogateescape"))
     return parser.close(), counts

@@ -10,6 +10,7 @@ decoded on demand) and the decisions specific to intake (what is a body, what is
 from __future__ import annotations
 
 import base64
+import binascii
 import codecs
 import contextlib
 import dataclasses
@@ -611,6 +612,9 @@ def _raw_filename(part: Message) -> str | None:
 def _payload_bytes(part: Message, out: _Collector) -> bytes:
     """Transfer-decoded payload. Opaque message/* leaves (delivery-status, partial, ...) are flattened
     back to bytes so they can be stored like any other attachment."""
+    decoded = _base64_payload(part)
+    if decoded is not None:
+        return decoded
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -627,6 +631,25 @@ def _payload_bytes(part: Message, out: _Collector) -> bytes:
     except Exception:
         out.defect("unserialisable message part")
     return b""
+
+
+def _base64_payload(part: Message) -> bytes | None:
+    """A base64 leaf decoded in one step, with the result the library's `get_payload(decode=True)` gives.
+
+    The library splits the text into lines, joins them and copies the whole once more before decoding: about 4.5
+    times the part in memory at once (116 MB for a 25 MB attachment, the largest single cost of a big message).
+    `a2b_base64` skips the line breaks itself; it is the library's own fallback for text that is not strict
+    base64, and on strict base64 both agree. None (the library decodes it) for anything else, and for text
+    `a2b_base64` refuses (bad padding: the library has repairs for that)."""
+    if part.is_multipart() or str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+        return None
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    try:
+        return binascii.a2b_base64(payload.encode("ascii", "surrogateescape"))
+    except (binascii.Error, ValueError, UnicodeError):
+        return None
 
 
 def _flatten(part: Message) -> bytes:

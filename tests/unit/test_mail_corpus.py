@@ -156,3 +156,24 @@ def test_corpus_summary() -> None:
     print(f"categories: {dict(by_category)}; files with defects: {with_defects}; top defects: {defects.most_common(8)}")
     assert sum(by_category.values()) == len(MESSAGE_FILES)
     assert unparseable == []  # the fallback path exists for safety, not for any known mail
+
+
+def test_base64_leaves_decode_as_the_library_decodes_them_across_the_corpus() -> None:
+    """intake.mailbox.parse decodes base64 parts with one `a2b_base64` (a quarter of the library's peak memory on
+    a 25 MB attachment): on every base64 leaf of ~1,000 real-world mails it gives the library's bytes, or leaves
+    the part to the library."""
+    from intake.mailbox.bounded import parse_bounded
+    from intake.mailbox.parse import _base64_payload
+
+    compared = handed_back = 0
+    for path in MESSAGE_FILES:
+        message, _counts = parse_bounded(path.read_bytes(), max_depth=40, max_parts=2000)
+        for part in message.walk():
+            fast = _base64_payload(part)
+            if fast is None:
+                handed_back += str(part.get("content-transfer-encoding", "")).strip().lower() == "base64"
+                continue
+            assert fast == part.get_payload(decode=True), path.name
+            compared += 1
+    assert compared > 300, compared
+    assert handed_back < compared
