@@ -112,7 +112,8 @@ def duration_ro(seconds: float | None) -> str:
 def _seconds(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+    text = f"{value:.2f}" if value < 10 else f"{value:.1f}"
+    return text.replace(".", ",") + " s"  # the Romanian decimal comma
 
 
 def dashboard_data(session: Session, rt: Runtime) -> dict[str, Any]:

@@ -177,7 +177,7 @@ def test_dashboard_shows_the_figures(rt: Runtime, app: FastAPI) -> None:
     assert "intake@mail.example / INBOX" in html
     assert "&lt;b&gt;IMAP4 error&lt;/b&gt;" in html and "<b>IMAP4 error</b>" not in html  # escaped
     assert "550 no such user" in html
-    assert "1.00 s" in html  # median processing time of the one submission: 0.4 + 0.6 s
+    assert "1,00 s" in html  # median processing time of the one submission: 0.4 + 0.6 s
 
 
 # ------------------------------------------------------------------------------------------------ trusted lists
