@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from intake.runtime import Runtime
 from intake.scheduler import Daemon
 from tests.unit import runtimes
@@ -56,3 +58,24 @@ def test_no_wake_no_second_cycle(tmp_path: Path) -> None:
     daemon._office_cycle = lambda rt: cycles.append(rt.office)  # type: ignore[method-assign]
     daemon.poll_job()
     assert len(cycles) == 1
+
+
+def test_a_cycle_that_left_mail_in_the_mailbox_is_followed_by_another_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """imap.claims_per_cycle: after an outage the backlog is worked through in bounded cycles, back to back."""
+    from intake import scheduler
+    from intake.mailbox.imap import FetchReport
+
+    daemon, _cycles = _daemon(tmp_path)
+    left = [True, True, False]  # two cycles leave mail behind, the third drains the mailbox
+    ran: list[bool] = []
+
+    def cycle(rt: Runtime, poller: object = None) -> scheduler.CycleReport:
+        more = left[len(ran)]
+        ran.append(more)
+        return scheduler.CycleReport(fetched=FetchReport(claimed=200 if more else 5, more=more))
+
+    monkeypatch.setattr(scheduler, "run_cycle", cycle)
+    daemon.poll_job()
+    assert ran == [True, True, False]
