@@ -64,9 +64,11 @@ STAGE_NAMES = ("claimed", *(stage.name for stage in STAGES))
 # The stage that queues the acknowledgement: the cycle sends acknowledgements before running the rest.
 ACKNOWLEDGE_AFTER = "screen"
 ACTIVE_STATES = (SubmissionState.RECEIVED, SubmissionState.REGISTERED)
-# The stages the parent runs itself, one submission at a time in order of arrival, so that the registration
-# number and the visit slot are first come, first served: short database writes on stored results, nothing
-# parsed or decoded. Everything else runs in parallel children. BEFORE_SERIAL: what a submission must have
+# The stages run one submission at a time in order of arrival, so that the registration number and the visit slot
+# are first come, first served: short database writes on stored results, nothing parsed or decoded. The child of
+# a submission that is first in line (every earlier one has its number and its visit, or left the line) runs
+# them itself and goes on to the receipt: one fork fewer, and the usual case under IDLE. Otherwise the child stops
+# before them and the parent runs them, in order (intake.sequencer). BEFORE_SERIAL: what a submission must have
 # passed to be ready for them.
 SERIAL_STAGES = ("register", "book")
 BEFORE_SERIAL = STAGE_NAMES[STAGE_NAMES.index(SERIAL_STAGES[0]) - 1]
@@ -109,11 +111,15 @@ def process_pending(
         preload(rt)  # seconds the first time: only worth it when there is work to fork for
     spent = {} if spent is None else spent
     last = STAGE_NAMES.index(through) if through in STAGE_NAMES else len(STAGE_NAMES) - 1
-    gate = BEFORE_SERIAL if STAGE_NAMES.index(BEFORE_SERIAL) < last else through
-    held = _process_all(rt, pending, gate, spent, barriers=True)
+    beyond = STAGE_NAMES.index(BEFORE_SERIAL) < last  # the run reaches the serial stages
+    # Only the leader numbers and books (a standby's children stop before the serial stages).
+    in_line = serial and beyond
+    first = through if in_line else (BEFORE_SERIAL if beyond else through)
+    held = _process_all(rt, pending, first, spent, barriers=True, in_line=in_line)
     # What stopped at a barrier goes on: every earlier submission has now passed it (or is settled).
-    _process_all(rt, [submission_id for submission_id in pending if submission_id in held], gate, spent)
-    if gate == through:
+    again = [submission_id for submission_id in pending if submission_id in held]
+    _process_all(rt, again, first, spent, in_line=in_line)
+    if not beyond:
         return len(pending)
     if serial:
         _process_serially(rt, through if through in SERIAL_STAGES else SERIAL_STAGES[-1], spent)
@@ -141,15 +147,17 @@ def _process_all(
     spent: dict[int, float],
     in_daemon: bool = False,
     barriers: bool = False,
+    in_line: bool = False,
 ) -> set[int]:
     """Run each submission until it has passed `through` (or every stage), is quarantined, or stops for a cause
     that is not its own; up to worker.processes children at a time. `in_daemon`: in this process, one at a time,
     for the serial steps (short database writes, not worth a fork).
 
     A failing stage is retried at once, from the stage that failed, until worker.max_attempts failures in a row
-    quarantine the message: what a cycle decides, the same cycle settles. A parallel run never reaches the serial
-    stages: it stops before them, and the submission waits for its turn in `process_pending`. `barriers`: a
-    submission is not run past a barrier (BARRIERS) while an earlier one is behind it; returns those held."""
+    quarantine the message: what a cycle decides, the same cycle settles. A parallel run reaches the serial stages
+    only `in_line`, and runs them only when its submission is first in line; otherwise it stops before them, and
+    the submission waits for its turn in `process_pending`. `barriers`: a submission is not run past a barrier
+    (BARRIERS) while an earlier one is behind it; returns those held."""
     worker = rt.settings.worker
     isolated = worker.isolate and not in_daemon
     ran: dict[int, list[Stage]] = {}
@@ -158,7 +166,7 @@ def _process_all(
 
     def next_run(submission_id: int) -> workers.Work | None:
         stages_to_run = _remaining(rt, submission_id, through)
-        if not in_daemon:
+        if not in_daemon and not in_line:
             serial = [index for index, stage in enumerate(stages_to_run) if stage.name in SERIAL_STAGES]
             stages_to_run = stages_to_run[: serial[0]] if serial else stages_to_run
         if not stages_to_run:
@@ -166,6 +174,8 @@ def _process_all(
         if barriers and _held_at_barrier(rt, submission_id, stages_to_run[0]):
             held.add(submission_id)
             return None
+        if in_line and _waits_in_line(rt, submission_id, stages_to_run[0]):
+            return None  # its number comes from the parent's serial pass, in order
         runs[submission_id] = runs.get(submission_id, 0) + 1
         # Every run either completes, counts a failure or stops; the bound only guards against a bug.
         if runs[submission_id] > worker.max_attempts + len(STAGES) + 1:
@@ -177,7 +187,7 @@ def _process_all(
         def work() -> None:
             if isolated:
                 _forget_inherited_connections(rt)
-            _run_stages(rt, submission_id, stages_to_run, barriers)
+            _run_stages(rt, submission_id, stages_to_run, barriers, in_line)
 
         budget = sandbox.Budget(
             seconds=max(worker.message_timeout_seconds - used, 0.0), memory_mb=worker.message_memory_mb
@@ -231,13 +241,17 @@ def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandb
     return False
 
 
-def _run_stages(rt: Runtime, submission_id: int, stages_to_run: list[Stage], barriers: bool = False) -> None:
+def _run_stages(
+    rt: Runtime, submission_id: int, stages_to_run: list[Stage], barriers: bool = False, in_line: bool = False
+) -> None:
     """One run, in the child: each stage prepared outside any transaction and recorded in its own transaction
     with the move of the stage pointer, so a stage that did not commit simply runs again. A failure is recorded
     (and counted) here, with its traceback. `barriers`: stop after a stage of BARRIERS while an earlier
-    submission has not passed it yet."""
+    submission has not passed it yet. `in_line`: stop before the serial stages unless first in line."""
     for stage in stages_to_run:
         if barriers and _held_at_barrier(rt, submission_id, stage):
+            break
+        if in_line and _waits_in_line(rt, submission_id, stage):
             break
         try:
             prepared = _prepare_stage(rt, submission_id, stage)
@@ -263,14 +277,34 @@ def _held_at_barrier(rt: Runtime, submission_id: int, stage: Stage) -> bool:
     if barrier not in BARRIERS:
         return False
     behind = STAGE_NAMES[: STAGE_NAMES.index(barrier)]
+    return _any_earlier(
+        rt, submission_id, and_(col(Submission.state).in_(ACTIVE_STATES), col(Submission.stage).in_(behind))
+    )
+
+
+def _waits_in_line(rt: Runtime, submission_id: int, stage: Stage) -> bool:
+    """Whether `stage` is the first serial stage and an earlier submission of the office still waits for its number
+    or its visit (received, or registered but not yet booked): then this one must not take the next number or the
+    earliest free slot. Read after every earlier record committed, so two children never both pass."""
+    if stage.name != SERIAL_STAGES[0]:
+        return False
+    waiting = or_(
+        Submission.state == SubmissionState.RECEIVED,
+        and_(Submission.state == SubmissionState.REGISTERED, col(Submission.stage).in_(SERIAL_STAGES[:-1])),
+    )
+    return _any_earlier(rt, submission_id, waiting)
+
+
+def _any_earlier(rt: Runtime, submission_id: int, condition: Any) -> bool:
+    """Whether a submission of the same office that arrived before this one (received_at, then id) meets
+    `condition`."""
     with read_transaction(rt.engine) as session:
         submission = session.get_one(Submission, submission_id)
         earlier = session.exec(
             select(Submission.id)
             .where(
                 Submission.office == submission.office,
-                col(Submission.state).in_(ACTIVE_STATES),
-                col(Submission.stage).in_(behind),
+                condition,
                 or_(
                     col(Submission.received_at) < submission.received_at,
                     and_(Submission.received_at == submission.received_at, col(Submission.id) < submission_id),

@@ -193,3 +193,22 @@ def test_what_the_barrier_held_is_screened_in_the_same_pass(tmp_path: Path) -> N
     pipeline.process_pending(rt, through="screen")
     assert stage_of(rt, later) == "screen"
     assert stage_events(rt, later) == ["stage:parse", "stage:screen"]
+
+
+def test_the_child_of_the_first_in_line_numbers_and_books_itself_and_the_others_wait_their_turn(
+    rt: Runtime,
+) -> None:
+    """Registration numbers and visit slots follow arrival (issue 11, section 2): a run takes the next number only
+    when every earlier submission has its number and its visit; otherwise it stops before `register`."""
+    up_to_book = [stage for stage in pipeline.STAGES if stage.name != "receipt"]
+    earlier, later = received(rt, minute=0), received(rt, minute=1)
+    pipeline._run_stages(rt, earlier, up_to_book[:5])  # the earlier one is assessed, not yet numbered
+    pipeline._run_stages(rt, later, up_to_book, in_line=True)
+    assert stage_of(rt, later) == "assess"  # ready, but not first in line: no number
+
+    pipeline._run_stages(rt, earlier, up_to_book[5:], in_line=True)  # first in line: numbered and booked
+    pipeline._run_stages(rt, later, up_to_book[5:], in_line=True)
+    with transaction(rt.engine) as session:
+        numbers = [session.get_one(Submission, submission_id).number for submission_id in (earlier, later)]
+    assert numbers == [1, 2]
+    assert (stage_of(rt, earlier), stage_of(rt, later)) == ("book", "book")
