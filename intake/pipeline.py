@@ -361,7 +361,7 @@ def _record_stage(rt: Runtime, submission_id: int, stage: Stage, prepared: Prepa
                 stage.name,
             )
             return Recorded.CHANGED if submission.state in ACTIVE_STATES else Recorded.GONE
-        stage.module.record(rt, session, submission, prepared.result)
+        noted = stage.module.record(rt, session, submission, prepared.result)
         submission.stage = stage.name
         duration_ms = round((time.perf_counter() - prepared.started) * 1000, 1)
         session.add(
@@ -369,7 +369,7 @@ def _record_stage(rt: Runtime, submission_id: int, stage: Stage, prepared: Prepa
                 submission_id=submission_id,
                 at=rt.clock.now(),
                 action=f"stage:{stage.name}",
-                detail={"duration_ms": duration_ms},
+                detail={**(noted or {}), "duration_ms": duration_ms},
             )
         )
         prepared.terminal = submission.state in TERMINAL_STATES

@@ -8,13 +8,15 @@ A stage is three functions:
   signing), run outside any transaction, from the snapshot and stored bytes only. Blobs it stores are named by
   their hash, so a prepare whose record never committed (a crash) simply runs again and stores the same thing;
 - `record(rt, session, submission, result)`: the short write, in the transaction that also moves the stage
-  pointer and writes the `stage:<name>` event. The pipeline calls it only if the submission is still in the state
-  and at the stage the snapshot saw (another worker, a clerk's action or a replay may have moved it since);
-  otherwise the prepared result is dropped and nothing is written.
+  pointer and writes the `stage:<name>` event (a mapping it returns is kept in that event's detail). The pipeline
+  calls it only if the submission is still in the state and at the stage the snapshot saw (another worker, a
+  clerk's action or a replay may have moved it since); otherwise the prepared result is dropped and nothing is
+  written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from sqlmodel import Session
@@ -28,7 +30,9 @@ class StageModule(Protocol):
 
     def prepare(self, rt: Runtime, snapshot: Any) -> Any: ...
 
-    def record(self, rt: Runtime, session: Session, submission: Submission, result: Any) -> None: ...
+    def record(
+        self, rt: Runtime, session: Session, submission: Submission, result: Any
+    ) -> Mapping[str, Any] | None: ...
 
 
 def run_in_session(rt: Runtime, session: Session, stage: StageModule, submission: Submission) -> None:

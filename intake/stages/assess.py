@@ -11,6 +11,7 @@ not raised again by a later e-mail about the same document.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from intake import case_file, texts
 from intake.case_file import case_messages
-from intake.models import Document, Finding, Submission
+from intake.models import Document, Event, Finding, Submission
 from intake.records import add_finding, documents_of, staff_findings
 from intake.runtime import Runtime
 from intake.signatures import case_rule
@@ -27,7 +28,12 @@ from intake.validation import category as category_reader
 from intake.validation import checklist, consent, legibility, representation, territory
 from intake.validation.documents import read_form
 
-__all__ = ["case_messages", "possibly_needed_documents", "prepare", "record", "snapshot"]
+__all__ = ["case_messages", "judge_again_if_case_grew", "possibly_needed_documents", "prepare", "record", "snapshot"]
+
+log = logging.getLogger(__name__)
+
+STAGE = "assess"
+CASE_SEEN = "assessed_case_ids"  # in the `stage:assess` event detail: the messages the judgement counted
 
 # Findings this stage owns: re-assessing a case clears them first, then adds what still holds.
 ASSESSMENT_CODES = ("consent_missing", "missing_document", "request_type_unknown", "illegible", *case_rule.CODES)
@@ -54,7 +60,11 @@ def prepare(rt: Runtime, documents: tuple[Document, ...]) -> list[Issue]:
     return [issue for doc in documents for issue in _legibility(rt, doc)]
 
 
-def record(rt: Runtime, session: Session, submission: Submission, legibility_issues: list[Issue]) -> None:
+def record(
+    rt: Runtime, session: Session, submission: Submission, legibility_issues: list[Issue]
+) -> dict[str, list[int]]:
+    """Judge the case as it stands; returns the messages it judged (kept in the `stage:assess` event), so that
+    registration can tell a judgement made before an earlier message of the case got its number."""
     case = case_messages(session, submission)
     files = case_file.case_documents(session, case)
     accepted = [item.document for item in files if item.counts]
@@ -94,6 +104,31 @@ def record(rt: Runtime, session: Session, submission: Submission, legibility_iss
     for issue in legibility_issues:
         add_finding(session, rt, submission, issue.code, issue.message, document_id=issue.document_id)
     _propagate_to_case(session, submission, case)
+    return {CASE_SEEN: [message.id for message in case if message.id is not None]}
+
+
+def judge_again_if_case_grew(rt: Runtime, session: Session, submission: Submission) -> bool:
+    """Judge the case again if an earlier message of it got its number after this one was assessed.
+
+    Messages are assessed in parallel, but a case counts only its registered messages (`case_messages`): two
+    follow-ups of one case in one batch, the later assessed first, would leave the later one judged without the
+    earlier one's documents (000 steps 6-8 and 001 Art. 5: the file is judged, not the e-mail). Registration runs
+    in order of arrival, so by this one's turn every earlier message of the case has its number; the judgement is
+    made again, in the same transaction, from what is stored. Legibility belongs to each document and stands."""
+    seen = session.exec(
+        select(Event.detail)
+        .where(Event.submission_id == submission.id, Event.action == f"stage:{STAGE}")
+        .order_by(col(Event.id).desc())
+        .limit(1)
+    ).first()
+    if not seen or CASE_SEEN not in seen:
+        return False  # assessed before the judged messages were kept: nothing to compare with
+    now = [message.id for message in case_messages(session, submission) if message.id is not None]
+    if sorted(now) == sorted(seen[CASE_SEEN]):
+        return False
+    log.info("submission %s: its case grew since it was assessed; judged again", submission.id)
+    record(rt, session, submission, [])
+    return True
 
 
 def _apply_signature_rule(

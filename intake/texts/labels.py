@@ -262,6 +262,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user_deactivate": "utilizator dezactivat",
 }
 
+# Detail keys the history does not show a clerk: the traceback is for ops (the logs and `intake show`), the ids of
+# the messages an assessment counted are for the pipeline's own bookkeeping (intake.stages.assess).
+HIDDEN_DETAIL_KEYS = frozenset({"traceback", "assessed_case_ids"})
+
 # The keys of event and audit details, as the history shows them.
 DETAIL_KEYS: dict[str, str] = {
     "code": "constatare",
@@ -434,8 +438,8 @@ def detail_text(detail: Mapping[str, Any] | None, timezone: str) -> str:
         return ""
     parts = []
     for key, value in detail.items():
-        if key == "traceback":
-            continue  # for ops, in the logs and `intake show`; not a clerk's reading
+        if key in HIDDEN_DETAIL_KEYS:
+            continue
         parts.append(f"{DETAIL_KEYS.get(key, _unknown(key))}: {_detail_value(key, value, timezone)}")
     return "; ".join(parts)
 

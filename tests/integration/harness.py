@@ -53,6 +53,20 @@ class Intake:
             )
         return result
 
+    def hostile(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run `intake ARGS` with the hostile stages of hostile_at.py (markers in a message's subject)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.integration.hostile_at", *args],
+            cwd=self.workdir,
+            env=self.environment(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, f"intake {' '.join(args)} exited {result.returncode}\n{result.stderr}"
+        return result
+
     def crash(self, point: str, *args: str) -> subprocess.CompletedProcess[str]:
         """Run `intake ARGS` killed with SIGKILL at POINT (see crash_at.py)."""
         result = subprocess.run(

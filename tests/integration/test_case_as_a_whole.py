@@ -5,9 +5,11 @@ electronic signature based on a qualified certificate, whichever e-mail brought 
 replaces the earlier one of the same kind; the recipisă of a follow-up lists the case's documents (000 step 6).
 Real Dovecot, the real `intake` command, the test PKI's signed files and trusted list.
 
-The three cases share one clock (first e-mail, then a follow-up two hours later), so they run together, each from its
+The cases share one clock (first e-mail, then a follow-up two hours later), so they run together, each from its
 own sender: one mailbox, one `poll --once` for the first e-mails and one for the follow-ups, one `submissions --json`
-after each; every test reads its own case.
+after each; every test reads its own case. The follow-ups' poll runs two workers, and one case gets two follow-ups at
+once, the first of them slow (tests/integration/hostile_at.py, SLOW-VERIFY): the second is assessed before the first
+has its number.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ Attachment = tuple[str, bytes, str]
 SCANNED_LATER = "declaratie.scanata@example.ro"
 QUALIFIED_LATER = "declaratie.calificata@example.ro"
 REPLACED = "declaratie.inlocuita@example.ro"
+TWO_AT_ONCE = "doua.raspunsuri@example.ro"  # the declaration in a slow follow-up, a second follow-up right after it
 
 
 def _pdf(path: Path, name: str) -> Attachment:
@@ -51,6 +54,7 @@ def _cases(test_pki: Any) -> dict[str, tuple[list[Attachment], list[Attachment]]
         SCANNED_LATER: ([application], [_pdf(scanned, "declaratie.pdf")]),
         QUALIFIED_LATER: ([application], [_pdf(qualified, "decl.pdf")]),
         REPLACED: ([application, _pdf(scanned, "declaratie-scanata.pdf")], [_pdf(qualified, "declaratie.pdf")]),
+        TWO_AT_ONCE: ([application], [_pdf(qualified, "decl.pdf")]),
     }
 
 
@@ -99,15 +103,20 @@ def cases(tmp_path_factory, module_dovecot, module_smtp_sink, signing_key, test_
         if len(outcome[sender].first_receipts) != 1:
             continue
         (receipt,) = outcome[sender].first_receipts
-        message = mailfactory.submission(
-            sender=sender,
-            subject=f"Re: {receipt.subject}",
-            attachments=later,
-            extra_headers={"In-Reply-To": str(receipt.message["Message-ID"])},
-        )
-        module_dovecot.append(message.as_bytes(), internaldate=RECEIVED + timedelta(hours=2, minutes=index))
+        follow_ups = [(later, "")] if sender != TWO_AT_ONCE else [(later, " SLOW-VERIFY"), ([], "")]
+        for order, (attachments, marker) in enumerate(follow_ups):
+            message = mailfactory.submission(
+                sender=sender,
+                subject=f"Re: {receipt.subject}{marker}",
+                attachments=attachments,
+                extra_headers={"In-Reply-To": str(receipt.message["Message-ID"])},
+            )
+            arrived = RECEIVED + timedelta(hours=2, minutes=index, seconds=order)
+            module_dovecot.append(message.as_bytes(), internaldate=arrived)
+    follow_up_time = (RECEIVED + timedelta(hours=2, minutes=10)).isoformat()
     mail = sent_during(
-        module_smtp_sink, lambda: intake.poll(now=(RECEIVED + timedelta(hours=2, minutes=5)).isoformat())
+        module_smtp_sink,
+        lambda: intake.hostile("poll", "--once", "--now", follow_up_time, INTAKE_WORKER__PROCESSES="2"),
     )
     submissions = intake.json("submissions")
     for sender, case in outcome.items():
@@ -171,3 +180,20 @@ def test_001_art5_5_a_later_document_replaces_the_earlier_one_of_the_same_kind(c
     assert not SIGNATURE_CODES & set(_case_findings(case.then))
     text = " ".join(pdf_text(second.pdf or b"").split())
     assert "declaratie-scanata.pdf" in text and "înlocuit de „declaratie.pdf”" in text
+
+
+def test_001_art5_5_two_follow_ups_at_once_are_judged_with_each_other(cases: dict[str, Case]) -> None:
+    """000 steps 6-8 / 001 Art. 5: the file is judged, whatever order the workers finish in. The second follow-up was
+    assessed while the first (with the declaration) still waited for its number; at its own registration it is
+    judged again with it, so the case ends as the one-follow-up control above does."""
+    case = cases[TWO_AT_ONCE]
+    _only_receipt(case.first_receipts)
+    assert len(case.then) == 3 and len(case.then_receipts) == 2
+    findings = _case_findings(case.then)
+    assert not SIGNATURE_CODES & set(findings), findings
+    assert not any("declarați" in f["message"] for f in findings.get("missing_document", [])), findings
+    assert set(findings) == set(_case_findings(cases[QUALIFIED_LATER].then))
+    # Each follow-up's recipisă lists the case's documents, the declaration the first one brought included.
+    for receipt in case.then_receipts:
+        text = " ".join(pdf_text(receipt.pdf or b"").split())
+        assert "decl.pdf" in text and "cerere.pdf" in text
