@@ -148,29 +148,67 @@ def _add(total: outbox.SendReport, more: outbox.SendReport) -> None:
     total.failed += more.failed
 
 
+class _Woken:
+    """The offices whose mailbox has news, in the order they announced it; `every()` marks them all (the poll
+    interval). Threads (IDLE, the scheduler's jobs) add; the thread that runs the cycles takes."""
+
+    def __init__(self, offices: list[str]) -> None:
+        self._offices = offices
+        self._lock = threading.Lock()
+        self._woken: dict[str, None] = {}  # an ordered set
+
+    def add(self, office: str) -> None:
+        with self._lock:
+            self._woken.setdefault(office, None)
+
+    def every(self) -> None:
+        with self._lock:
+            for office in self._offices:
+                self._woken.setdefault(office, None)
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._woken)
+
+    def take(self) -> list[str]:
+        with self._lock:
+            taken, self._woken = list(self._woken), {}
+            return taken
+
+
 class Daemon:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.scheduler = BlockingScheduler(timezone=rt.settings.office.timezone)
         self._cycle_lock = threading.Lock()
-        self._wake_pending = threading.Event()
+        self._woken = _Woken([office.office for office in rt.offices])
         self._stop = threading.Event()
         # One election per office's mailbox: on several hosts, each mailbox has one poller (and sender).
         self.pollers = election.for_offices(rt)
 
     def poll_job(self) -> None:
-        # The IDLE thread and the interval may both fire; one cycle at a time is enough. A wake that comes while a
+        """The poll interval: a cycle for every office."""
+        self._woken.every()
+        self._run_woken()
+
+    def wake_job(self) -> None:
+        """An IDLE announcement: a cycle for the offices whose mailbox announced mail, not for all of them (with
+        many offices, one county's new mail does not wait for every other county's round trip)."""
+        self._run_woken()
+
+    def _run_woken(self) -> None:
+        # The IDLE threads and the interval may all fire; one cycle at a time is enough. A wake that comes while a
         # cycle runs is kept, not dropped: mail that arrived during the cycle is fetched by one more cycle right
         # after it, not at the next poll interval.
-        self._wake_pending.set()
-        while self._wake_pending.is_set() and not self._stop.is_set():
+        while self._woken and not self._stop.is_set():
             if not self._cycle_lock.acquire(blocking=False):
                 return  # the running cycle sees the wake when it ends
             try:
-                while self._wake_pending.is_set() and not self._stop.is_set():
-                    self._wake_pending.clear()
-                    for rt in self.rt.offices:
-                        self._office_cycle(rt)
+                while self._woken and not self._stop.is_set():
+                    woken = set(self._woken.take())
+                    for rt in self.rt.offices:  # in configuration order
+                        if rt.office in woken:
+                            self._office_cycle(rt)
             finally:
                 self._cycle_lock.release()
             # A wake between the last check and the release found the lock taken: the loop takes it up.
@@ -179,7 +217,7 @@ class Daemon:
         try:
             report = run_cycle(rt, self.pollers[rt.office])
             if report.fetched.more:
-                self._wake_pending.set()  # a backlog: the next bounded cycle right after this one
+                self._woken.add(rt.office)  # a backlog: the next bounded cycle right after this one
             if not report.leader:
                 log.info("cycle %s (standby): processed %s", rt.office, report.processed)
                 return
@@ -214,11 +252,15 @@ class Daemon:
         except Exception:
             log.exception("trusted-list refresh failed; the cached lists stay in use")
 
-    def wake(self) -> None:
-        self._wake_pending.set()  # seen by a cycle that is running now (poll_job)
-        job = self.scheduler.get_job("poll")
-        if job is not None:
-            job.modify(next_run_time=datetime.now(job.next_run_time.tzinfo if job.next_run_time else None))
+    def wake(self, office: str) -> None:
+        """New mail in `office`'s mailbox: a cycle for it now (or right after the one running now)."""
+        self._woken.add(office)  # seen by a cycle that is running now (_run_woken)
+        if self.scheduler.running:
+            # A one-off job on the scheduler's threads; one still waiting to start is replaced, not doubled. Two may
+            # run: the second returns at once if the first holds the cycle, and the first then sees the wake.
+            self.scheduler.add_job(
+                self.wake_job, id="wake", replace_existing=True, misfire_grace_time=None, max_instances=2
+            )
 
     def start(self) -> None:
         settings = self.rt.settings
@@ -249,7 +291,7 @@ class Daemon:
         )
         if settings.web.enabled:
             threading.Thread(target=self._serve_web, name="web", daemon=True).start()
-        for rt in self.rt.offices:  # one IDLE connection per office's mailbox; any of them wakes the poll job
+        for rt in self.rt.offices:  # one IDLE connection per office's mailbox; each wakes its own office's cycle
             if rt.settings.imap.idle:
                 threading.Thread(target=self._idle_loop, args=(rt,), name=f"imap-idle-{rt.office}", daemon=True).start()
         try:
@@ -280,13 +322,13 @@ class Daemon:
                         return
                     client.select_folder(imap_settings.folder, readonly=True)
                     backoff = 1.0
-                    self._idle_session(client, self.pollers[rt.office])
+                    self._idle_session(client, self.pollers[rt.office], rt.office)
             except Exception as exc:  # every failure here is recoverable by reconnecting
                 log.warning("IDLE connection lost (%s); reconnecting in %.0f s", type(exc).__name__, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 300.0)
 
-    def _idle_session(self, client, poller: election.Election) -> None:  # type: ignore[no-untyped-def]
+    def _idle_session(self, client, poller: election.Election, office: str) -> None:  # type: ignore[no-untyped-def]
         started = time.monotonic()
         client.idle()
         try:
@@ -294,6 +336,6 @@ class Daemon:
             while not self._stop.is_set() and poller.leading and time.monotonic() - started < 25 * 60:
                 responses = client.idle_check(timeout=30)
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
-                    self.wake()
+                    self.wake(office)
         finally:
             client.idle_done()
