@@ -119,13 +119,18 @@ class OfficeSettings(Section):
 
 
 class Pkcs11Settings(Section):
-    """The receipt key on a token or HSM (PKCS#11), found by labels. In use when `module` is set."""
+    """The receipt key on a token or HSM (PKCS#11), found by labels. In use when any key but `pin` is set (the PIN
+    alone may come from a service environment shared with PKCS#12 deployments)."""
 
     module: Path | None = None  # the vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so
     token_label: str = ""
     key_label: str = ""  # the private key's label; the certificate carries the same label (or the key's CKA_ID)
     pin_file: Path | None = None  # a file readable by intake only, holding the user PIN
     pin: SecretStr = SecretStr("")  # or the PIN itself, as INTAKE_SIGNING__PKCS11__PIN (never in the file)
+
+    @property
+    def given(self) -> bool:
+        return bool(self.module or self.token_label or self.key_label or self.pin_file)
 
 
 class SigningSettings(Section):
@@ -136,14 +141,14 @@ class SigningSettings(Section):
 
     @property
     def on_token(self) -> bool:
-        return self.pkcs11 is not None and self.pkcs11.module is not None
+        return self.pkcs11 is not None and self.pkcs11.given
 
     @model_validator(mode="after")
     def _one_key_source(self) -> SigningSettings:
         if self.pkcs12_path is not None and self.on_token:
             raise ValueError(
-                "signing.pkcs12_path and signing.pkcs11.module are both set: the receipt key is either a PKCS#12 "
-                "file or on a token, remove one"
+                "signing.pkcs12_path and signing.pkcs11 are both set: the receipt key is either a PKCS#12 file or "
+                "on a token, remove one"
             )
         return self
 
@@ -448,7 +453,7 @@ def _signing_over(base: SigningSettings, given: SigningSettings) -> SigningSetti
         )
     if "pkcs12_path" in given.model_fields_set and "pkcs11" not in update:
         update["pkcs11"] = None
-    elif update.get("pkcs11") is not None and update["pkcs11"].module is not None and "pkcs12_path" not in update:
+    elif update.get("pkcs11") is not None and update["pkcs11"].given and "pkcs12_path" not in update:
         update["pkcs12_path"] = None
     return base.model_copy(update=update)
 

@@ -65,6 +65,8 @@ class TokenKey:
 
 def token_key(settings: Pkcs11Settings) -> TokenKey:
     """The configured key, with its PIN read (from `pin_file`, or `pin`, i.e. INTAKE_SIGNING__PKCS11__PIN)."""
+    if settings.module is None:
+        raise TokenError("signing.pkcs11.module", "not set (the path of the token's PKCS#11 library)")
     for name in ("token_label", "key_label"):
         if not getattr(settings, name).strip():
             raise TokenError(f"signing.pkcs11.{name}", "not set (the token and its key are found by their labels)")

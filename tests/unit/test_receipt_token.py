@@ -107,6 +107,10 @@ def test_check_opens_the_token_and_names_what_is_wrong(softhsm: SoftHsmToken, tm
 
     no_module = _receipt_key(tmp_path, softhsm, module=str(tmp_path / "libnone.so"))
     assert (no_module.ok, no_module.key) == (False, "signing.pkcs11.module") and "not found" in no_module.detail
+    # A token half configured is not silently ignored.
+    settings = _settings(tmp_path, softhsm.toml().replace(f'module = "{softhsm.module}"\n', ""))
+    unset = check.receipt_key(Probe(settings, settings, lambda: None))
+    assert (unset.ok, unset.key) == (False, "signing.pkcs11.module"), unset
 
 
 def test_pin_from_the_environment_and_never_two_pins(
@@ -131,10 +135,10 @@ def test_a_pkcs12_file_and_a_token_together_are_a_configuration_error(
     toml = '[signing]\npkcs12_path = "/etc/intake/registry.p12"\n[signing.pkcs11]\nmodule = "/usr/lib/p11.so"\n'
     with pytest.raises(ConfigError) as raised:
         _settings(tmp_path, toml)
-    assert "signing.pkcs12_path and signing.pkcs11.module are both set" in str(raised.value)
+    assert "signing.pkcs12_path and signing.pkcs11 are both set" in str(raised.value)
     assert main(["--config", str(tmp_path / "intake.toml"), "status"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "signing.pkcs12_path and signing.pkcs11.module" in lines[0], lines
+    assert len(lines) == 1 and "signing.pkcs12_path and signing.pkcs11 are both set" in lines[0], lines
     assert main(["--config", str(tmp_path / "intake.toml"), "check"]) == 2
 
 
