@@ -72,6 +72,10 @@ def test_receipt_signed_on_the_token_validates_with_the_token_certificate(
     assert signer.certificate.public_bytes(Encoding.DER) == from_file.public_bytes(Encoding.DER)
 
     signer.warm()  # must not open a session the forked children would inherit
+    import pkcs11
+
+    # python-pkcs11 keeps the loaded module (pkcs11.lib() would initialise it again): finalised after the opening.
+    assert pkcs11._loaded[str(softhsm.module)].initialized is False
     signed = signer.sign(unsigned, registration="7/07.12.2026")
     valid, signing_cert = _validate(signed, chain[0])
     assert valid and signing_cert == token_signer.signing_cert.dump()
