@@ -50,13 +50,16 @@ def _receipt() -> bytes:
     )
 
 
-def _times(action: Callable[[], object], rounds: int) -> list[float]:
-    action()  # warm-up: lazy imports, fonts
-    times = []
+def _interleaved(actions: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Each action once per round, in turn, so that the load of a shared machine falls on all of them alike."""
+    for action in actions.values():
+        action()  # warm-up: lazy imports, fonts
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - started)
     return times
 
 
@@ -95,23 +98,25 @@ def main() -> int:
         print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}; rounds: {args.rounds}")
         print(f"opening the key on the token (as at start and in `intake check`): {opened_ms:.1f} ms")
         print(f"{'':<44} {'median ms':>9} {'p95 ms':>9}")
-        print(
-            _line(
-                "sign, PKCS#12, in process",
-                _times(lambda: from_file.sign(pdf, registration="7/07.12.2026"), args.rounds),
-            )
+
+        def in_process(signer: ReceiptSigner) -> Callable[[], object]:
+            return lambda: signer.sign(pdf, registration="7/07.12.2026")
+
+        def in_child(signer: ReceiptSigner) -> Callable[[], object]:
+            return lambda: sandbox.run(in_process(signer), budget)
+
+        measured = _interleaved(
+            {
+                "sign, PKCS#12, in process": in_process(from_file),
+                "sign, token, in process": in_process(on_token),
+                "sign, PKCS#12, forked child (fork included)": in_child(from_file),
+                "sign, token, forked child (fork included)": in_child(on_token),
+                "token session round trip alone": round_trip,
+            },
+            args.rounds,
         )
-        print(
-            _line(
-                "sign, token, in process", _times(lambda: on_token.sign(pdf, registration="7/07.12.2026"), args.rounds)
-            )
-        )
-        for name, signer in (("PKCS#12", from_file), ("token", on_token)):
-            child = _times(
-                lambda s=signer: sandbox.run(lambda: s.sign(pdf, registration="7/07.12.2026"), budget), args.rounds
-            )  # type: ignore[misc]
-            print(_line(f"sign, {name}, forked child (fork included)", child))
-        print(_line("token session round trip alone", _times(round_trip, args.rounds)))
+        for name, times in measured.items():
+            print(_line(name, times))
     return 0
 
 
