@@ -150,6 +150,7 @@ def _postgres_log_on_failure(item: pytest.Item, call: pytest.CallInfo[None]) -> 
         report.sections.append((f"postgres log ({server.host}:{server.port})", server.log_tail()))
     return report
 
+
 # =============================================================================================
 # SoftHSM2 (tests/servers/softhsm.py): the receipt key on a PKCS#11 token, one per test session
 #
