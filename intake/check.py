@@ -166,14 +166,16 @@ def ops_address(probe: Probe) -> Outcome:
 def receipt_key(probe: Probe) -> Outcome:
     from intake.runtime import open_receipt_key
 
+    signing = probe.office.signing
     try:
-        signer = open_receipt_key(probe.office.signing)
+        signer = open_receipt_key(signing)
     except ConfigError as exc:
-        return Outcome(False, str(exc).removeprefix("configuration error: signing.pkcs12_path: "))
+        return Outcome(False, str(exc).removeprefix(f"configuration error: {exc.key}: "), exc.key)
     until = signer.certificate.not_valid_after_utc
     days = (until - datetime.now(UTC)).days
     soon = f", only {days} days left" if days < 30 else ""
-    return Outcome(True, f"{signer.certificate_subject}, valid until {until:%d.%m.%Y}{soon}")
+    on_token = f"on token {signing.pkcs11.token_label!r}: " if signing.on_token and signing.pkcs11 else ""
+    return Outcome(True, f"{on_token}{signer.certificate_subject}, valid until {until:%d.%m.%Y}{soon}")
 
 
 def trusted_lists(probe: Probe) -> Outcome:

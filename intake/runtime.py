@@ -111,13 +111,17 @@ class Runtime:
 
 
 def open_receipt_key(signing: SigningSettings):  # type: ignore[no-untyped-def]  # -> ReceiptSigner
-    """The office's receipt key, opened: the one place that knows where the key lives (a PKCS#12 file today; a
-    PKCS#11 token would be opened here too). Any problem is a ConfigError naming the key to fix."""
+    """The office's receipt key, opened: the one place that knows where the key lives (a PKCS#12 file, or a PKCS#11
+    token: `signing.pkcs11`). Any problem is a ConfigError naming the key to fix."""
     from intake.receipts.sign import ReceiptSigner, SigningKeyError
 
+    if signing.on_token:
+        return _open_token(signing)
     if signing.pkcs12_path is None:
         raise ConfigError(
-            "configuration error: signing.pkcs12_path: not set (receipts must be signed)", "signing.pkcs12_path"
+            "configuration error: signing.pkcs12_path: not set (receipts must be signed: a PKCS#12 file, or a token "
+            "with signing.pkcs11.module)",
+            "signing.pkcs12_path",
         )
     try:
         return ReceiptSigner(
@@ -127,6 +131,19 @@ def open_receipt_key(signing: SigningSettings):  # type: ignore[no-untyped-def] 
         )
     except SigningKeyError as exc:
         raise ConfigError(f"configuration error: signing.pkcs12_path: {exc}", "signing.pkcs12_path") from None
+
+
+def _open_token(signing: SigningSettings):  # type: ignore[no-untyped-def]  # -> ReceiptSigner
+    from intake.receipts.sign import ReceiptSigner, SigningKeyError
+    from intake.receipts.token import TokenSigner, token_key
+
+    assert signing.pkcs11 is not None
+    try:
+        key = token_key(signing.pkcs11)
+        return ReceiptSigner.on_token(TokenSigner.open(key), key.where, timestamp_url=signing.timestamp_url)
+    except SigningKeyError as exc:  # a TokenError names its key; an expired certificate is the key's
+        name = getattr(exc, "key", "signing.pkcs11.key_label")
+        raise ConfigError(f"configuration error: {name}: {exc}", name) from None
 
 
 def _create_secret_once(path: Path) -> None:

@@ -118,10 +118,39 @@ class OfficeSettings(Section):
         return value
 
 
+class Pkcs11Settings(Section):
+    """The receipt key on a token or HSM (PKCS#11), found by labels. In use when any key but `pin` is set (the PIN
+    alone may come from a service environment shared with PKCS#12 deployments)."""
+
+    module: Path | None = None  # the vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so
+    token_label: str = ""
+    key_label: str = ""  # the private key's label; the certificate carries the same label (or the key's CKA_ID)
+    pin_file: Path | None = None  # a file readable by intake only, holding the user PIN
+    pin: SecretStr = SecretStr("")  # or the PIN itself, as INTAKE_SIGNING__PKCS11__PIN (never in the file)
+
+    @property
+    def given(self) -> bool:
+        return bool(self.module or self.token_label or self.key_label or self.pin_file)
+
+
 class SigningSettings(Section):
     pkcs12_path: Path | None = None
     pkcs12_password: SecretStr = SecretStr("")
     timestamp_url: str | None = None
+    pkcs11: Pkcs11Settings | None = None
+
+    @property
+    def on_token(self) -> bool:
+        return self.pkcs11 is not None and self.pkcs11.given
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> SigningSettings:
+        if self.pkcs12_path is not None and self.on_token:
+            raise ValueError(
+                "signing.pkcs12_path and signing.pkcs11 are both set: the receipt key is either a PKCS#12 file or "
+                "on a token, remove one"
+            )
+        return self
 
 
 class TrustListSource(Section):
@@ -406,10 +435,27 @@ def _office_view(settings: Settings, entry: OfficeEntry) -> Settings:
             "imap": over(settings.imap, entry.imap),
             "smtp": over(settings.smtp, entry.smtp),
             "appointments": over(settings.appointments, entry.appointments),
-            "signing": over(settings.signing, entry.signing),
+            "signing": _signing_over(settings.signing, entry.signing),
             "offices": [],
         }
     )
+
+
+def _signing_over(base: SigningSettings, given: SigningSettings) -> SigningSettings:
+    """An office's own key replaces the shared one of the other kind (a PKCS#12 file for one office, a token for the
+    others), and its `pkcs11` keys are laid over the shared `[signing.pkcs11]` key by key: offices on one HSM share
+    the module and the PIN and name their own token and key labels."""
+    update = {key: getattr(given, key) for key in given.model_fields_set}
+    if given.pkcs11 is not None:
+        shared = base.pkcs11 or Pkcs11Settings()
+        update["pkcs11"] = shared.model_copy(
+            update={k: getattr(given.pkcs11, k) for k in given.pkcs11.model_fields_set}
+        )
+    if "pkcs12_path" in given.model_fields_set and "pkcs11" not in update:
+        update["pkcs11"] = None
+    elif update.get("pkcs11") is not None and update["pkcs11"].given and "pkcs12_path" not in update:
+        update["pkcs12_path"] = None
+    return base.model_copy(update=update)
 
 
 class ConfigError(Exception):

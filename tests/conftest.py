@@ -149,3 +149,20 @@ def _postgres_log_on_failure(item: pytest.Item, call: pytest.CallInfo[None]) -> 
     if report.when == "call" and report.failed and server is not None:
         report.sections.append((f"postgres log ({server.host}:{server.port})", server.log_tail()))
     return report
+
+
+# =============================================================================================
+# SoftHSM2 (tests/servers/softhsm.py): the receipt key on a PKCS#11 token, one per test session
+#
+# Making the token costs ~0.1 s (four small commands); SOFTHSM2_CONF points at it for the session, and the
+# `intake` processes the tests start inherit it. Missing softhsm2 or opensc raises RuntimeError: never skipped.
+# =============================================================================================
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A SoftHsmToken: the receipt key and its certificate (and the CA's) on a token, its PIN in a file."""
+    from tests.servers.softhsm import softhsm_token
+
+    with softhsm_token(tmp_path_factory.mktemp("softhsm")) as token:
+        yield token

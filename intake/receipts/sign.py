@@ -76,18 +76,31 @@ class ReceiptSigner:
         timestamp_url: str | None = None,
         signer_name: str | None = None,
     ) -> None:
-        self._path = Path(pkcs12_path)
-        self._signer = _load_signer(self._path, pkcs12_password)
+        path = Path(pkcs12_path)
+        self._adopt(_load_signer(path, pkcs12_password), str(path), timestamp_url, signer_name)
+
+    @classmethod
+    def on_token(
+        cls, signer: signers.Signer, where: str, timestamp_url: str | None = None, signer_name: str | None = None
+    ) -> ReceiptSigner:
+        """A signer whose key stays on a PKCS#11 token (intake.receipts.token opens it); `where` names it."""
+        receipt_signer = cls.__new__(cls)
+        receipt_signer._adopt(signer, where, timestamp_url, signer_name)
+        return receipt_signer
+
+    def _adopt(self, signer: signers.Signer, where: str, timestamp_url: str | None, signer_name: str | None) -> None:
+        self._signer = signer
         self._certificate = x509.load_der_x509_certificate(self._signer.signing_cert.dump())
-        _check_validity(self._path, self._certificate)
+        _check_validity(where, self._certificate)
         self._timestamp_url = timestamp_url
         self._timestamper = HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
         self._signer_name = signer_name
         self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
 
     def warm(self) -> None:
-        """Parse the private key now (a process that forks workers does it once for all of them)."""
-        getattr(self._signer, "_private_key", None)  # fills the cached property
+        """Parse the private key now (a process that forks workers does it once for all of them). A key on a token
+        is left alone: a session opened before the fork must not serve the children (intake/receipts/token.py)."""
+        getattr(self._signer, "_private_key", None)  # fills the cached property; a TokenSigner has none
 
     @property
     def certificate_subject(self) -> str:
@@ -183,7 +196,7 @@ def _load_signer(path: Path, password: str | None) -> signers.SimpleSigner:
     return signer
 
 
-def _check_validity(path: Path, certificate: x509.Certificate) -> None:
+def _check_validity(path: str, certificate: x509.Certificate) -> None:
     now = datetime.now(UTC)
     if now > certificate.not_valid_after_utc:
         raise SigningKeyError(f"certificate in {path} expired on {certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
@@ -193,7 +206,7 @@ def _check_validity(path: Path, certificate: x509.Certificate) -> None:
         )
 
 
-def _estimate_reserve(signer: signers.SimpleSigner, *, timestamped: bool) -> int:
+def _estimate_reserve(signer: signers.Signer, *, timestamped: bool) -> int:
     certificates = {signer.signing_cert.dump(), *(c.dump() for c in signer.cert_registry)}
     key_bytes = signer.signing_cert.public_key.bit_size // 8 + 16
     size = sum(len(der) for der in certificates) + key_bytes + _CMS_OVERHEAD

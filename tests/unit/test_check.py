@@ -77,7 +77,9 @@ def test_ops_address(tmp_path: Path) -> None:
 
 
 def test_receipt_key_is_opened(tmp_path: Path) -> None:
-    assert check.receipt_key(_probe(_settings(tmp_path))) == Outcome(False, "not set (receipts must be signed)")
+    unset = check.receipt_key(_probe(_settings(tmp_path)))
+    assert not unset.ok and unset.detail.startswith("not set (receipts must be signed")
+    assert unset.key == "signing.pkcs12_path"
     missing = check.receipt_key(_probe(_settings(tmp_path, f'[signing]\npkcs12_path = "{tmp_path / "no.p12"}"\n')))
     assert not missing.ok and "no.p12" in missing.detail
     key = tmp_path / "registry.p12"
