@@ -347,3 +347,28 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     note: str | None = None
+
+
+class LegalHold(SQLModel, table=True):
+    """A case kept whatever its retention (a dispute, a court case, an inspection): `intake purge` never touches it.
+    One row per case, on its first message; clearing the hold deletes the row (the audit trail keeps both)."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    office: str = Field(index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, unique=True)
+    reason: str
+    set_by: str
+    set_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class PurgeRecord(SQLModel, table=True):
+    """What `intake purge` erased of one message (`what`: raw_mail | attachments | evidence), so a purge is done
+    once and a blob shared with a message not yet purged is kept (intake/purge.py)."""
+
+    __table_args__ = (UniqueConstraint("submission_id", "what", name="uq_purge_what"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    office: str = Field(index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
+    what: str
+    purged_at: datetime = Field(sa_type=UtcDateTime)

@@ -19,11 +19,12 @@ labels.install(templates.env)  # codes and dates in Romanian on every staff page
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from intake.web import auth, cases, day, ops, public, reports
+    from intake.web import auth, cases, day, gdpr, ops, public, reports
     from intake.web.paths import bounded_path_ints
 
-    app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None,
-                  dependencies=[Depends(bounded_path_ints)])
+    app = FastAPI(
+        title="intake", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(bounded_path_ints)]
+    )
     app.state.rt = rt
     app.state.started_at = utcnow()  # /readyz allows a short start-up grace before the first poll
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -32,6 +33,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(day.router)
     app.include_router(ops.router)
     app.include_router(reports.router)
+    app.include_router(gdpr.router)
     auth.install(app, rt)
 
     @app.get("/healthz")
