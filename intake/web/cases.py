@@ -223,6 +223,8 @@ def thumbnail(request: Request, user: RegistryUser, submission_id: int, document
         if not document.accepted or document.detected_type not in actions.THUMBNAIL_TYPES:
             raise HTTPException(404)
         sha256 = document.sha256
+    if not rt.store.exists(sha256):  # erased by `intake purge` (another process): no preview from the cache either
+        raise HTTPException(404)
     # Rendered once per image and kept (LRU by SHA-256), a bounded number at a time, never from a full decode of
     # a large PNG (issue 10 point 2): `intake.web.previews`.
     png = previews.cached_preview(sha256, lambda: rt.store.get(sha256), rt.settings.limits.max_image_pixels)
