@@ -32,6 +32,7 @@ from intake.db import read_transaction, transaction
 from intake.models import (
     AuditEvent,
     Document,
+    Event,
     Finding,
     OutboxMessage,
     OutboxState,
@@ -87,7 +88,10 @@ def purge(rt: Runtime, *, dry_run: bool = False, actor: str = "intake") -> Purge
         clocks = [clock for clock in case_clocks(session, office=rt.office) if due(retention, clock, now)]
         done = _done(session, rt.office)
     for clock in clocks:
-        kinds = due(retention, clock, now)
+        # Only what is still to erase: a case erased years ago is not opened again every night.
+        kinds = [what for what in due(retention, clock, now) if any((m, what) not in done for m in clock.messages)]
+        if not kinds:
+            continue
         if clock.root_id in holds:
             with read_transaction(rt.engine) as session:
                 label = _label(rt, session.get(Submission, clock.root_id))
@@ -196,6 +200,10 @@ def _erase_raw_mail(session: Session, message: Submission) -> set[str]:
     message.authentication_evidence = None
     message.last_error = None  # a traceback may quote the message
     session.add(message)
+    for event in session.exec(select(Event).where(Event.submission_id == message.id)).all():
+        if {"error", "traceback"} & set(event.detail or {}):  # the same traceback, kept in the history
+            event.detail = {key: value for key, value in event.detail.items() if key not in ("error", "traceback")}
+            session.add(event)
     return {message.sha256}
 
 

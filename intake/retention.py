@@ -35,6 +35,7 @@ class CaseClock:
     office: str
     last_activity: datetime
     ignored: bool  # machine mail only, never a case
+    messages: tuple[int, ...] = ()  # the ids of its messages, the first one included
 
 
 def period_days(retention: RetentionSettings, what: str, *, ignored: bool) -> int:
@@ -88,13 +89,18 @@ def case_clocks(session: Session, root_ids: Iterable[int] | None = None, office:
     last: dict[int, datetime] = {}
     office_of: dict[int, str] = {}
     all_ignored: dict[int, bool] = {}
+    members: dict[int, list[int]] = {}
     for submission_id, case_id, row_office, received_at, state in rows:
         root = case_id or submission_id
         moments = [received_at, latest_event.get(submission_id), latest_visit.get(submission_id), last.get(root)]
         last[root] = max(moment for moment in moments if moment is not None)
         office_of.setdefault(root, row_office)
         all_ignored[root] = all_ignored.get(root, True) and state == SubmissionState.IGNORED
-    return [CaseClock(root, office_of[root], last[root], all_ignored[root]) for root in sorted(last)]
+        members.setdefault(root, []).append(submission_id)
+    return [
+        CaseClock(root, office_of[root], last[root], all_ignored[root], tuple(sorted(members[root])))
+        for root in sorted(last)
+    ]
 
 
 def _latest(session: Session, key, moment, where: list) -> dict[int, datetime]:  # type: ignore[no-untyped-def,type-arg]

@@ -99,6 +99,8 @@ def add_case(
             )
         )  # fmt: skip
         session.add(Event(submission_id=submission.id, at=received, action="stage:receipt"))
+        session.add(Event(submission_id=submission.id, at=received, action="error",
+                          detail={"stage": "parse", "error": f"bad {sender}", "traceback": "Traceback …"}))  # fmt: skip
         return submission.id
 
 
@@ -203,6 +205,8 @@ def test_dry_run_lists_and_erases_nothing_then_purge_erases_by_kind_keeps_the_re
         documents = session.exec(select(Document).where(Document.submission_id == old)).all()
         assert [d.filename for d in documents] == ["document-1", "document-2"]
         assert session.exec(select(Finding.detail).where(Finding.submission_id == old)).one() == {}
+        error = session.exec(select(Event.detail).where(Event.submission_id == old, Event.action == "error")).one()
+        assert error == {"stage": "parse"}
         entries = session.exec(select(AuditEvent).where(AuditEvent.action == "purge")).all()
         assert [(e.actor, e.submission_id, e.after["what"]) for e in entries] == [
             ("cli:root", old, "raw_mail"), ("cli:root", old, "attachments")
