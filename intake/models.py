@@ -138,7 +138,7 @@ class Document(SQLModel, table=True):
     original_filename: str | None = None
     declared_type: str
     origin: str
-    sha256: str
+    sha256: str = Field(index=True)  # indexed for `intake purge`: is a blob still needed by another case?
     size: int
     detected_type: str | None = None
     content_type: str | None = None
@@ -208,7 +208,7 @@ class RegistryCounter(SQLModel, table=True):
 class Receipt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
-    pdf_sha256: str
+    pdf_sha256: str = Field(index=True)  # indexed for `intake purge` (see Document.sha256)
     created_at: datetime = Field(sa_type=UtcDateTime)
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id", sa_type=RowId)
 

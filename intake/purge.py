@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exists
 from sqlmodel import Session, col, delete, select
 
 from intake.db import read_transaction, transaction
@@ -248,13 +249,19 @@ assert set(ERASERS) == set(KINDS)
 def _still_referenced(session: Session, blob: str) -> bool:
     """Whether a message not purged of the matching kind still points at the blob (in any office)."""
 
-    def not_purged(what: str):  # type: ignore[no-untyped-def]
-        return select(PurgeRecord.submission_id).where(PurgeRecord.what == what)
+    def not_purged(submission_id, what: str):  # type: ignore[no-untyped-def]
+        # Correlated, so the (submission_id, what) unique index answers it row by row.
+        return ~exists().where(PurgeRecord.submission_id == submission_id, PurgeRecord.what == what)
 
     checks = (
-        select(Submission.id).where(Submission.sha256 == blob, col(Submission.id).not_in(not_purged(RAW_MAIL))),
-        select(Document.id).where(Document.sha256 == blob, col(Document.submission_id).not_in(not_purged(ATTACHMENTS))),
-        select(Receipt.id).where(Receipt.pdf_sha256 == blob, col(Receipt.submission_id).not_in(not_purged(EVIDENCE))),
+        # Every office's messages share the store; `office IN (...)` lets the (office, sha256) unique index answer.
+        select(Submission.id).where(
+            col(Submission.office).in_(select(Submission.office).distinct()),
+            Submission.sha256 == blob,
+            not_purged(Submission.id, RAW_MAIL),
+        ),
+        select(Document.id).where(Document.sha256 == blob, not_purged(Document.submission_id, ATTACHMENTS)),
+        select(Receipt.id).where(Receipt.pdf_sha256 == blob, not_purged(Receipt.submission_id, EVIDENCE)),
     )
     return any(session.exec(query.limit(1)).first() is not None for query in checks)
 

@@ -1,4 +1,5 @@
-"""GDPR retention (issue 13 §5): legal holds per case and the record of what `intake purge` erased.
+"""GDPR retention (issue 13 §5): legal holds per case, the record of what `intake purge` erased, and the
+indexes it looks blobs up by.
 
 Revision ID: 0004_e
 Revises: 0003
@@ -42,9 +43,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_purgerecord_office", "purgerecord", ["office"])
     op.create_index("ix_purgerecord_submission_id", "purgerecord", ["submission_id"])
+    # `intake purge` asks, for every file it may delete, whether another message still points at it.
+    op.create_index("ix_document_sha256", "document", ["sha256"])
+    op.create_index("ix_receipt_pdf_sha256", "receipt", ["pdf_sha256"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_receipt_pdf_sha256", table_name="receipt")
+    op.drop_index("ix_document_sha256", table_name="document")
     op.drop_index("ix_purgerecord_submission_id", table_name="purgerecord")
     op.drop_index("ix_purgerecord_office", table_name="purgerecord")
     op.drop_table("purgerecord")
