@@ -269,10 +269,12 @@ def _still_referenced(session: Session, blob: str) -> bool:
 def _purge_audit(rt: Runtime, now: datetime, holds: set[int], *, dry_run: bool, actor: str) -> int:
     """Audit entries older than `retention.audit_days`, except those about a held case."""
     cutoff = now - timedelta(days=rt.settings.retention.audit_days)
+    # Entries about any message of a held case stay: its follow-ups' too.
+    held_messages = select(Submission.id).where(col(Submission.id).in_(holds) | col(Submission.case_id).in_(holds))
     where = [
         AuditEvent.office == rt.office,
         col(AuditEvent.at) < cutoff,
-        col(AuditEvent.submission_id).is_(None) | col(AuditEvent.submission_id).not_in(holds or {0}),
+        col(AuditEvent.submission_id).is_(None) | col(AuditEvent.submission_id).not_in(held_messages),
     ]
     with transaction(rt.engine) as session:
         count = len(session.exec(select(AuditEvent.id).where(*where)).all())
