@@ -12,13 +12,24 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from intake import purge
 from intake.db import read_transaction, transaction
 from intake.models import AuditEvent, LegalHold
 from intake.runtime import Runtime
 from intake.validation.identity import cnp_check_digit
 from intake.web import auth
 from intake.web.app import create_app
-from tests.unit.test_web_cases import BROWSER, CLUJ, CSRF_FIELD, PASSWORD, add_submission, login, make_runtime
+from tests.unit.test_web_cases import (
+    BROWSER,
+    CLUJ,
+    CSRF_FIELD,
+    PASSWORD,
+    add_document,
+    add_submission,
+    login,
+    make_runtime,
+    png_bytes,
+)
 
 CNP = "2850101" + "12345" + str(cnp_check_digit("285010112345"))
 
@@ -105,6 +116,22 @@ def test_the_admin_downloads_the_zip_by_post_and_the_audit_has_no_address_or_cnp
     ]  # fmt: skip
     text = json.dumps([e.after for e in entries])
     assert "maria" not in text and CNP not in text
+
+
+def test_a_purged_case_still_opens_without_its_files_and_its_thumbnail_is_gone(rt: Runtime, clerk: TestClient) -> None:
+    old = datetime(2012, 5, 3, 9, 0, tzinfo=CLUJ)  # past the default ten years on the module's clock (2026)
+    with transaction(rt.engine) as session:
+        case = add_submission(session, rt, received=old, number=3, sender="vechi@example.ro")
+        document = add_document(session, rt, case, "buletin.png", png_bytes((40, 30)), accepted=True,
+                                detected_type="png", content_type="image/png")  # fmt: skip
+        ids = (case.id, document.id)
+    assert clerk.get(f"/cazuri/{ids[0]}/documente/{ids[1]}/miniatura").status_code == 200  # cached from here on
+    report = purge.purge(rt)
+    assert {item.submission_id for item in report.purged} == {ids[0]}
+    page = clerk.get(f"/cazuri/{ids[0]}")
+    assert page.status_code == 200 and "vechi@example.ro" not in page.text and "3/03.05.2012" in page.text
+    assert clerk.get(f"/cazuri/{ids[0]}/documente/{ids[1]}/miniatura").status_code == 404
+    assert clerk.get(f"/cazuri/{ids[0]}/documente/{ids[1]}").status_code == 404
 
 
 def test_only_the_admin_menu_shows_the_export(clerk: TestClient, admin: TestClient) -> None:
