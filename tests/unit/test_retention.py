@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from intake.models import (
     SubmissionState,
 )
 from intake.runtime import Runtime
-from intake.settings import RetentionSettings
+from intake.settings import DatabaseSettings, RetentionSettings, Settings, StorageSettings
 from intake.validation.identity import cnp_check_digit
 from intake.views import all_submissions
 from tests.unit import runtimes
@@ -45,6 +46,22 @@ CNP_ION = "1790202" + "12345" + str(cnp_check_digit("179020212345"))
 @pytest.fixture
 def rt(tmp_path: Path) -> Runtime:
     return runtimes.make_runtime(tmp_path, clock=Clock(fixed=T0), retention=POLICY)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def rt_any(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
+    """The same on SQLite and on the real PostgreSQL of tests/servers/postgres.py (its SQL must run on both)."""
+    if request.param == "sqlite":
+        yield runtimes.make_runtime(tmp_path, clock=Clock(fixed=T0), retention=POLICY)
+        return
+    settings = Settings(
+        database=DatabaseSettings(url=str(request.getfixturevalue("postgres_url"))),
+        storage=StorageSettings(path=tmp_path / "store"),
+        retention=POLICY,
+    )
+    rt = Runtime.from_settings(settings, clock=Clock(fixed=T0))
+    yield rt
+    rt.engine.dispose()  # before the fixture drops the database
 
 
 def add_case(
@@ -169,7 +186,10 @@ def test_a_held_case_has_no_end_and_a_hold_needs_a_reason(rt: Runtime) -> None:
 # --- purge ---------------------------------------------------------------------------------------------------
 
 
-def test_dry_run_lists_and_erases_nothing_then_purge_erases_by_kind_keeps_the_registry_and_audits(rt: Runtime) -> None:
+def test_dry_run_lists_and_erases_nothing_then_purge_erases_by_kind_keeps_the_registry_and_audits(
+    rt_any: Runtime,
+) -> None:
+    rt = rt_any
     shared_scan = b"the same ID card scan, sent in two cases"
     old = add_case(rt, number=1, sender="ana@example.ro", attachment=shared_scan, form_cnp=CNP_ANA)
     recent = add_case(rt, number=2, sender="ana@example.ro", received=T0 + timedelta(days=150), attachment=shared_scan)
@@ -227,7 +247,8 @@ def test_dry_run_lists_and_erases_nothing_then_purge_erases_by_kind_keeps_the_re
         assert (sent.raw, sent.recipient) == (b"", "")
 
 
-def test_audit_entries_older_than_their_period_go_except_a_held_cases(rt: Runtime) -> None:
+def test_audit_entries_older_than_their_period_go_except_a_held_cases(rt_any: Runtime) -> None:
+    rt = rt_any
     held = add_case(rt, number=1, sender="ion@example.ro")
     with transaction(rt.engine) as session:
         retention.set_hold(session, session.get(Submission, held), "control", "ana", T0)  # type: ignore[arg-type]
@@ -248,7 +269,8 @@ def _zip(result: subject_export.ExportResult) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(result.data))
 
 
-def test_export_by_email_and_by_cnp_holds_the_persons_cases_only_with_a_manifest_of_hashes(rt: Runtime) -> None:
+def test_export_by_email_and_by_cnp_holds_the_persons_cases_only_with_a_manifest_of_hashes(rt_any: Runtime) -> None:
+    rt = rt_any
     ana = add_case(rt, number=1, sender="Ana@Example.ro", form_cnp=CNP_ANA)
     add_case(rt, number=2, sender="ana.noua@example.ro", received=T0 + timedelta(days=1), signer_cnp=CNP_ANA)
     add_case(rt, number=3, sender="ion@example.ro", signer_cnp=CNP_ION)
