@@ -308,3 +308,15 @@ def test_the_export_audit_keeps_a_keyed_hash_never_the_cnp(rt: Runtime) -> None:
         (entry,) = session.exec(select(AuditEvent).where(AuditEvent.action == "subject_export")).all()
     assert entry.after["subject"] == subject.fingerprint(rt) and CNP_ANA not in json.dumps(entry.after)
     assert entry.after["cases"] == 1
+
+
+def test_the_daemons_daily_job_purges_each_office_it_polls(rt: Runtime) -> None:
+    from intake.scheduler import Daemon
+
+    old = add_case(rt, number=1, sender="ana@example.ro")
+    at(rt, T0 + timedelta(days=301))
+    Daemon(rt).purge_job()  # SQLite: one host, always the office's poller
+    with read_transaction(rt.engine) as session:
+        assert session.exec(select(PurgeRecord.what).where(PurgeRecord.submission_id == old)).all() != []
+        actors = session.exec(select(AuditEvent.actor).where(AuditEvent.action == "purge")).all()
+    assert set(actors) == {"intake"}
