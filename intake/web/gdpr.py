@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from intake import retention, subject_export
 from intake.clock import local
-from intake.db import transaction
-from intake.models import Submission
+from intake.db import read_transaction, transaction
+from intake.models import LegalHold, Submission
+from intake.registry import registration_label
 from intake.runtime import Runtime
 from intake.web.app import templates
 from intake.web.auth import CurrentUser, audit, office_runtime, require_roles, staff_context, verify_csrf
@@ -88,7 +89,17 @@ def export_page(request: Request, user: AdminUser) -> Response:
 
 def _export_form(request: Request, user: CurrentUser, error: str | None = None, status: int = 200) -> Response:
     rt = office_runtime(request)
-    context = staff_context(request, user, error=error, retention=rt.settings.retention)
+    with read_transaction(rt.engine) as session:  # the held cases, for the admin who reviews them
+        holds = [
+            {"hold": hold, "case": registration_label(root, rt.settings.office.timezone) or f"#{root.id}"}
+            for hold, root in session.exec(
+                select(LegalHold, Submission)
+                .join(Submission, col(Submission.id) == LegalHold.submission_id)
+                .where(LegalHold.office == rt.office)
+                .order_by(col(LegalHold.set_at))
+            ).all()
+        ]
+    context = staff_context(request, user, error=error, retention=rt.settings.retention, holds=holds)
     return templates.TemplateResponse(request, "staff/subject_export.html", context, status_code=status)
 
 

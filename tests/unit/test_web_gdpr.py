@@ -64,7 +64,9 @@ def audit_actions(rt: Runtime) -> list[tuple[str, str]]:
         return [(e.actor, e.action) for e in session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
 
 
-def test_a_clerk_holds_a_case_with_a_reason_and_lifts_it_both_audited(rt: Runtime, clerk: TestClient) -> None:
+def test_a_clerk_holds_a_case_with_a_reason_and_lifts_it_both_audited(
+    rt: Runtime, clerk: TestClient, admin: TestClient
+) -> None:
     page = clerk.get("/cazuri/1")
     assert "Datele dosarului se șterg după" in page.text and "Reține dosarul" in page.text
     refused = clerk.post("/cazuri/1/retinere", data={"csrf_token": clerk.csrf, "motiv": " "})  # type: ignore[attr-defined]
@@ -73,6 +75,7 @@ def test_a_clerk_holds_a_case_with_a_reason_and_lifts_it_both_audited(rt: Runtim
     assert "Dosar reținut" in held.text and "Contestație 3/2026" in held.text
     with read_transaction(rt.engine) as session:
         assert session.exec(select(LegalHold.set_by)).all() == ["ana"]
+    assert "Contestație 3/2026" in admin.get("/admin/date-personale").text  # the admin's list of held cases
     lifted = clerk.post("/cazuri/1/retinere/ridica", data={"csrf_token": clerk.csrf})  # type: ignore[attr-defined]
     assert "Reținerea a fost ridicată" in lifted.text
     assert [action for actor, action in audit_actions(rt) if actor == "ana"][-2:] == [
