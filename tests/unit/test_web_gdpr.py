@@ -133,6 +133,9 @@ def test_a_purged_case_still_opens_without_its_files_and_its_thumbnail_is_gone(r
     assert {item.submission_id for item in report.purged} == {ids[0]}
     page = clerk.get(f"/cazuri/{ids[0]}")
     assert page.status_code == 200 and "vechi@example.ro" not in page.text and "3/03.05.2012" in page.text
+    # The history says what went and why, in words.
+    assert "Date șterse la expirarea termenului de păstrare" in page.text
+    assert "ce s-a șters: mesajul original și datele expeditorului" in page.text
     assert clerk.get(f"/cazuri/{ids[0]}/documente/{ids[1]}/miniatura").status_code == 404
     assert clerk.get(f"/cazuri/{ids[0]}/documente/{ids[1]}").status_code == 404
 
