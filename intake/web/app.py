@@ -22,9 +22,8 @@ def create_app(rt: Runtime) -> FastAPI:
     from intake.web import auth, cases, day, gdpr, ops, public, reports
     from intake.web.paths import bounded_path_ints
 
-    app = FastAPI(
-        title="intake", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(bounded_path_ints)]
-    )
+    app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(bounded_path_ints)])
     app.state.rt = rt
     app.state.started_at = utcnow()  # /readyz allows a short start-up grace before the first poll
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
