@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from intake.clock import local
 from intake.db import read_transaction
-from intake.models import AuditEvent, Document, Event, Finding, OutboxMessage, Receipt, Submission
+from intake.models import Appointment, AuditEvent, Document, Event, Finding, OutboxMessage, Receipt, Submission
 from intake.registry import registration_label
 from intake.reports import pseudonym, report_secret
 from intake.runtime import Runtime
@@ -248,7 +248,25 @@ def _case_files(session: Session, rt: Runtime, root_id: int) -> list[tuple[str, 
              "sent_at": _iso(reply.sent_at, timezone)}
             for reply in replies
         ]  # fmt: skip
+        # Every finding, the closed ones too (the view above has only the open ones); their details stay out: they
+        # may name a third party (another signer).
+        view["all_findings"] = [
+            {"code": finding.code, "message": finding.message, "staff_only": finding.staff_only,
+             "created_at": _iso(finding.created_at, timezone), "cleared_at": _iso(finding.cleared_at, timezone)}
+            for finding in session.exec(
+                select(Finding).where(Finding.submission_id == message.id).order_by(col(Finding.id))
+            ).all()
+        ]  # fmt: skip
         data["messages"].append(view)
+    data["appointments"] = [
+        {"purpose": visit.purpose, "start": _iso(visit.start, timezone), "end": _iso(visit.end, timezone),
+         "state": visit.state, "booked_at": _iso(visit.created_at, timezone)}
+        for visit in session.exec(
+            select(Appointment)
+            .where(col(Appointment.submission_id).in_([message.id for message in messages]))
+            .order_by(col(Appointment.created_at))
+        ).all()
+    ]  # fmt: skip
     files.append(
         (f"{folder}/date.json", json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), "data", label)
     )

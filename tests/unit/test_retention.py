@@ -286,6 +286,11 @@ def test_export_by_email_and_by_cnp_holds_the_persons_cases_only_with_a_manifest
         assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
     assert {"raw_mail", "attachment", "receipt", "reply", "data", "readme"} <= {e["what"] for e in manifest}
     assert f"dosare/1_02.03.2020/mesaj-{ana}/mesaj.eml" in archive.namelist()
+    data = json.loads(archive.read("dosare/1_02.03.2020/date.json"))
+    assert data["case"] == "1/02.03.2020" and data["appointments"] == []
+    (message,) = data["messages"]
+    assert [f["code"] for f in message["all_findings"]] == ["identity_mismatch"]
+    assert "Ana Pop" not in json.dumps(message["all_findings"])  # the finding's detail (names, CNPs) stays out
     everything = b"".join(archive.read(name) for name in archive.namelist())
     assert b"ion@example.ro" not in everything and CNP_ION.encode() not in everything
     assert CNP_ANA.encode() not in archive.read("CITESTE.txt")
