@@ -80,10 +80,7 @@ def run(tmp_path_factory, module_dovecot, module_smtp_sink, signing_key) -> Run:
         workdir, dovecot=module_dovecot, smtp_sink=module_smtp_sink, pkcs12=signing_key[0], password=KEY_PASSWORD
     )
     for index, (sender, applicant) in enumerate(((IOANA, APPLICANT), (ION, ION_APPLICANT))):
-        attachments = [
-            ("cerere.pdf", forms.benefit_application(applicant), "application/pdf"),
-            ("buletin.jpg", mailfactory.jpeg_image(600, 400, color=(240, 240 - 9 * index, 230)), "image/jpeg"),
-        ]
+        attachments = [("cerere.pdf", forms.benefit_application(applicant), "application/pdf")]
         message = mailfactory.submission(sender=sender, sender_name=applicant.full_name, attachments=attachments)
         module_dovecot.append(message.as_bytes(), internaldate=RECEIVED + timedelta(minutes=index))
     intake.poll(now=(RECEIVED + timedelta(minutes=5)).isoformat())
