@@ -3,8 +3,9 @@
 Every period of `[retention]` counts from one moment: the case's **last activity**, the latest of the received
 times of its messages, the events of its history and the end of its visits. A follow-up, a clerk's action or a
 visit years later therefore restarts the count for the whole case, the way an archived file is kept from its
-closing date (Legea 16/1996 and the agency's nomenclator count from the end of the year the file was closed; we
-count from the day, which is never shorter).
+closing. Archival practice (outside the procedure's sources) often counts from 1 January of the year after the
+file was closed; counting from the day ends up to a year earlier, so a nomenclator period of N years is set here
+as N years plus one.
 
 Machine mail that never became a case (state `ignored`: auto-replies, bounces, mailing lists) is kept
 `retention.ignored_mail_days`, whatever the other periods. A case under a legal hold is never purged.
@@ -22,7 +23,7 @@ from sqlmodel import Session, col, select
 from intake.models import Appointment, Event, LegalHold, Submission, SubmissionState
 from intake.settings import RetentionSettings
 
-# What `intake purge` erases, in this order (the evidence outlives nothing it proves when the periods are equal).
+# What `intake purge` erases, each after its own period (`[retention]`).
 RAW_MAIL, ATTACHMENTS, EVIDENCE = "raw_mail", "attachments", "evidence"
 KINDS = (RAW_MAIL, ATTACHMENTS, EVIDENCE)
 
