@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     check = commands.add_parser("check", help="check the configuration and every server it names (like nginx -t)")
     check.add_argument("--json", action="store_true")
+    _add_gdpr_parsers(commands)
     for name in STATEFUL:  # `intake status --init` as well as `intake --init status`
         commands.choices[name].add_argument("--init", action="store_true", default=argparse.SUPPRESS, help=INIT_HELP)
     return parser
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 INIT_HELP = "create the database even where no configuration names it (default: refuse, saying where it looked)"
 # The commands that open the database: without a configured database.url they refuse to create one (--init).
-STATEFUL = ("run", "serve", "poll", "submissions", "status", "show", "confirm", "user", "db")
+STATEFUL = ("run", "serve", "poll", "submissions", "status", "show", "confirm", "user", "db", "purge", "subject-export")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -380,6 +381,81 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_gdpr_parsers(commands: Any) -> None:
+    purge = commands.add_parser("purge", help="erase what is past its retention ([retention]), every erasure audited")
+    purge.add_argument("--dry-run", action="store_true", help="only list what would be erased")
+    purge.add_argument("--json", action="store_true")
+    purge.add_argument("--office", help="one office's code (default: every office)")
+    purge.add_argument("--now", help="ISO-8601 instant used as 'now' (tests and replays)")
+    export = commands.add_parser("subject-export", help="everything held on one person (GDPR Art. 15), as a ZIP")
+    export.add_argument("subject", help="the person's CNP or e-mail address")
+    export.add_argument("--output", required=True, help="the ZIP file to write")
+    export.add_argument("--office", help="the office code (required with several offices)")
+
+
+def _clock_at(settings: Settings, now: str | None) -> Clock:
+    try:
+        return Clock(parse_instant(now, settings.office.timezone)) if now else Clock()
+    except ValueError as exc:
+        raise UsageError(f"--now: not an ISO-8601 instant: {now!r}") from exc
+
+
+def _operator() -> str:
+    """Who ran a command, for the audit trail: the account of the shell."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from intake.purge import purge
+    from intake.runtime import Runtime
+
+    settings = _state_settings(args)
+    deployment = Runtime.from_settings(settings, _clock_at(settings, args.now))
+    reports = [purge(rt, dry_run=args.dry_run, actor=_operator()) for rt in _offices(deployment, args.office)]
+    if args.json:
+        _print_json(reports[0].as_json() if len(reports) == 1 else {"offices": [r.as_json() for r in reports]})
+        return EXIT_OK
+    verb = "would erase" if args.dry_run else "erased"
+    for report in reports:
+        for item in report.purged:
+            print(
+                f"{verb} {item.what:<12} case {item.case or '#' + str(item.submission_id):<18} "
+                f"{item.messages} message(s), {item.blobs} file(s); retention ended {item.expired_at[:10]}"
+            )
+        for held in report.held:
+            print(
+                f"kept (legal hold) case {held['case'] or '#' + str(held['submission_id'])}: {', '.join(held['what'])}"
+            )
+        if report.audit_entries:
+            print(f"{verb} {report.audit_entries} audit entries past retention.audit_days")
+        if not (report.purged or report.held or report.audit_entries):
+            print("nothing is past its retention")
+    return EXIT_OK
+
+
+def cmd_subject_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from intake import subject_export
+    from intake.db import transaction
+
+    rt = _office(_runtime(args), args.office, required=True)
+    try:
+        subject = subject_export.parse_subject(args.subject)
+    except subject_export.SubjectError as exc:
+        raise UsageError(f"subject: {exc}") from None
+    result = subject_export.export(rt, subject)
+    output = Path(args.output)
+    output.write_bytes(result.data)
+    output.chmod(0o600)  # personal data: readable by whoever ran the export only
+    with transaction(rt.engine) as session:
+        subject_export.record_export(session, rt, _operator(), subject, result)
+    print(f"{output}: {result.cases} case(s), {result.files} file(s)")
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -535,6 +611,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "user": cmd_user,
     "db": cmd_db,
     "check": cmd_check,
+    "purge": cmd_purge,
+    "subject-export": cmd_subject_export,
 }
 
 

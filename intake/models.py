@@ -138,7 +138,7 @@ class Document(SQLModel, table=True):
     original_filename: str | None = None
     declared_type: str
     origin: str
-    sha256: str
+    sha256: str = Field(index=True)  # indexed for `intake purge`: is a blob still needed by another case?
     size: int
     detected_type: str | None = None
     content_type: str | None = None
@@ -208,7 +208,7 @@ class RegistryCounter(SQLModel, table=True):
 class Receipt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
     submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
-    pdf_sha256: str
+    pdf_sha256: str = Field(index=True)  # indexed for `intake purge` (see Document.sha256)
     created_at: datetime = Field(sa_type=UtcDateTime)
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id", sa_type=RowId)
 
@@ -347,3 +347,28 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     after: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     note: str | None = None
+
+
+class LegalHold(SQLModel, table=True):
+    """A case kept whatever its retention (a dispute, a court case, an inspection): `intake purge` never touches it.
+    One row per case, on its first message; clearing the hold deletes the row (the audit trail keeps both)."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    office: str = Field(index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, unique=True)
+    reason: str
+    set_by: str
+    set_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class PurgeRecord(SQLModel, table=True):
+    """What `intake purge` erased of one message (`what`: raw_mail | attachments | evidence), so a purge is done
+    once and a blob shared with a message not yet purged is kept (intake/purge.py)."""
+
+    __table_args__ = (UniqueConstraint("submission_id", "what", name="uq_purge_what"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    office: str = Field(index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
+    what: str
+    purged_at: datetime = Field(sa_type=UtcDateTime)

@@ -252,6 +252,17 @@ class Daemon:
         except Exception:
             log.exception("trusted-list refresh failed; the cached lists stay in use")
 
+    def purge_job(self) -> None:
+        """Once a day: erase what is past its retention (intake/purge.py); one host per office does it."""
+        from intake.purge import purge
+
+        for rt in self.rt.offices:
+            try:
+                if self.pollers[rt.office].leads():
+                    purge(rt)
+            except Exception:
+                log.exception("purge of office %s failed; it runs again tomorrow", rt.office)
+
     def wake(self, office: str) -> None:
         """New mail in `office`'s mailbox: a cycle for it now (or right after the one running now)."""
         self._woken.add(office)  # seen by a cycle that is running now (_run_woken)
@@ -286,6 +297,15 @@ class Daemon:
             "interval",
             id="trust-lists",
             hours=settings.trust.refresh_hours,
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.purge_job,
+            "cron",
+            id="purge",
+            hour=settings.retention.purge_hour,
+            minute=17,  # off the hour, away from other nightly jobs of the host
             max_instances=1,
             coalesce=True,
         )

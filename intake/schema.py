@@ -8,6 +8,7 @@ upgraded, because it costs every `intake` process about 0.15 s.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,9 +38,18 @@ class SchemaMismatch(ConfigError):
     """The database's schema is not the code's: one line saying which way and what to do (exit code 2)."""
 
 
+_REVISION_LINE = re.compile(r'^revision = "([0-9A-Za-z_]+)"', re.MULTILINE)
+
+
 def revisions() -> list[str]:
-    """Every revision the code knows, oldest first: their ids are the 4-digit prefixes of the file names."""
-    return sorted(path.name.split("_", 1)[0] for path in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
+    """Every revision the code knows, oldest first: the id each file declares (`0003`, `0004_e`, …); every file name
+    starts with its id and "_", so they sort the same way."""
+    found = []
+    for path in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"):
+        match = _REVISION_LINE.search(path.read_text(encoding="utf-8"))
+        if match:
+            found.append(match.group(1))
+    return sorted(found)
 
 
 def code_revision() -> str:

@@ -306,6 +306,19 @@ class WebSettings(Section):
         return [entry.strip() for entry in value]
 
 
+class RetentionSettings(Section):
+    """How long personal data is kept, in days from the case's last activity (intake/retention.py). The sources of
+    the procedure set no period; Legea 16/1996 (Arhivele Naționale) leaves it to the agency's nomenclator of
+    archival records. Ten years (3653 days) is the conservative default until the nomenclator says otherwise."""
+
+    raw_mail_days: int = Field(3653, ge=1)  # the .eml as received, and the sender's address, name, subject, body
+    attachments_days: int = Field(3653, ge=1)  # attached documents, their file names, the CNPs read from forms
+    evidence_days: int = Field(3653, ge=1)  # recipise, replies sent, signature validation reports
+    audit_days: int = Field(3653, ge=1)  # staff audit trail entries, from each entry's own time
+    ignored_mail_days: int = Field(365, ge=1)  # machine mail never registered (auto-replies, bounces, lists)
+    purge_hour: int = Field(3, ge=0, le=23)  # `intake run` purges once a day at this hour (office time)
+
+
 class OfficeEntry(Section):
     """One office of a deployment that serves several (`[[offices]]`).
 
@@ -362,6 +375,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     texts: TextsSettings = TextsSettings()
     logging: LoggingSettings = LoggingSettings()
+    retention: RetentionSettings = RetentionSettings()
     # Several offices in one deployment; empty: the one office of the top-level sections (see office_views).
     offices: list[OfficeEntry] = []
 

@@ -260,6 +260,18 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user_add": "utilizator adăugat",
     "user_activate": "utilizator activat",
     "user_deactivate": "utilizator dezactivat",
+    "purge": "date șterse la expirarea termenului de păstrare",
+    "legal_hold_set": "dosar reținut (nu se șterge)",
+    "legal_hold_clear": "reținerea dosarului ridicată",
+    "subject_export": "export al datelor unei persoane (GDPR art. 15)",
+}
+
+# What `intake purge` erases (intake/retention.py), as the history and the purge's audit entries show it.
+RETENTION_KINDS: dict[str, str] = {
+    "raw_mail": "mesajul original și datele expeditorului",
+    "attachments": "documentele atașate",
+    "evidence": "recipisele, răspunsurile trimise și rapoartele de validare",
+    "audit": "intrări vechi din jurnalul de audit",
 }
 
 # Detail keys the history does not show a clerk: the traceback is for ops (the logs and `intake show`), the ids of
@@ -311,6 +323,15 @@ DETAIL_KEYS: dict[str, str] = {
     "previous": "anterior",
     "added_by": "adăugată de",
     "label": "semnătură",
+    "what": "ce s-a șters",
+    "messages": "mesaje",
+    "files": "fișiere",
+    "retention_ended": "termen de păstrare încheiat la",
+    "entries": "intrări",
+    "subject": "persoana (amprentă, nu CNP)",
+    "subject_kind": "căutare după",
+    "cases": "dosare",
+    "hold_reason": "motivul reținerii",
 }
 
 # What changed in a visit the recipisă announces (intake.appointments.case, the `visit_change` event's kind).
@@ -344,6 +365,7 @@ GROUPS: dict[str, Mapping[str, str]] = {
     "raspuns": REPLY_KINDS,
     "actiune": AUDIT_ACTIONS,
     "detaliu": DETAIL_KEYS,
+    "retentie": RETENTION_KINDS,
 }
 
 
@@ -426,7 +448,8 @@ def quarantine_reason(reason: str | None) -> str:
 
 _VALUE_GROUPS = {"code": "constatare", "codes": "constatare", "open_findings": "constatare", "closed": "constatare",
                  "purpose": "scop", "state": "stare", "was": "verificare", "verification": "verificare",
-                 "staff_findings": "constatare", "role": "actiune", "kind": "raspuns"}  # fmt: skip
+                 "staff_findings": "constatare", "role": "actiune", "kind": "raspuns",
+                 "what": "retentie"}  # fmt: skip
 _ANY_CODE = (SUBMISSION_STATES, APPOINTMENT_STATES, OUTBOX_STATES, VERIFICATION_STATES, PURPOSES, SIGNATURE_LABELS,
              FINDINGS, REPLY_KINDS)  # fmt: skip
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

@@ -19,7 +19,7 @@ labels.install(templates.env)  # codes and dates in Romanian on every staff page
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from intake.web import auth, cases, day, ops, public, reports
+    from intake.web import auth, cases, day, gdpr, ops, public, reports
     from intake.web.paths import bounded_path_ints
 
     app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None,
@@ -32,6 +32,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.include_router(day.router)
     app.include_router(ops.router)
     app.include_router(reports.router)
+    app.include_router(gdpr.router)
     auth.install(app, rt)
 
     @app.get("/healthz")

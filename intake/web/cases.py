@@ -25,6 +25,7 @@ from intake.web import case_actions as actions
 from intake.web import previews, sent
 from intake.web.app import templates
 from intake.web.auth import CurrentUser, office_runtime, require_roles, staff_context, verify_csrf
+from intake.web.gdpr import case_retention
 
 router = APIRouter()
 RegistryUser = Annotated[CurrentUser, Depends(require_roles("registry"))]
@@ -47,6 +48,8 @@ MESSAGES_RO: dict[str, str] = {
     "beneficiarul primește invitația prin e-mail.",
     "confirmat_fara_loc": "Dosarul a fost confirmat, dar nu există niciun loc liber în orizontul de programare: "
     "s-a adăugat o constatare, iar echipa tehnică a fost alertată. Stabiliți programarea direct cu beneficiarul.",
+    "retinere_pusa": "Dosarul este reținut: nu va fi șters la expirarea termenului de păstrare.",
+    "retinere_ridicata": "Reținerea a fost ridicată: dosarul se șterge la expirarea termenului de păstrare.",
 }
 
 ERRORS_RO: dict[str, str] = {
@@ -66,6 +69,9 @@ ERRORS_RO: dict[str, str] = {
     "de_verificat": "Dosarul este complet și așteaptă verificarea: confirmați-l, iar vizita se programează atunci.",
     "nu_e_de_verificat": "Dosarul nu așteaptă verificarea (nu este complet sau a fost deja confirmat).",
     "constatari_deschise": "Dosarul are constatări deschise pentru beneficiar: nu poate fi confirmat încă.",
+    "retinere_fara_motiv": "Scrieți motivul reținerii (de exemplu: contestație în instanță, control).",
+    "retinere_deja": "Dosarul este deja reținut.",
+    "retinere_lipsa": "Dosarul nu este reținut.",
 }
 
 
@@ -143,10 +149,12 @@ def case_page(request: Request, user: RegistryUser, submission_id: int, ok: str 
     with read_transaction(rt.engine) as session:
         submission = _case_or_404(session, rt, submission_id)
         view: dict[str, Any] = actions.case_view(session, rt, submission)
+        kept = case_retention(session, rt, submission)
     context = staff_context(
         request,
         user,
         case=view,
+        retention=kept,
         notice=MESSAGES_RO.get(ok),
         error=ERRORS_RO.get(eroare),
         signature_labels=actions.SIGNATURE_LABELS_RO,
@@ -215,6 +223,8 @@ def thumbnail(request: Request, user: RegistryUser, submission_id: int, document
         if not document.accepted or document.detected_type not in actions.THUMBNAIL_TYPES:
             raise HTTPException(404)
         sha256 = document.sha256
+    if not rt.store.exists(sha256):  # erased by `intake purge` (another process): no preview from the cache either
+        raise HTTPException(404)
     # Rendered once per image and kept (LRU by SHA-256), a bounded number at a time, never from a full decode of
     # a large PNG (issue 10 point 2): `intake.web.previews`.
     png = previews.cached_preview(sha256, lambda: rt.store.get(sha256), rt.settings.limits.max_image_pixels)
