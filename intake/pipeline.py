@@ -24,9 +24,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from intake import claims, sandbox, sequencer, workers
+from intake import claims, outages, sandbox, sequencer, workers
 from intake.db import read_transaction, transaction
 from intake.models import TERMINAL_STATES, Event, Submission, SubmissionState
 from intake.preload import preload
@@ -161,6 +161,7 @@ def _process_all(
     worker = rt.settings.worker
     isolated = worker.isolate and not in_daemon
     ran: dict[int, list[Stage]] = {}
+    since: dict[int, int] = {}  # the submission's latest event before its current run
     runs: dict[int, int] = {}
     held: set[int] = set()
 
@@ -169,6 +170,9 @@ def _process_all(
         if not in_daemon and not in_line:
             serial = [index for index, stage in enumerate(stages_to_run) if stage.name in SERIAL_STAGES]
             stages_to_run = stages_to_run[: serial[0]] if serial else stages_to_run
+        # A stage paused by an outage (intake.outages): the message goes as far as the stage before it.
+        stopped = [index for index, stage in enumerate(stages_to_run) if outages.paused(stage.name)]
+        stages_to_run = stages_to_run[: stopped[0]] if stopped else stages_to_run
         if not stages_to_run:
             return None
         if barriers and _held_at_barrier(rt, submission_id, stages_to_run[0]):
@@ -182,6 +186,7 @@ def _process_all(
             log.error("submission %s: no progress after repeated runs; left for the next cycle", submission_id)
             return None
         ran[submission_id] = stages_to_run
+        since[submission_id] = _latest_event_id(rt, submission_id)
         used = spent.get(submission_id, 0.0)
 
         def work() -> None:
@@ -196,7 +201,7 @@ def _process_all(
 
     def settle(submission_id: int, result: sandbox.Result) -> bool:
         spent[submission_id] = spent.get(submission_id, 0.0) + result.seconds
-        return _settle_run(rt, submission_id, ran[submission_id], result)
+        return _settle_run(rt, submission_id, ran[submission_id], result, since[submission_id])
 
     next_run, settle = claims.guarded(rt, next_run, settle)  # several hosts: never the same submission at once
     if isolated:
@@ -206,10 +211,15 @@ def _process_all(
     return held
 
 
-def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandbox.Result) -> bool:
-    """Record how a run ended; True if the submission should be run again now."""
+def _settle_run(rt: Runtime, submission_id: int, ran: list[Stage], result: sandbox.Result, since: int) -> bool:
+    """Record how a run ended (`since`: the submission's latest event before it); True if the submission should
+    be run again now."""
     if result.ending == sandbox.Ending.DONE:
-        return True  # finished (nothing remains) or a failure recorded by the run itself (retry or quarantined)
+        deferred = _deferred_at(rt, submission_id, after=since)
+        if deferred is not None:
+            outages.note(*deferred)  # the run met an outage: this process pauses the stage for every message
+        # Otherwise finished (nothing remains) or a failure recorded by the run itself (retry or quarantined).
+        return True
     stage = _stage_in_progress(rt, submission_id, ran)
     worker = rt.settings.worker
     if result.ending in (sandbox.Ending.MEMORY, sandbox.Ending.TIMEOUT):
@@ -258,6 +268,9 @@ def _run_stages(
             outcome = _record_stage(rt, submission_id, stage, prepared) if prepared else Recorded.GONE
         except MemoryError:
             raise  # over the memory budget: the worker quarantines it at once, no retry can help
+        except outages.ServiceOutage as exc:
+            _record_deferral(rt, submission_id, stage.name, exc)
+            return
         except Exception as exc:
             _record_failure(rt, submission_id, stage.name, exc)
             return
@@ -425,6 +438,41 @@ def _record_failure(rt: Runtime, submission_id: int, stage: str, exc: Exception)
     log.debug("submission %s: traceback of the failure at stage %s", submission_id, stage, exc_info=exc)
     trace = redact("".join(traceback.format_exception(exc)))
     _count_failure(rt, submission_id, error, trace=trace[-TRACEBACK_CHARS:])
+
+
+def _record_deferral(rt: Runtime, submission_id: int, stage: str, exc: outages.ServiceOutage) -> None:
+    """A service the stage needs is down (intake.outages): the message waits at this stage, nothing is counted
+    against it. Its last event says why, for staff and for the parent that pauses the stage."""
+    reason = redact(f"{type(exc).__name__}: {exc}")[:1000]
+    log.warning("submission %s waits at stage %s: %s", submission_id, stage, reason)
+    with transaction(rt.engine) as session:
+        submission = session.get_one(Submission, submission_id)
+        if submission.state not in ACTIVE_STATES:
+            return
+        submission.last_error = f"{stage}: {reason}"
+        detail = {"stage": stage, "reason": reason}
+        session.add(Event(submission_id=submission_id, at=rt.clock.now(), action=outages.DEFERRED, detail=detail))
+
+
+def _latest_event_id(rt: Runtime, submission_id: int) -> int:
+    with read_transaction(rt.engine) as session:
+        latest = session.exec(select(func.max(Event.id)).where(Event.submission_id == submission_id)).one()
+    return latest or 0
+
+
+def _deferred_at(rt: Runtime, submission_id: int, after: int) -> tuple[str, str] | None:
+    """The stage and reason if the run that wrote events after `after` ended on a deferral (it met an outage)."""
+    with read_transaction(rt.engine) as session:
+        latest = session.exec(
+            select(Event.action, Event.detail)
+            .where(Event.submission_id == submission_id, col(Event.id) > after)
+            .order_by(col(Event.id).desc())
+            .limit(1)
+        ).first()
+    if latest is None or latest[0] != outages.DEFERRED:
+        return None
+    detail = latest[1] or {}
+    return str(detail.get("stage", "")), str(detail.get("reason", ""))
 
 
 def _count_failure(rt: Runtime, submission_id: int, error: str, trace: str | None) -> None:

@@ -23,6 +23,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
+from intake.outages import ServiceOutage
 from intake.receipts import stamp
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,8 @@ class SigningKeyError(ValueError):
     """The PKCS#12 file cannot be used for signing (missing, unreadable, wrong password, expired)."""
 
 
-class TimestampError(OSError):
-    """The time-stamping authority did not answer (B-T only). Transient: retry the receipt later."""
+class TimestampError(ServiceOutage, OSError):
+    """The time-stamping authority did not answer (B-T only). Transient: the message waits for it (intake.outages)."""
 
 
 class ReceiptSigner:

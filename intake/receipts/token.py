@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from intake.outages import ServiceOutage
 from intake.receipts.sign import SigningKeyError
 from intake.settings import Pkcs11Settings
 
@@ -46,6 +47,10 @@ class TokenError(SigningKeyError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+class TokenUnavailable(ServiceOutage):
+    """The token failed while signing a receipt (it worked when the daemon started)."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,19 @@ class TokenSigner(signers.Signer):
         return signer
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        import pkcs11
+
         if dry_run:  # pyHanko measures the signature's size: no need to bother the token (its own estimate)
             return bytes(512)
-        with session(self.key) as opened:
-            return self._sign_with(_private_key(opened, self.key), data, digest_algorithm)
+        # The key opened at start: a failure now (token unplugged, PIN changed, HSM down) is the token's, not the
+        # receipt's, and the message waits for it (intake.outages) instead of heading for quarantine.
+        try:
+            with session(self.key) as opened:
+                return self._sign_with(_private_key(opened, self.key), data, digest_algorithm)
+        except TokenError as exc:
+            raise TokenUnavailable(str(exc)) from None
+        except pkcs11.PKCS11Error as exc:
+            raise TokenUnavailable(f"{self.key.where}: {type(exc).__name__}") from None
 
     def _sign_with(self, handle: Any, data: bytes, digest_algorithm: str) -> bytes:
         from pyhanko.sign.pkcs11 import select_pkcs11_signing_params

@@ -225,6 +225,7 @@ REPLY_KINDS: dict[str, str] = {
 EVENTS: dict[str, str] = {
     "finding": "constatare",
     "error": "eroare la procesare",
+    "deferred": "în așteptare: un serviciu necesar (marcare temporală, token de semnare) nu răspunde",
     "quarantined": "pus în carantină",
     "replayed": "repus în procesare",
     "registration_held": "înregistrare amânată (mesaje anterioare în lucru)",
@@ -286,6 +287,7 @@ DETAIL_KEYS: dict[str, str] = {
     "staff_only": "doar pentru personal",
     "duration_ms": "durată",
     "reason": "motiv",
+    "stage": "etapa",
     "error": "eroare",
     "traceback": "detalii tehnice",
     "behind": "după mesajele",
@@ -449,7 +451,7 @@ def quarantine_reason(reason: str | None) -> str:
 _VALUE_GROUPS = {"code": "constatare", "codes": "constatare", "open_findings": "constatare", "closed": "constatare",
                  "purpose": "scop", "state": "stare", "was": "verificare", "verification": "verificare",
                  "staff_findings": "constatare", "role": "actiune", "kind": "raspuns",
-                 "what": "retentie"}  # fmt: skip
+                 "what": "retentie", "stage": "etapa"}  # fmt: skip
 _ANY_CODE = (SUBMISSION_STATES, APPOINTMENT_STATES, OUTBOX_STATES, VERIFICATION_STATES, PURPOSES, SIGNATURE_LABELS,
              FINDINGS, REPLY_KINDS)  # fmt: skip
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

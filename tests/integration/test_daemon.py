@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -130,3 +131,32 @@ def test_smtp_down_defers_and_retries_without_duplicates(intake, dovecot, smtp_s
         "failed": 0,
         "oldest_pending_age_seconds": None,
     }
+
+
+def test_tsa_down_receipts_wait_unquarantined_then_go_out_once(intake, dovecot, smtp_sink) -> None:  # type: ignore[no-untyped-def]
+    """A down time-stamping authority is not the citizens' fault (intake.outages): their messages are registered
+    and wait for the recipisă, none is quarantined, and after the first failure the others do not each wait for
+    the TSA's time-out. When it answers again, each recipisă goes out once."""
+    senders = [f"tsa{index}@example.ro" for index in range(4)]
+    for index, sender in enumerate(senders):
+        message = mailfactory.good_submission(sender=sender)
+        dovecot.append(message.as_bytes(), internaldate=T0 + timedelta(minutes=index))
+
+    intake.poll(INTAKE_SIGNING__TIMESTAMP_URL="http://127.0.0.1:9/tsa", INTAKE_WORKER__PROCESSES="2")
+    assert intake.json("status")["queues"] == {"registered": 4}
+    rows = intake.json("submissions")
+    assert [row["number"] for row in sorted(rows, key=lambda row: row["number"])] == [1, 2, 3, 4]
+    with sqlite3.connect(intake.workdir / "intake.db") as db:
+        deferred = db.execute("SELECT detail FROM event WHERE action = 'deferred'").fetchall()
+        errors = db.execute("SELECT count(*) FROM event WHERE action IN ('error', 'quarantined')").fetchone()[0]
+        attempts = {row[0] for row in db.execute("SELECT attempts FROM submission")}
+    # Only the runs already under way when the first one met the outage tried the TSA (two workers).
+    assert 1 <= len(deferred) <= 2, deferred
+    assert all(json.loads(detail)["stage"] == "receipt" for (detail,) in deferred)
+    assert errors == 0 and attempts == {0}
+    assert [reply.recipient for reply in replies(smtp_sink.messages) if reply.is_receipt] == []
+
+    intake.poll()  # the TSA is back (here: none configured)
+    assert intake.json("status")["queues"] == {"receipted": 4}
+    receipts = [reply for reply in replies(smtp_sink.wait_for(8)) if reply.is_receipt]
+    assert sorted(reply.recipient for reply in receipts) == senders
