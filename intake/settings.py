@@ -124,6 +124,17 @@ class SigningSettings(Section):
     timestamp_url: str | None = None
 
 
+class ArchiveSettings(Section):
+    """Evidence that lasts as long as the file (`intake archive refresh`, `intake.receipts.evidence`)."""
+
+    # A receipt whose newest time-stamp, or whose certificates, expire within this many days gets a new document
+    # time-stamp (PAdES B-LTA).
+    refresh_before_days: int = Field(180, ge=1)
+    # The received e-mail is embedded in the recipisă up to this size; above it, its header section and SHA-256
+    # (the reply carrying the receipt must stay under limits.max_reply_bytes).
+    embed_max_bytes: int = Field(2 * 1024 * 1024, ge=0)
+
+
 class TrustListSource(Section):
     source: str
     signer: Path | None = None
@@ -324,6 +335,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     office: OfficeSettings = OfficeSettings()
     signing: SigningSettings = SigningSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     trust: TrustSettings = TrustSettings()
     limits: LimitsSettings = LimitsSettings()
     replies: RepliesSettings = RepliesSettings()

@@ -1,6 +1,8 @@
 """PAdES signature of the recipisă on behalf of the registry (pyhanko).
 
-Baseline B-B, or B-T when a time-stamping authority is configured. The key is loaded once; `sign` is
+Baseline B-B, or B-LTA when a time-stamping authority is configured (signature time-stamp, the DSS with the
+revocation answers for the signer's and the TSA's certificates, then a document time-stamp: what `intake archive
+refresh` extends before it expires; see `intake.receipts.ltv`). The key is loaded once; `sign` is
 synchronous (pyhanko runs its own event loop inside), so call it from a worker thread, never from a
 coroutine running on the daemon's event loop.
 """
@@ -23,7 +25,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
-from intake.receipts import stamp
+from intake.receipts import ltv, stamp
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ class ReceiptSigner:
         self._timestamper = HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
         self._signer_name = signer_name
         self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
+        self._ltv = ltv.Collector(self._signer, self._timestamper) if self._timestamper else None
 
     def warm(self) -> None:
         """Parse the private key now (a process that forks workers does it once for all of them)."""
@@ -101,6 +104,11 @@ class ReceiptSigner:
     @property
     def timestamped(self) -> bool:
         return self._timestamper is not None
+
+    @property
+    def archival(self) -> ltv.Collector | None:
+        """What `intake archive refresh` extends the receipts' evidence with (None: no TSA configured)."""
+        return self._ltv
 
     @property
     def common_name(self) -> str:
@@ -137,6 +145,9 @@ class ReceiptSigner:
             raise TimestampError(f"time-stamping authority {self._timestamp_url} failed: {cause}") from exc
 
     def _metadata(self, reason: str, location: str) -> signers.PdfSignatureMetadata:
+        # With a TSA: PAdES B-LTA (ETSI EN 319 142-1 §6.3), so the receipt stays verifiable after the certificates
+        # expire, as long as `intake archive refresh` keeps adding document time-stamps.
+        context = self._ltv.validation_context() if self._ltv else None
         return signers.PdfSignatureMetadata(
             field_name=FIELD_NAME,
             md_algorithm="sha256",
@@ -144,6 +155,9 @@ class ReceiptSigner:
             reason=reason,
             location=location,
             name=self._signer_name,
+            embed_validation_info=context is not None,
+            use_pades_lta=context is not None,
+            validation_context=context,
         )
 
     def _sign(
