@@ -214,6 +214,19 @@ class Daemon:
         except Exception:
             log.exception("trusted-list refresh failed; the cached lists stay in use")
 
+    def archive_job(self) -> None:
+        """Daily: keep the stored receipts verifiable (`intake archive refresh`), once per mailbox's leader so two
+        hosts do not both time-stamp the same receipt."""
+        from intake import archive
+
+        for rt in self.rt.offices:
+            try:
+                if self.pollers[rt.office].leads() and rt.settings.signing.timestamp_url:
+                    report = archive.refresh(rt)
+                    log.info("archive refresh %s: %s refreshed, %s failed", rt.office, report.refreshed, report.failed)
+            except Exception:
+                log.exception("archive refresh of office %s failed; receipts keep their evidence", rt.office)
+
     def wake(self) -> None:
         self._wake_pending.set()  # seen by a cycle that is running now (poll_job)
         job = self.scheduler.get_job("poll")
@@ -246,6 +259,9 @@ class Daemon:
             hours=settings.trust.refresh_hours,
             max_instances=1,
             coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.archive_job, "cron", id="archive-refresh", hour=3, minute=40, max_instances=1, coalesce=True
         )
         if settings.web.enabled:
             threading.Thread(target=self._serve_web, name="web", daemon=True).start()

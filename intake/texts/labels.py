@@ -239,6 +239,7 @@ EVENTS: dict[str, str] = {
     "appointment_changed": "programare schimbată",
     "appointment_rescheduled": "programare mutată",
     "appointment_cancelled": "programare anulată",
+    "evidence_refreshed": "recipisă re-marcată temporal (arhivare pe termen lung)",
     # `stage:<name>` and `sent:<kind>` are composed from STAGES and REPLY_KINDS (event_label).
 }
 
@@ -260,6 +261,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user_add": "utilizator adăugat",
     "user_activate": "utilizator activat",
     "user_deactivate": "utilizator dezactivat",
+    "evidence_refreshed": "recipisă re-marcată temporal (arhivare pe termen lung)",
 }
 
 # The keys of event and audit details, as the history shows them.
@@ -307,6 +309,9 @@ DETAIL_KEYS: dict[str, str] = {
     "previous": "anterior",
     "added_by": "adăugată de",
     "label": "semnătură",
+    "version": "versiunea",
+    "sha256": "SHA-256",
+    "expires_at": "verificabilă până la",
 }
 
 # What changed in a visit the recipisă announces (intake.appointments.case, the `visit_change` event's kind).
