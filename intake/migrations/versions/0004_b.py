@@ -2,14 +2,14 @@
 stored as a new version beside the old one, never over it; each receipt keeps until when its newest version can be
 verified, so the daily run opens only the receipts that are due.
 
-Revision ID: 0004_b
+Revision ID: 0004
 Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_b"
+revision = "0004"
 down_revision: str | None = "0003"
 branch_labels = None
 depends_on = None
