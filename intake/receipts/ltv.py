@@ -2,8 +2,10 @@
 revocation answers are collected for, and the document time-stamp that `intake archive refresh` adds.
 
 Collecting validation data is not a trust decision (the verifier of the receipt, years later, applies its own
-trust), so the roots used here are simply the self-signed certificates of the receipt key's own chain and of the
-chain the time-stamping authority sends with its tokens: whatever the revocation answers are needed for.
+trust), so the anchors used here are simply the tops of the chains at hand: the receipt key's PKCS#12 chain and the
+chain the time-stamping authority sends with its tokens. A chain that stops below its root (a PKCS#12 without the
+root, a TSA that sends only its own certificate) is anchored at its last certificate: the path can always be built,
+and the revocation answers are collected for every certificate below it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ MD_ALGORITHM = "sha256"
 TIMESTAMP_TIMEOUT = 10  # seconds, as for the signature's own time-stamp
 
 
-def _self_signed(certificates: Iterable[asn1_x509.Certificate]) -> list[asn1_x509.Certificate]:
-    return [cert for cert in certificates if cert.self_signed in ("yes", "maybe")]
+def _tops(certificates: Iterable[asn1_x509.Certificate]) -> list[asn1_x509.Certificate]:
+    """The certificates no other one of the set issued: the roots, or the last certificate of a partial chain."""
+    certs = list(certificates)
+    subjects = {cert.subject.hashable for cert in certs}
+    return [cert for cert in certs if cert.self_signed in ("yes", "maybe") or cert.issuer.hashable not in subjects]
 
 
 class Collector:
@@ -44,7 +49,7 @@ class Collector:
         signing time: an OCSP responder that is down delays no receipt (the refresh collects the answers later)."""
         tsa_chain = self._learn_tsa_chain()
         return ValidationContext(
-            trust_roots=_self_signed([*self._chain, *tsa_chain]),
+            trust_roots=_tops([*self._chain, *tsa_chain]),
             other_certs=[*self._chain, *tsa_chain],
             allow_fetching=True,
             revocation_mode=revocation_mode,
@@ -117,7 +122,7 @@ def add_document_timestamp(pdf: bytes, timestamp_url: str) -> bytes:
     asyncio.run(timestamper.async_dummy_response(MD_ALGORITHM))
     tsa_chain = list(timestamper.cert_registry)
     context = ValidationContext(
-        trust_roots=_self_signed([*chain, *tsa_chain]),
+        trust_roots=_tops([*chain, *tsa_chain]),
         other_certs=[*chain, *tsa_chain],
         allow_fetching=True,
         revocation_mode="hard-fail",

@@ -172,3 +172,18 @@ def test_a_due_receipt_without_a_timestamp_authority_is_a_configuration_error(
     assert "1 receipt(s) due" in capsys.readouterr().out
     with Session(rt.engine) as session:
         assert session.exec(select(EvidenceVersion)).all() == []
+
+
+def test_lta_signing_works_when_neither_chain_reaches_its_root(pki: Pki, tmp_path: Path) -> None:
+    """A PKCS#12 without the root, a TSA that sends only its own certificate: validation data is still collected
+    (for what lies below the last certificate at hand) rather than every receipt failing."""
+    seal = issue(pki.root, "sigiliu-singur", ca_name("Registratura fără lanț", "AJOFM Cluj"), NOW - timedelta(days=1),
+                 NOW + timedelta(days=40))
+    alone = tmp_path / "singur.p12"
+    alone.write_bytes(pkcs12.serialize_key_and_certificates(b"s", seal.key, seal.cert, None,  # type: ignore[arg-type]
+                                                            BestAvailableEncryption(PASSWORD)))
+    pki.services.set_tsa(pki.long_tsa, [])
+    pdf = receipt_pdf(ReceiptSigner(alone, PASSWORD.decode(), timestamp_url=pki.services.tsa_url))
+    reader = PdfFileReader(io.BytesIO(pdf))
+    assert "/DSS" in reader.root and len(reader.embedded_timestamp_signatures) == 1
+    assert newest_timestamp_trusted_at(pdf, pki.root, NOW)
