@@ -30,6 +30,8 @@ from intake.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
+LEARN_BATCH = 500
+
 
 @dataclass
 class Item:
@@ -86,7 +88,7 @@ def refresh(rt: Runtime, *, dry_run: bool = False, actor: str = "intake") -> Ref
     report = RefreshReport(office=rt.office, dry_run=dry_run)
     _learn_horizons(rt)
     url = rt.settings.signing.timestamp_url
-    for stored in _due(rt, limit):
+    for stored in _due(rt, limit, rt.settings.archive.refresh_per_run):
         report.checked += 1
         with Session(rt.engine) as session:
             submission = session.get(Submission, stored.submission_id)
@@ -116,8 +118,9 @@ def refresh(rt: Runtime, *, dry_run: bool = False, actor: str = "intake") -> Ref
     return report
 
 
-def _due(rt: Runtime, limit: datetime) -> list[_Stored]:
-    """The newest version of each receipt of the office whose horizon is before `limit`."""
+def _due(rt: Runtime, limit: datetime, count: int) -> list[_Stored]:
+    """The newest version of (at most `count`) receipts of the office whose horizon is before `limit`, soonest
+    first."""
     with Session(rt.engine) as session:
         rows = session.exec(
             select(Receipt, Submission.office)
@@ -126,6 +129,7 @@ def _due(rt: Runtime, limit: datetime) -> list[_Stored]:
             .where(col(Receipt.evidence_expires_at).is_not(None))
             .where(col(Receipt.evidence_expires_at) <= limit)
             .order_by(col(Receipt.evidence_expires_at), col(Receipt.id))
+            .limit(count)
         ).all()
         return [_newest(session, receipt) for receipt, _ in rows]
 
@@ -150,18 +154,21 @@ def _learn_horizons(rt: Runtime) -> None:
             .join(Submission, col(Submission.id) == col(Receipt.submission_id))
             .where(Submission.office == rt.office, col(Receipt.evidence_expires_at).is_(None))
         ).all()
-    for receipt_id, sha256 in fresh:
-        try:
-            expires_at = ltv.horizon(rt.store.get(sha256)).expires_at
-        except Exception as exc:  # a missing or unreadable file is reported by ops' checks, not fixed here
-            log.warning("receipt %s: evidence horizon unknown (%s: %s)", receipt_id, type(exc).__name__, exc)
-            continue
-        if expires_at is None:
-            continue
-        with transaction(rt.engine) as session:
-            receipt = session.get(Receipt, receipt_id)
-            if receipt is not None:
-                receipt.evidence_expires_at = expires_at
+    for start in range(0, len(fresh), LEARN_BATCH):
+        learnt = {}
+        for receipt_id, sha256 in fresh[start : start + LEARN_BATCH]:
+            try:
+                expires_at = ltv.horizon(rt.store.get(sha256)).expires_at
+            except Exception as exc:  # a missing or unreadable file is for ops' checks, not fixed here
+                log.warning("receipt %s: evidence horizon unknown (%s: %s)", receipt_id, type(exc).__name__, exc)
+                continue
+            if expires_at is not None:
+                learnt[receipt_id] = expires_at
+        with transaction(rt.engine) as session:  # one commit per batch: the first run may meet years of receipts
+            for receipt_id, expires_at in learnt.items():
+                receipt = session.get(Receipt, receipt_id)
+                if receipt is not None:
+                    receipt.evidence_expires_at = expires_at
 
 
 def _record(rt: Runtime, stored: _Stored, item: Item, expires_at: datetime | None, actor: str) -> bool:

@@ -106,11 +106,6 @@ class ReceiptSigner:
         return self._timestamper is not None
 
     @property
-    def archival(self) -> ltv.Collector | None:
-        """What `intake archive refresh` extends the receipts' evidence with (None: no TSA configured)."""
-        return self._ltv
-
-    @property
     def common_name(self) -> str:
         names = self._certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         return str(names[0].value) if names else self.certificate_subject
