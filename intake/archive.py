@@ -23,7 +23,6 @@ from sqlmodel import Session, col, select
 
 from intake.db import transaction
 from intake.models import AuditEvent, Event, EvidenceVersion, Receipt, Submission
-from intake.receipts import ltv
 from intake.registry import registration_label
 from intake.runtime import Runtime
 from intake.settings import ConfigError
@@ -83,6 +82,8 @@ class _Stored:
 
 def refresh(rt: Runtime, *, dry_run: bool = False, actor: str = "intake") -> RefreshReport:
     """Refresh the receipts of office `rt` whose evidence expires within `archive.refresh_before_days`."""
+    from intake.receipts import ltv  # pyHanko: slow to import, and `show` only needs `newest_version`
+
     now = rt.clock.now()
     limit = now + timedelta(days=rt.settings.archive.refresh_before_days)
     report = RefreshReport(office=rt.office, dry_run=dry_run)
@@ -148,6 +149,8 @@ def _newest(session: Session, receipt: Receipt) -> _Stored:
 
 def _learn_horizons(rt: Runtime) -> None:
     """Compute once the horizon of receipts made since the last run (a receipt's bytes never change)."""
+    from intake.receipts import ltv
+
     with Session(rt.engine) as session:
         fresh = session.exec(
             select(Receipt.id, Receipt.pdf_sha256)
@@ -221,9 +224,10 @@ def _record(rt: Runtime, stored: _Stored, item: Item, expires_at: datetime | Non
     return True
 
 
-def newest_receipt(session: Session, receipt: Receipt) -> str:
-    """The SHA-256 of the newest version of a receipt (what to show or export as the receipt today)."""
-    return _newest(session, receipt).sha256
+def newest_version(session: Session, receipt: Receipt) -> dict[str, object]:
+    """The receipt's evidence today: its newest version (what to show or export), for `show --json`."""
+    newest = _newest(session, receipt)
+    return {"version": newest.version, "sha256": newest.sha256, "verifiable_until": _iso(newest.expires_at)}
 
 
 def _iso(moment: datetime | None) -> str | None:

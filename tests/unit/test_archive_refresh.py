@@ -148,7 +148,7 @@ def test_refresh_keeps_a_receipt_verifiable_after_its_timestamp_certificate_expi
         [version] = session.exec(select(EvidenceVersion)).all()
         assert (version.version, version.sha256, version.previous_sha256) == (2, refreshed_sha, receipt.pdf_sha256)
         assert version.expires_at is not None and version.expires_at > NOW + timedelta(days=2000)
-        assert archive.newest_receipt(session, receipt) == refreshed_sha
+        assert archive.newest_version(session, receipt)["sha256"] == refreshed_sha
         [event] = session.exec(select(Event).where(Event.action == "evidence_refreshed")).all()
         assert event.submission_id == receipt.submission_id and event.detail["version"] == 2
         [audit] = session.exec(select(AuditEvent).where(AuditEvent.action == "evidence_refreshed")).all()
