@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,14 +34,15 @@ def _tops(certificates: Iterable[asn1_x509.Certificate]) -> list[asn1_x509.Certi
 
 
 class Collector:
-    """The validation context of one receipt key and one TSA. The TSA's chain is learnt from its first token (one
-    request per process, which pyHanko reuses to size the signature anyway)."""
+    """The validation context of one receipt key and one TSA. The TSA's chain is learnt from its first token: one
+    request per process, made by the daemon before it forks its workers (`learn`, from `ReceiptSigner.warm`). A TSA
+    that moves to another CA while the daemon runs is anchored at its new certificate until a restart (soft-fail:
+    the receipt is still signed); the daily refresh collects that chain's answers with a fresh look."""
 
     def __init__(self, signer: signers.Signer, timestamper: TimeStamper) -> None:
         self._chain = [cert for cert in (signer.signing_cert, *signer.cert_registry) if cert is not None]
         self._timestamper = timestamper
         self._tsa_chain: list[asn1_x509.Certificate] | None = None
-        self._lock = threading.Lock()
 
     def validation_context(self, *, revocation_mode: str = "soft-fail") -> ValidationContext:
         """A context that fetches OCSP answers and CRLs for the receipt key's chain and the TSA's. `soft-fail` at
@@ -55,12 +55,15 @@ class Collector:
             revocation_mode=revocation_mode,
         )
 
+    def learn(self) -> None:
+        self._learn_tsa_chain()
+
     def _learn_tsa_chain(self) -> list[asn1_x509.Certificate]:
-        with self._lock:
-            if self._tsa_chain is None:
-                asyncio.run(self._timestamper.async_dummy_response(MD_ALGORITHM))
-                self._tsa_chain = list(self._timestamper.cert_registry)
-            return self._tsa_chain
+        # No lock: learning twice at once costs one request more, and a lock held across fork() would hang a child.
+        if self._tsa_chain is None:
+            asyncio.run(self._timestamper.async_dummy_response(MD_ALGORITHM))
+            self._tsa_chain = list(self._timestamper.cert_registry)
+        return self._tsa_chain
 
 
 @dataclass(frozen=True)

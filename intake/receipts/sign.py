@@ -89,8 +89,14 @@ class ReceiptSigner:
         self._ltv = ltv.Collector(self._signer, self._timestamper) if self._timestamper else None
 
     def warm(self) -> None:
-        """Parse the private key now (a process that forks workers does it once for all of them)."""
+        """Parse the private key now (a process that forks workers does it once for all of them), and learn the
+        TSA's chain for B-LTA (one request; a TSA down now is asked again by the first receipt)."""
         getattr(self._signer, "_private_key", None)  # fills the cached property
+        if self._ltv is not None:
+            try:
+                self._ltv.learn()
+            except Exception as exc:
+                log.info("time-stamping authority %s not reached at start-up: %s", self._timestamp_url, exc)
 
     @property
     def certificate_subject(self) -> str:
