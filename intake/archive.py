@@ -94,10 +94,15 @@ def refresh(rt: Runtime, *, dry_run: bool = False, actor: str = "intake") -> Ref
         with Session(rt.engine) as session:
             submission = session.get(Submission, stored.submission_id)
             label = registration_label(submission, rt.settings.office.timezone) if submission else "?"
-        pdf = rt.store.get(stored.sha256)
-        before = ltv.horizon(pdf)
-        item = Item(label, stored.receipt_id, stored.version, stored.sha256, _iso(before.expires_at), before.what)
+        item = Item(label, stored.receipt_id, stored.version, stored.sha256, _iso(stored.expires_at), "")
         report.due.append(item)
+        try:
+            pdf = rt.store.get(stored.sha256)
+            item.expiring = ltv.horizon(pdf).what
+        except Exception as exc:  # a receipt missing from the store is for ops to restore from backup
+            item.error = f"stored receipt unreadable: {type(exc).__name__}: {exc}"
+            log.error("evidence of receipt %s not refreshed: %s", label, item.error)
+            continue
         if dry_run:
             continue
         if not url:

@@ -8,6 +8,7 @@ TSA answers come from the loopback services of tests/pki (real HTTP, no network)
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -169,7 +170,8 @@ def test_a_due_receipt_without_a_timestamp_authority_is_a_configuration_error(
 ) -> None:
     monkeypatch.setattr(cli, "configure_logging", lambda level: None)
     rt = make_runtime(tmp_path)
-    stored_receipt(rt, receipt_pdf(ReceiptSigner(pki.seal_p12, PASSWORD.decode())))  # B-B: the seal expires in 40 days
+    pdf = receipt_pdf(ReceiptSigner(pki.seal_p12, PASSWORD.decode()))  # B-B: the seal expires in 40 days
+    stored_receipt(rt, pdf)
     config = config_file(rt, tmp_path, None)
     assert cli.main(["--config", str(config), "archive", "refresh"]) == 2
     assert "signing.timestamp_url" in capsys.readouterr().err
@@ -177,6 +179,10 @@ def test_a_due_receipt_without_a_timestamp_authority_is_a_configuration_error(
     assert "1 receipt(s) due" in capsys.readouterr().out
     with Session(rt.engine) as session:
         assert session.exec(select(EvidenceVersion)).all() == []
+    # A receipt lost from the store is reported (exit 1), not a crash of the whole run.
+    rt.store.path_for(hashlib.sha256(pdf).hexdigest()).unlink()
+    assert cli.main(["--config", str(config), "archive", "refresh", "--dry-run"]) == 1
+    assert "stored receipt unreadable" in capsys.readouterr().out
 
 
 def test_lta_signing_works_when_neither_chain_reaches_its_root(pki: Pki, tmp_path: Path) -> None:
