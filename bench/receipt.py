@@ -40,9 +40,16 @@ def mail(size: int) -> bytes:
 
 def data() -> ReceiptData:
     documents = tuple(ReceiptDocument(f"cerere_{i}.pdf", "PDF", 2, 48_213, "ab" * 32, True, None) for i in range(4))
-    return ReceiptData(office_name="AJOFM Cluj", office_address="Str. Călărașilor nr. 1", registration_number="12/2026",
-                       registered_at=MOMENT, received_at=MOMENT, sender="ana@exemplu.ro", subject="Dosar",
-                       documents=documents)
+    return ReceiptData(
+        office_name="AJOFM Cluj",
+        office_address="Str. Călărașilor nr. 1",
+        registration_number="12/2026",
+        registered_at=MOMENT,
+        received_at=MOMENT,
+        sender="ana@exemplu.ro",
+        subject="Dosar",
+        documents=documents,
+    )
 
 
 def attachments(store: BlobStore, size: int | None) -> tuple[AssociatedFile, ...]:
@@ -76,16 +83,31 @@ def lta_signer(base: Path) -> tuple[ReceiptSigner, object]:
     now = datetime.now(UTC)
     services = PkiServices()
     services.start()
-    root = make_root_ca("bench", ca_name("Bench Root", "Bench"), now - timedelta(days=1), now + timedelta(days=999),
-                        services.url)
+    root = make_root_ca(
+        "bench", ca_name("Bench Root", "Bench"), now - timedelta(days=1), now + timedelta(days=999), services.url
+    )
     services.register_ca(root)
     seal = issue(root, "seal", ca_name("Registratura", "AJOFM"), now - timedelta(days=1), now + timedelta(days=99))
-    tsa = issue(root, "tsa", ca_name("Bench TSA", "Bench"), now - timedelta(days=1), now + timedelta(days=99),
-                time_stamping=True, key=new_rsa_key())
+    tsa = issue(
+        root,
+        "tsa",
+        ca_name("Bench TSA", "Bench"),
+        now - timedelta(days=1),
+        now + timedelta(days=99),
+        time_stamping=True,
+        key=new_rsa_key(),
+    )
     services.set_tsa(tsa, [root])
     path = base / "lta.p12"
-    path.write_bytes(pkcs12.serialize_key_and_certificates(b"k", seal.key, seal.cert, [root.cert],  # type: ignore[arg-type]
-                                                           BestAvailableEncryption(b"x")))
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"k",
+            seal.key,
+            seal.cert,
+            [root.cert],
+            BestAvailableEncryption(b"x"),
+        )
+    )
     return ReceiptSigner(path, "x", timestamp_url=services.tsa_url), services
 
 
@@ -106,8 +128,10 @@ def main() -> int:
             for level, signer, _ in signers:
                 for label, size in (("none", None), ("5 KB text", 5_000), ("1 MB", 1 << 20), ("2 MB", 2 << 20)):
                     render, sign, pdf_size = measure(signer, attachments(store, size), args.rounds)
-                    print(f"{level:<9} {label:<14} {render:>10.1f} {sign:>8.1f} {render + sign:>9.1f} "
-                          f"{pdf_size / 1024:>8.0f}")
+                    print(
+                        f"{level:<9} {label:<14} {render:>10.1f} {sign:>8.1f} {render + sign:>9.1f} "
+                        f"{pdf_size / 1024:>8.0f}"
+                    )
         finally:
             for _, _, services in signers:
                 if services is not None:

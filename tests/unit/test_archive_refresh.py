@@ -54,34 +54,77 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     services = PkiServices()
     services.start()
     try:
-        root = make_root_ca("arhiva-root", ca_name("Test Archive Root", "Test"), NOW - timedelta(days=1),
-                            NOW + timedelta(days=3650), services.url)
+        root = make_root_ca(
+            "arhiva-root",
+            ca_name("Test Archive Root", "Test"),
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=3650),
+            services.url,
+        )
         services.register_ca(root)
-        seal = issue(root, "sigiliu", ca_name("Registratura AJOFM Cluj (test)", "AJOFM Cluj"),
-                     NOW - timedelta(days=1), NOW + timedelta(days=40))
-        short_tsa = issue(root, "tsa-scurt", ca_name("Test TSA 30 zile", "Test"), NOW - timedelta(days=1),
-                          NOW + timedelta(days=30), time_stamping=True, key=new_rsa_key())
-        long_tsa = issue(root, "tsa-lung", ca_name("Test TSA 8 ani", "Test"), NOW - timedelta(days=1),
-                         NOW + timedelta(days=3000), time_stamping=True, key=new_rsa_key())
+        seal = issue(
+            root,
+            "sigiliu",
+            ca_name("Registratura AJOFM Cluj (test)", "AJOFM Cluj"),
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=40),
+        )
+        short_tsa = issue(
+            root,
+            "tsa-scurt",
+            ca_name("Test TSA 30 zile", "Test"),
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=30),
+            time_stamping=True,
+            key=new_rsa_key(),
+        )
+        long_tsa = issue(
+            root,
+            "tsa-lung",
+            ca_name("Test TSA 8 ani", "Test"),
+            NOW - timedelta(days=1),
+            NOW + timedelta(days=3000),
+            time_stamping=True,
+            key=new_rsa_key(),
+        )
         seal_p12 = tmp_path_factory.mktemp("sigiliu") / "sigiliu.p12"
-        seal_p12.write_bytes(pkcs12.serialize_key_and_certificates(
-            b"sigiliu", seal.key, seal.cert, [root.cert], BestAvailableEncryption(PASSWORD)))  # type: ignore[arg-type]
+        seal_p12.write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                b"sigiliu", seal.key, seal.cert, [root.cert], BestAvailableEncryption(PASSWORD)
+            )
+        )
         yield Pki(services, root, seal_p12, short_tsa, long_tsa)
     finally:
         services.stop()
 
 
 def receipt_pdf(signer: ReceiptSigner) -> bytes:
-    data = ReceiptData(office_name="AJOFM Cluj", office_address="Str. Călărașilor nr. 1, Cluj-Napoca",
-                       registration_number="12/23.11.2026", registered_at=NOW, received_at=NOW,
-                       sender="ana@exemplu.ro", subject="Cerere", documents=())
+    data = ReceiptData(
+        office_name="AJOFM Cluj",
+        office_address="Str. Călărașilor nr. 1, Cluj-Napoca",
+        registration_number="12/23.11.2026",
+        registered_at=NOW,
+        received_at=NOW,
+        sender="ana@exemplu.ro",
+        subject="Cerere",
+        documents=(),
+    )
     return signer.sign(render_receipt(data), registration="12/23.11.2026")
 
 
 def stored_receipt(rt: Runtime, pdf: bytes) -> int:
     with Session(rt.engine) as session:
-        submission = Submission(office="CJ", sha256="00" * 32, size=10, received_at=NOW, claimed_at=NOW,
-                                state=SubmissionState.RECEIPTED, number=12, year=2026, registered_at=NOW)
+        submission = Submission(
+            office="CJ",
+            sha256="00" * 32,
+            size=10,
+            received_at=NOW,
+            claimed_at=NOW,
+            state=SubmissionState.RECEIPTED,
+            number=12,
+            year=2026,
+            registered_at=NOW,
+        )
         session.add(submission)
         session.flush()
         receipt = Receipt(submission_id=submission.id or 0, pdf_sha256=rt.store.put(pdf), created_at=NOW)
@@ -94,8 +137,9 @@ def newest_timestamp_trusted_at(pdf: bytes, root: CertificateAuthority, moment: 
     """PAdES-LTA's rule: the newest document time-stamp must verify at the validation time; it covers everything
     before it (the signature, its time-stamp, the DSS with their revocation answers)."""
     reader = PdfFileReader(io.BytesIO(pdf))
-    context = ValidationContext(trust_roots=[root.asn1], moment=moment, allow_fetching=False,
-                                revocation_mode="soft-fail")
+    context = ValidationContext(
+        trust_roots=[root.asn1], moment=moment, allow_fetching=False, revocation_mode="soft-fail"
+    )
     status = validate_pdf_timestamp(reader.embedded_timestamp_signatures[-1], validation_context=context)
     return bool(status.intact and status.valid and status.trusted)
 
@@ -143,8 +187,10 @@ def test_refresh_keeps_a_receipt_verifiable_after_its_timestamp_certificate_expi
     refreshed = rt.store.get(refreshed_sha)
     assert refreshed.startswith(original)  # an incremental update: the signed bytes are untouched
     assert newest_timestamp_trusted_at(refreshed, pki.root, LATER)
-    signature = validate_pdf_signature(PdfFileReader(io.BytesIO(refreshed)).embedded_regular_signatures[0],
-                                       ValidationContext(trust_roots=[pki.root.asn1]))
+    signature = validate_pdf_signature(
+        PdfFileReader(io.BytesIO(refreshed)).embedded_regular_signatures[0],
+        ValidationContext(trust_roots=[pki.root.asn1]),
+    )
     assert signature.intact and signature.valid
     assert pdfa.problems(refreshed) == []  # still PDF/A-3b
 
@@ -188,11 +234,23 @@ def test_a_due_receipt_without_a_timestamp_authority_is_a_configuration_error(
 def test_lta_signing_works_when_neither_chain_reaches_its_root(pki: Pki, tmp_path: Path) -> None:
     """A PKCS#12 without the root, a TSA that sends only its own certificate: validation data is still collected
     (for what lies below the last certificate at hand) rather than every receipt failing."""
-    seal = issue(pki.root, "sigiliu-singur", ca_name("Registratura fără lanț", "AJOFM Cluj"), NOW - timedelta(days=1),
-                 NOW + timedelta(days=40))
+    seal = issue(
+        pki.root,
+        "sigiliu-singur",
+        ca_name("Registratura fără lanț", "AJOFM Cluj"),
+        NOW - timedelta(days=1),
+        NOW + timedelta(days=40),
+    )
     alone = tmp_path / "singur.p12"
-    alone.write_bytes(pkcs12.serialize_key_and_certificates(b"s", seal.key, seal.cert, None,  # type: ignore[arg-type]
-                                                            BestAvailableEncryption(PASSWORD)))
+    alone.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"s",
+            seal.key,
+            seal.cert,
+            None,
+            BestAvailableEncryption(PASSWORD),
+        )
+    )
     pki.services.set_tsa(pki.long_tsa, [])
     pdf = receipt_pdf(ReceiptSigner(alone, PASSWORD.decode(), timestamp_url=pki.services.tsa_url))
     reader = PdfFileReader(io.BytesIO(pdf))

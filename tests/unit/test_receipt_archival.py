@@ -40,8 +40,9 @@ def raw_mail() -> bytes:
     message["Subject"] = "Cerere indemnizație de șomaj"
     message["Message-ID"] = "<cerere-1@exemplu.ro>"
     message.set_content("Bună ziua,\nvă trimit cererea semnată. Sunt de acord cu comunicarea electronică.\n")
-    message.add_attachment(b"%PDF-1.7\n" + bytes(range(256)) * 40, maintype="application", subtype="pdf",
-                           filename="cerere.pdf")
+    message.add_attachment(
+        b"%PDF-1.7\n" + bytes(range(256)) * 40, maintype="application", subtype="pdf", filename="cerere.pdf"
+    )
     return message.as_bytes()
 
 
@@ -61,8 +62,18 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> BlobStore:
 
 
 def proof(sha256: str, size: int) -> evidence.Evidence:
-    signed = evidence.CheckedDocument(1, "cerere.pdf", "ab" * 32, 10_249, True, "QES", "Semnătură calificată validă.",
-                                      RECEIVED.isoformat(), [{"source": "ro.xml", "sequence_number": 7}], REPORT)
+    signed = evidence.CheckedDocument(
+        1,
+        "cerere.pdf",
+        "ab" * 32,
+        10_249,
+        True,
+        "QES",
+        "Semnătură calificată validă.",
+        RECEIVED.isoformat(),
+        [{"source": "ro.xml", "sequence_number": 7}],
+        REPORT,
+    )
     photo = evidence.CheckedDocument(2, "buletin.jpg", "cd" * 32, 80_000, True, None, None, None, [], None)
     return evidence.Evidence("12/23.11.2026", "CJ", RECEIVED, sha256, size, "<cerere-1@exemplu.ro>", (signed, photo))
 
@@ -96,8 +107,7 @@ def signed(signer: ReceiptSigner, store: BlobStore, mail: tuple[bytes, str]) -> 
     return unsigned, signer.sign(unsigned, registration="12/23.11.2026")
 
 
-def test_the_signed_receipt_passes_the_pdfa_3b_structural_checks(signed: tuple[bytes, bytes],
-                                                                 tmp_path: Path) -> None:
+def test_the_signed_receipt_passes_the_pdfa_3b_structural_checks(signed: tuple[bytes, bytes], tmp_path: Path) -> None:
     unsigned, pdf = signed
     assert pdfa.problems(unsigned) == []
     assert pdfa.problems(pdf) == []  # the signature's incremental update keeps it PDF/A (visible stamp included)
@@ -108,8 +118,9 @@ def test_the_signed_receipt_passes_the_pdfa_3b_structural_checks(signed: tuple[b
     assert b"/Courier" not in pdf  # the SHA-256 column's font is embedded too
 
 
-def test_the_mail_is_embedded_byte_for_byte_as_the_source_of_the_receipt(signed: tuple[bytes, bytes],
-                                                                        mail: tuple[bytes, str]) -> None:
+def test_the_mail_is_embedded_byte_for_byte_as_the_source_of_the_receipt(
+    signed: tuple[bytes, bytes], mail: tuple[bytes, str]
+) -> None:
     files = pdfa.embedded_files(signed[1])
     eml = files[evidence.EML_NAME]
     assert eml.data == mail[0]
@@ -126,8 +137,12 @@ def test_the_signature_evidence_is_embedded_as_data(signed: tuple[bytes, bytes],
     assert (report.relationship, report.mime_type) == ("/Data", "application/xml")
     record = json.loads(files[evidence.RECORD_NAME].data)
     assert files[evidence.RECORD_NAME].relationship == "/Data"
-    assert record["message"] == {"sha256": mail[1], "size": len(mail[0]), "message_id": "<cerere-1@exemplu.ro>",
-                                 "embedded": evidence.EML_NAME}
+    assert record["message"] == {
+        "sha256": mail[1],
+        "size": len(mail[0]),
+        "message_id": "<cerere-1@exemplu.ro>",
+        "embedded": evidence.EML_NAME,
+    }
     first, second = record["documents"]
     assert (first["label"], first["report"]) == ("QES", "raport-validare-1.xml")
     assert first["trusted_lists"][0]["sequence_number"] == 7
@@ -140,16 +155,20 @@ def test_the_signature_covers_the_embedded_files(signed: tuple[bytes, bytes], pk
     assert pdf.startswith(unsigned)  # embedded before signing: the signed revision holds them
     _, _, der = pem.unarmor(pki[1].read_bytes())
     reader = PdfFileReader(io.BytesIO(pdf))
-    status = validate_pdf_signature(reader.embedded_signatures[0],
-                                    ValidationContext(trust_roots=[asn1_x509.Certificate.load(der)]))
+    status = validate_pdf_signature(
+        reader.embedded_signatures[0], ValidationContext(trust_roots=[asn1_x509.Certificate.load(der)])
+    )
     assert status.intact and status.valid and status.trusted and status.coverage.name == "ENTIRE_FILE"
 
 
-def test_a_mail_too_large_for_the_reply_is_represented_by_its_headers_and_hash(store: BlobStore,
-                                                                             mail: tuple[bytes, str]) -> None:
+def test_a_mail_too_large_for_the_reply_is_represented_by_its_headers_and_hash(
+    store: BlobStore, mail: tuple[bytes, str]
+) -> None:
     raw, sha256 = mail
-    files = {item.name: item for item in evidence.associated_files(proof(sha256, len(raw)), store,
-                                                                   embed_max_bytes=len(raw) - 1)}
+    files = {
+        item.name: item
+        for item in evidence.associated_files(proof(sha256, len(raw)), store, embed_max_bytes=len(raw) - 1)
+    }
     assert evidence.EML_NAME not in files
     headers = files[evidence.HEADERS_NAME]
     assert raw.startswith(headers.data) and b"Subject: " in headers.data and b"%PDF" not in headers.data
@@ -162,8 +181,12 @@ def test_a_mail_no_longer_in_the_store_still_gets_a_receipt_naming_it(store: Blo
     files = evidence.associated_files(proof("ef" * 32, 1234), store, embed_max_bytes=1024)
     assert [item.name for item in files] == ["raport-validare-1.xml", evidence.RECORD_NAME]
     record = json.loads(files[-1].data)
-    assert record["message"] == {"sha256": "ef" * 32, "size": 1234, "message_id": "<cerere-1@exemplu.ro>",
-                                 "embedded": None}
+    assert record["message"] == {
+        "sha256": "ef" * 32,
+        "size": 1234,
+        "message_id": "<cerere-1@exemplu.ro>",
+        "embedded": None,
+    }
     assert pdfa.problems(render_receipt(receipt_data(), files)) == []
 
 
