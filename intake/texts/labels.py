@@ -239,7 +239,7 @@ EVENTS: dict[str, str] = {
     "appointment_changed": "programare schimbată",
     "appointment_rescheduled": "programare mutată",
     "appointment_cancelled": "programare anulată",
-    "evidence_refreshed": "recipisă re-marcată temporal (arhivare pe termen lung)",
+    "evidence_refreshed": "marcă temporală nouă adăugată recipisei (arhivare pe termen lung)",
     # `stage:<name>` and `sent:<kind>` are composed from STAGES and REPLY_KINDS (event_label).
 }
 
@@ -261,7 +261,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user_add": "utilizator adăugat",
     "user_activate": "utilizator activat",
     "user_deactivate": "utilizator dezactivat",
-    "evidence_refreshed": "recipisă re-marcată temporal (arhivare pe termen lung)",
+    "evidence_refreshed": "marcă temporală nouă adăugată recipisei (arhivare pe termen lung)",
 }
 
 # The keys of event and audit details, as the history shows them.
@@ -309,7 +309,7 @@ DETAIL_KEYS: dict[str, str] = {
     "previous": "anterior",
     "added_by": "adăugată de",
     "label": "semnătură",
-    "version": "versiunea",
+    "version": "versiune",
     "sha256": "SHA-256",
     "expires_at": "verificabilă până la",
 }
