@@ -85,6 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check the configuration and every server it names (like nginx -t)")
     check.add_argument("--json", action="store_true")
     _add_gdpr_parsers(commands)
+    archive = commands.add_parser("archive", help="long-term evidence (PAdES B-LTA receipts)")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True, parser_class=_Parser)
+    archive_refresh = archive_commands.add_parser(
+        "refresh",
+        help="add a document time-stamp to receipts whose evidence expires soon (archive.refresh_before_days)",
+    )
+    archive_refresh.add_argument("--dry-run", action="store_true", help="only list what is due")
+    archive_refresh.add_argument("--json", action="store_true")
+    archive_refresh.add_argument("--office", help="one office's code (default: every office)")
     for name in STATEFUL:  # `intake status --init` as well as `intake --init status`
         commands.choices[name].add_argument("--init", action="store_true", default=argparse.SUPPRESS, help=INIT_HELP)
     return parser
@@ -92,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 INIT_HELP = "create the database even where no configuration names it (default: refuse, saying where it looked)"
 # The commands that open the database: without a configured database.url they refuse to create one (--init).
-STATEFUL = ("run", "serve", "poll", "submissions", "status", "show", "confirm", "user", "db", "purge", "subject-export")
+STATEFUL = ("run", "serve", "poll", "submissions", "status", "show", "confirm", "user", "db")
+STATEFUL += ("purge", "subject-export", "archive")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -573,6 +583,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    """`archive refresh`: exit 0 when everything due was refreshed (or listed, with --dry-run), 1 when one failed."""
+    from intake import archive
+
+    deployment = _runtime(args)
+    reports = [archive.refresh(rt, dry_run=args.dry_run) for rt in _offices(deployment, args.office)]
+    if args.json:
+        _print_json([report.as_json() for report in reports])
+    else:
+        for report in reports:
+            verb = "due" if report.dry_run else "refreshed"
+            count = len(report.due) if report.dry_run else report.refreshed
+            print(f"office {report.office}: {count} receipt(s) {verb}, {report.failed} failed")
+            for item in report.due:
+                outcome = item.error or (f"now verifiable until {item.new_expires_at}" if item.new_sha256 else "due")
+                print(f"  {item.registration}  v{item.version}  until {item.expires_at} ({item.expiring}): {outcome}")
+    return EXIT_FAILURE if any(report.failed for report in reports) else EXIT_OK
+
+
 def _print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
@@ -613,6 +642,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "purge": cmd_purge,
     "subject-export": cmd_subject_export,
+    "archive": cmd_archive,
 }
 
 

@@ -211,6 +211,9 @@ class Receipt(SQLModel, table=True):
     pdf_sha256: str = Field(index=True)  # indexed for `intake purge` (see Document.sha256)
     created_at: datetime = Field(sa_type=UtcDateTime)
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id", sa_type=RowId)
+    # Until when its newest version stays verifiable without a new time-stamp (`intake archive refresh`; None: not
+    # computed yet).
+    evidence_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
 
 
 class OutboxState(StrEnum):
@@ -372,3 +375,23 @@ class PurgeRecord(SQLModel, table=True):
     submission_id: int = Field(foreign_key="submission.id", sa_type=RowId, index=True)
     what: str
     purged_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class EvidenceVersion(SQLModel, table=True):
+    """A later version of a stored receipt: the same signed PDF with a document time-stamp added by `intake archive
+    refresh` (PAdES B-LTA). Evidence is never overwritten: every version stays in the store under its own SHA-256
+    and the newest is the one with the highest `version` (the receipt row keeps the bytes that were sent)."""
+
+    __table_args__ = (UniqueConstraint("receipt_id", "version", name="uq_evidence_version"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=RowId)
+    office: str = Field(index=True)
+    receipt_id: int = Field(foreign_key="receipt.id", sa_type=RowId, index=True)
+    submission_id: int = Field(foreign_key="submission.id", sa_type=RowId)
+    version: int  # 1 is the receipt as sent (not stored here); the first refresh makes 2
+    sha256: str
+    previous_sha256: str
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    # Until when this version can be verified without another time-stamp (the first certificate to expire).
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    actor: str = "intake"  # "intake" for the daemon's daily run, else who ran the command

@@ -263,6 +263,19 @@ class Daemon:
             except Exception:
                 log.exception("purge of office %s failed; it runs again tomorrow", rt.office)
 
+    def archive_job(self) -> None:
+        """Daily: keep the stored receipts verifiable (`intake archive refresh`), once per mailbox's leader so two
+        hosts do not both time-stamp the same receipt."""
+        from intake import archive
+
+        for rt in self.rt.offices:
+            try:
+                if self.pollers[rt.office].leads() and rt.settings.signing.timestamp_url:
+                    report = archive.refresh(rt)
+                    log.info("archive refresh %s: %s refreshed, %s failed", rt.office, report.refreshed, report.failed)
+            except Exception:
+                log.exception("archive refresh of office %s failed; receipts keep their evidence", rt.office)
+
     def wake(self, office: str) -> None:
         """New mail in `office`'s mailbox: a cycle for it now (or right after the one running now)."""
         self._woken.add(office)  # seen by a cycle that is running now (_run_woken)
@@ -308,6 +321,9 @@ class Daemon:
             minute=17,  # off the hour, away from other nightly jobs of the host
             max_instances=1,
             coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.archive_job, "cron", id="archive-refresh", hour=3, minute=40, max_instances=1, coalesce=True
         )
         if settings.web.enabled:
             threading.Thread(target=self._serve_web, name="web", daemon=True).start()

@@ -153,6 +153,20 @@ class SigningSettings(Section):
         return self
 
 
+class ArchiveSettings(Section):
+    """Evidence that lasts as long as the file (`intake archive refresh`, `intake.receipts.evidence`)."""
+
+    # A receipt whose newest time-stamp, or whose certificates, expire within this many days gets a new document
+    # time-stamp (PAdES B-LTA).
+    refresh_before_days: int = Field(180, ge=1)
+    # At most this many receipts per run, the most urgent first (~0.5 s each against a TSA): when one TSA certificate
+    # nears its end for years of receipts, the work is spread over the days of the margin instead of one long night.
+    refresh_per_run: int = Field(2000, ge=1)
+    # The received e-mail is embedded in the recipisă up to this size; above it, its header section and SHA-256
+    # (the reply carrying the receipt must stay under limits.max_reply_bytes).
+    embed_max_bytes: int = Field(2 * 1024 * 1024, ge=0)
+
+
 class TrustListSource(Section):
     source: str
     signer: Path | None = None
@@ -366,6 +380,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     office: OfficeSettings = OfficeSettings()
     signing: SigningSettings = SigningSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     trust: TrustSettings = TrustSettings()
     limits: LimitsSettings = LimitsSettings()
     replies: RepliesSettings = RepliesSettings()

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from intake.alerts import open_alerts
 from intake.appointments.service import verification_state
+from intake.archive import newest_version
 from intake.case_file import case_findings
 from intake.clock import local, utcnow
 from intake.models import (
@@ -122,6 +123,7 @@ def _receipt_view(session: Session, submission: Submission) -> dict[str, Any] | 
         "message_id": outbox.message_id if outbox else None,
         "state": outbox.state if outbox else "not_sent",
         "pdf_sha256": receipt.pdf_sha256,
+        "evidence": newest_version(session, receipt),  # after `intake archive refresh`: a later, re-time-stamped copy
     }
 
 

@@ -14,6 +14,7 @@ import re
 import tempfile
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 from fontTools import subset as ftsubset
 from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.enums import DocumentCompliance, MethodReturnValue, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
 from intake import texts
@@ -30,7 +31,11 @@ from intake import texts
 FONT_DIR = Path(__file__).with_name("fonts")
 FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FAMILY = "DejaVu"
-MONO = "Courier"  # core font: the SHA-256 is plain ASCII hex, no embedding needed
+# The SHA-256 column. An embedded face, not the Courier core font: PDF/A (ISO 19005-3 §6.2.11.4.1) requires every
+# font to be embedded. Cut to ASCII, since it only ever prints hex digits.
+MONO = "DejaVuMono"
+MONO_FILE = "DejaVuSansMono.ttf"
+_MONO_REPERTOIRE: tuple[tuple[int, int], ...] = ((0x0020, 0x007E),)
 
 REPLACEMENT = "\ufffd"
 ELLIPSIS = "…"
@@ -90,6 +95,20 @@ class CaseDocumentLine:
     kind: str  # Romanian name of what it is
     received_with: str  # registration number of the e-mail that brought it
     replaced_by: str | None = None  # file name of the later document that counts instead
+
+
+@dataclass(frozen=True)
+class AssociatedFile:
+    """A file embedded in the recipisă as a PDF/A-3 associated file (ISO 19005-3 §6.8): the e-mail it answers, the
+    evidence of what was verified. The signature that follows covers it."""
+
+    name: str
+    data: bytes
+    mime_type: str
+    relationship: str  # /AFRelationship: "Source" (what the recipisă was made from) or "Data"
+    description: str
+    modified_at: datetime  # aware
+    compress: bool = True
 
 
 @dataclass(frozen=True)
@@ -194,19 +213,22 @@ def _subset(path: Path, ranges: tuple[tuple[int, int], ...]) -> bytes:
     return out.getvalue()
 
 
-def _build_kit(ranges: tuple[tuple[int, int], ...], styles: tuple[str, ...]) -> _FontKit:
+def _build_kit(ranges: tuple[tuple[int, int], ...], styles: tuple[str, ...], *, mono: bool = False) -> _FontKit:
     template = FPDF()
     data: dict[str, bytes] = {}
+    faces = [(FAMILY, style, FONT_FILES[style], ranges) for style in styles]
+    if mono:
+        faces.append((MONO, "", MONO_FILE, _MONO_REPERTOIRE))
     # add_font only takes a path; the pre-subset bytes live in memory afterwards.
     with tempfile.TemporaryDirectory(prefix="intake-fonts-") as tmp:
-        for style in styles:
-            name = FONT_FILES[style]
-            subset = _presubset(FONT_DIR / name, ranges)
+        for family, style, name, cut in faces:
+            subset = _presubset(FONT_DIR / name, cut)
             path = Path(tmp) / name
             path.write_bytes(subset)
-            template.add_font(FAMILY, style, path)
-            data[f"{FAMILY.lower()}{style}"] = subset
-    charsets = [set(font.cmap) for font in template.fonts.values()]
+            template.add_font(family, style, path)
+            data[f"{family.lower()}{style}"] = subset
+    # What untrusted text may use: the glyphs of the text faces (the mono face only prints hex).
+    charsets = [set(template.fonts[f"{FAMILY.lower()}{style}"].cmap) for style in styles]
     return _FontKit(template=template, data=data, charset=frozenset(set.intersection(*charsets)))
 
 
@@ -215,7 +237,9 @@ def _font_kit(*, stamp: bool = False) -> _FontKit:
     key = "stamp" if stamp else "receipt"
     with _kit_lock:
         if key not in _kits:
-            _kits[key] = _build_kit(_STAMP_REPERTOIRE, ("",)) if stamp else _build_kit(_REPERTOIRE, tuple(FONT_FILES))
+            _kits[key] = (
+                _build_kit(_STAMP_REPERTOIRE, ("",)) if stamp else _build_kit(_REPERTOIRE, tuple(FONT_FILES), mono=True)
+            )
         return _kits[key]
 
 
@@ -351,7 +375,9 @@ class _Context:
 
 
 def _new_pdf(data: ReceiptData, kit: _FontKit, tight: float) -> _ReceiptPDF:
-    pdf = _ReceiptPDF(format="A4", unit="mm")
+    # PDF/A-3b (ISO 19005-3, level B): fpdf2 then writes the XMP with pdfaid:part=3, the sRGB output intent (the ICC's
+    # sRGB2014 profile, freely redistributable) and refuses anything PDF/A forbids (core fonts, encryption).
+    pdf = _ReceiptPDF(format="A4", unit="mm", enforce_compliance=DocumentCompliance.PDFA_3B)
     pdf.tight = tight
     _install_fonts(pdf, kit)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
@@ -619,8 +645,9 @@ def _short_tail(pdf: _ReceiptPDF) -> bool:
     return pdf.page_no() > 1 and pdf.get_y() - MARGIN < TAIL_LIMIT
 
 
-def render_receipt(data: ReceiptData) -> bytes:
-    """An unsigned A4 PDF; raises ValueError only for a naive datetime (a caller bug)."""
+def render_receipt(data: ReceiptData, attachments: Sequence[AssociatedFile] = ()) -> bytes:
+    """An unsigned A4 PDF/A-3b with `attachments` embedded; raises ValueError only for a naive datetime (a caller
+    bug)."""
     kit = _font_kit()
     pdf = _layout(data, kit, 1.0)
     if _short_tail(pdf):
@@ -633,6 +660,16 @@ def render_receipt(data: ReceiptData) -> bytes:
         # The last lines of the notice alone on the last page, or a signature with no text above it, read as an
         # accident: the notice and the closing words move to the last page whole.
         pdf = _layout(data, kit, pdf.tight, keep_tail=True)
+    for item in attachments:
+        pdf.embed_file(
+            bytes=item.data,
+            basename=item.name,
+            modification_date=item.modified_at,
+            mime_type=item.mime_type,
+            associated_file_relationship=item.relationship,
+            desc=item.description,
+            compress=item.compress,
+        )
     return bytes(pdf.output())
 
 

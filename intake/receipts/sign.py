@@ -1,6 +1,8 @@
 """PAdES signature of the recipisă on behalf of the registry (pyhanko).
 
-Baseline B-B, or B-T when a time-stamping authority is configured. The key is loaded once; `sign` is
+Baseline B-B, or B-LTA when a time-stamping authority is configured (signature time-stamp, the DSS with the
+revocation answers for the signer's and the TSA's certificates, then a document time-stamp: what `intake archive
+refresh` extends before it expires; see `intake.receipts.ltv`). The key is loaded once; `sign` is
 synchronous (pyhanko runs its own event loop inside), so call it from a worker thread, never from a
 coroutine running on the daemon's event loop.
 """
@@ -24,7 +26,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from intake.outages import ServiceOutage
-from intake.receipts import stamp
+from intake.receipts import ltv, stamp
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +99,18 @@ class ReceiptSigner:
         self._timestamper = HTTPTimeStamper(timestamp_url, timeout=TIMESTAMP_TIMEOUT) if timestamp_url else None
         self._signer_name = signer_name
         self._bytes_reserved = _estimate_reserve(self._signer, timestamped=self._timestamper is not None)
+        self._ltv = ltv.Collector(self._signer, self._timestamper) if self._timestamper else None
 
     def warm(self) -> None:
-        """Parse the private key now (a process that forks workers does it once for all of them). A key on a token
+        """Parse the private key now (a process that forks workers does it once for all of them), and learn the
+        TSA's chain for B-LTA (one request; a TSA down now is asked again by the first receipt). A key on a token
         is left alone: a session opened before the fork must not serve the children (intake/receipts/token.py)."""
         getattr(self._signer, "_private_key", None)  # fills the cached property; a TokenSigner has none
+        if self._ltv is not None:
+            try:
+                self._ltv.learn()
+            except Exception as exc:
+                log.info("time-stamping authority %s not reached at start-up: %s", self._timestamp_url, exc)
 
     @property
     def certificate_subject(self) -> str:
@@ -151,6 +160,9 @@ class ReceiptSigner:
             raise TimestampError(f"time-stamping authority {self._timestamp_url} failed: {cause}") from exc
 
     def _metadata(self, reason: str, location: str) -> signers.PdfSignatureMetadata:
+        # With a TSA: PAdES B-LTA (ETSI EN 319 142-1 §6.3), so the receipt stays verifiable after the certificates
+        # expire, as long as `intake archive refresh` keeps adding document time-stamps.
+        context = self._ltv.validation_context() if self._ltv else None
         return signers.PdfSignatureMetadata(
             field_name=FIELD_NAME,
             md_algorithm="sha256",
@@ -158,6 +170,9 @@ class ReceiptSigner:
             reason=reason,
             location=location,
             name=self._signer_name,
+            embed_validation_info=context is not None,
+            use_pades_lta=context is not None,
+            validation_context=context,
         )
 
     def _sign(

@@ -15,7 +15,7 @@ from intake.appointments.text import AppointmentText, appointment_text
 from intake.case_file import case_documents, case_findings, case_messages
 from intake.models import Document, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
-from intake.receipts import compose, wording
+from intake.receipts import compose, evidence, wording
 from intake.receipts.render import CaseDocumentLine, ReceiptData, ReceiptDocument, render_receipt
 from intake.records import documents_of
 from intake.registry import registration_label
@@ -43,6 +43,7 @@ class Snapshot:
     appointment: AppointmentText | None
     possibly_needed: tuple[str, ...]
     reply: Reply | None  # None: no automatic reply to this sender (screening decided so)
+    proof: evidence.Evidence | None = None  # embedded in the recipisă (PDF/A-3 associated files)
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,20 @@ def snapshot(rt: Runtime, session: Session, submission: Submission) -> Snapshot:
             pdf_filename=wording.RECEIPT_FILENAME.format(number=submission.number, year=submission.year),
             documents=tuple(_document_line(doc) for doc in documents),
         )
-    return Snapshot(data, findings, appointment, possibly_needed, reply)
+    proof = evidence.gather(session, submission, documents, registration)
+    return Snapshot(data, findings, appointment, possibly_needed, reply, proof)
 
 
 def prepare(rt: Runtime, snapshot: Snapshot) -> Prepared:
     """Render and sign the recipisă (the signer may call a timestamping service) and compose its reply."""
     # Where the office signs (PDF /Location): each office of a deployment its own address.
+    attachments = (
+        evidence.associated_files(snapshot.proof, rt.store, embed_max_bytes=rt.settings.archive.embed_max_bytes)
+        if snapshot.proof
+        else ()
+    )
     pdf = rt.signer.sign(
-        render_receipt(snapshot.data),
+        render_receipt(snapshot.data, attachments),
         location=rt.settings.office.address,
         registration=snapshot.data.registration_number,
         timezone=snapshot.data.timezone,

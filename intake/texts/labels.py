@@ -240,6 +240,7 @@ EVENTS: dict[str, str] = {
     "appointment_changed": "programare schimbată",
     "appointment_rescheduled": "programare mutată",
     "appointment_cancelled": "programare anulată",
+    "evidence_refreshed": "marcă temporală nouă adăugată recipisei (arhivare pe termen lung)",
     # `stage:<name>` and `sent:<kind>` are composed from STAGES and REPLY_KINDS (event_label).
 }
 
@@ -265,6 +266,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "legal_hold_set": "dosar reținut (nu se șterge)",
     "legal_hold_clear": "reținerea dosarului ridicată",
     "subject_export": "export al datelor unei persoane (GDPR art. 15)",
+    "evidence_refreshed": "marcă temporală nouă adăugată recipisei (arhivare pe termen lung)",
 }
 
 # What `intake purge` erases (intake/retention.py), as the history and the purge's audit entries show it.
@@ -334,6 +336,9 @@ DETAIL_KEYS: dict[str, str] = {
     "subject_kind": "căutare după",
     "cases": "dosare",
     "hold_reason": "motivul reținerii",
+    "version": "versiune",
+    "sha256": "SHA-256",
+    "expires_at": "verificabilă până la",
 }
 
 # What changed in a visit the recipisă announces (intake.appointments.case, the `visit_change` event's kind).

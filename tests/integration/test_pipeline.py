@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from sqlalchemy import create_engine, text
 
-from tests import mailfactory
+from intake.receipts import evidence
+from tests import mailfactory, pdfa
 from tests.integration.conftest import KEY_PASSWORD
 from tests.integration.receipts import check_signature, pdf_text, replies
 
@@ -37,10 +39,9 @@ def _signer_sha256(signing_key) -> str:  # type: ignore[no-untyped-def]
 
 def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp_sink, signing_key, backend) -> None:  # type: ignore[no-untyped-def]
     senders = ["ana.pop@example.ro", "ion.popescu@example.ro", "vasile.muresan@example.com"]
+    sent_mail = {sender: mailfactory.good_submission(sender=sender).as_bytes() for sender in senders}
     for index, sender in enumerate(senders):
-        dovecot.append(
-            mailfactory.good_submission(sender=sender).as_bytes(), internaldate=T0 + timedelta(minutes=index)
-        )
+        dovecot.append(sent_mail[sender], internaldate=T0 + timedelta(minutes=index))
     dovecot.append(mailfactory.auto_reply().as_bytes(), internaldate=T0 + timedelta(minutes=5))
     dovecot.append(mailfactory.bounce(), internaldate=T0 + timedelta(minutes=6))
 
@@ -82,6 +83,14 @@ def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp
         assert [d["pages"] for d in submission["documents"]] == [2, 1, 1]
         for document in submission["documents"]:
             assert document["sha256"][:16] in text.replace("\n", "")
+        # Issue 13 §2: PDF/A-3b carrying the e-mail as the agency's server delivered it (IMAP ends lines in CRLF).
+        assert pdfa.problems(pdf) == []
+        embedded = pdfa.embedded_files(pdf)
+        eml = embedded[evidence.EML_NAME].data
+        assert eml.replace(b"\r\n", b"\n") == sent_mail[reply.recipient].replace(b"\r\n", b"\n")
+        record = json.loads(embedded[evidence.RECORD_NAME].data)
+        assert record["message"]["sha256"] == hashlib.sha256(eml).hexdigest()
+        assert record["registration_number"] == submission["registration_number"]
 
     assert dovecot.uids("INBOX") == []
     assert len(dovecot.uids("Processed")) == 5

@@ -72,8 +72,8 @@ def load_pem(path: Path) -> asn1_x509.Certificate:
 
 def validate(pdf: bytes, *roots: asn1_x509.Certificate) -> PdfSignatureStatus:
     reader = PdfFileReader(io.BytesIO(pdf))
-    assert len(reader.embedded_signatures) == 1
-    return validate_pdf_signature(reader.embedded_signatures[0], ValidationContext(trust_roots=list(roots)))
+    assert len(reader.embedded_regular_signatures) == 1  # B-LTA adds a document time-stamp beside it
+    return validate_pdf_signature(reader.embedded_regular_signatures[0], ValidationContext(trust_roots=list(roots)))
 
 
 def test_signed_receipt_is_intact_valid_and_trusted(signer: ReceiptSigner, pki: tuple[Path, Path],
@@ -217,15 +217,20 @@ def tsa() -> Iterator[tuple[str, asn1_x509.Certificate]]:
         server.server_close()
 
 
-def test_b_t_with_local_timestamp_authority(pki: tuple[Path, Path], unsigned: bytes,
-                                            tsa: tuple[str, asn1_x509.Certificate]) -> None:
+def test_b_lta_with_local_timestamp_authority(pki: tuple[Path, Path], unsigned: bytes,
+                                              tsa: tuple[str, asn1_x509.Certificate]) -> None:
     url, tsa_cert = tsa
     stamped = ReceiptSigner(pki[0], PASSWORD, timestamp_url=url)
-    status = validate(stamped.sign(unsigned), load_pem(pki[1]), tsa_cert)
+    signed = stamped.sign(unsigned)
+    status = validate(signed, load_pem(pki[1]), tsa_cert)
     assert status.intact and status.valid and status.trusted
     ts = status.timestamp_validity
     assert ts is not None and ts.intact and ts.valid and ts.trusted
     assert abs(ts.timestamp - datetime.now(UTC)) < timedelta(minutes=1)
+    # PAdES B-LTA: the DSS with the validation material, then a document time-stamp over everything.
+    reader = PdfFileReader(io.BytesIO(signed))
+    assert "/DSS" in reader.root
+    assert len(reader.embedded_timestamp_signatures) == 1
 
 
 def test_unreachable_timestamp_authority_raises(pki: tuple[Path, Path], unsigned: bytes) -> None:
