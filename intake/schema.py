@@ -42,7 +42,7 @@ _REVISION_LINE = re.compile(r'^revision = "([0-9A-Za-z_]+)"', re.MULTILINE)
 
 
 def revisions() -> list[str]:
-    """Every revision the code knows, oldest first: the id each file declares (`0003`, `0004_e`, …); every file name
+    """Every revision the code knows, oldest first: the id each file declares (`0003`, `0004`, …); every file name
     starts with its id and "_", so they sort the same way."""
     found = []
     for path in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py"):

@@ -6,6 +6,12 @@ The facts are read in the receipt stage's snapshot (`gather`); the bytes are rea
 transaction (`associated_files`). The receipt travels back to the citizen by e-mail, whose size the outbox caps
 (`limits.max_reply_bytes`): a message larger than `archive.embed_max_bytes` is represented by its header section
 and its SHA-256 (the full bytes stay in the store, named by that hash).
+
+The whole e-mail goes back inside the recipisă only to a sender the agency's mail server authenticated
+(`Submission.authentication == "pass"`). From is not authenticated otherwise, and embedding whatever arrived
+(attachments included) in a PDF the agency signs and mails to that address would let anyone deliver content of
+their choosing to a third party under the agency's seal. For such a sender the recipisă carries the header section
+and the SHA-256: the signed record still names the exact bytes, which the agency keeps.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class Evidence:
     message_size: int
     message_id: str | None
     documents: tuple[CheckedDocument, ...]
+    sender_authenticated: bool = False  # the agency's MX vouched for the From (see the module docstring)
 
 
 def gather(session: Session, submission: Submission, documents: list[Document], registration: str) -> Evidence:
@@ -73,6 +80,7 @@ def gather(session: Session, submission: Submission, documents: list[Document], 
         message_size=submission.size,
         message_id=submission.message_id,
         documents=tuple(_checked(doc, checks.get(doc.id or 0)) for doc in documents),
+        sender_authenticated=submission.authentication == "pass",
     )
 
 
@@ -99,7 +107,7 @@ def associated_files(evidence: Evidence, store: BlobStore, *, embed_max_bytes: i
     moment = evidence.received_at
     files: list[AssociatedFile] = []
     raw = _raw_message(evidence, store)
-    embedded_whole = raw is not None and len(raw) <= embed_max_bytes
+    embedded_whole = raw is not None and evidence.sender_authenticated and len(raw) <= embed_max_bytes
     if raw is not None and embedded_whole:
         files.append(
             AssociatedFile(
@@ -119,7 +127,7 @@ def associated_files(evidence: Evidence, store: BlobStore, *, embed_max_bytes: i
                 _header_section(raw),
                 "text/rfc822-headers",
                 "Source",
-                "Antetul e-mailului primit (mesajul întreg, prea mare pentru recipisă, este păstrat de agenție)",
+                "Antetul e-mailului primit (mesajul întreg este păstrat de agenție)",
                 moment,
             )
         )

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=BUCHAREST)
+MX = "mx.anofm.test"  # the authserv-id of the agency's own mail server in these tests
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -40,6 +41,12 @@ def _signer_sha256(signing_key) -> str:  # type: ignore[no-untyped-def]
 def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp_sink, signing_key, backend) -> None:  # type: ignore[no-untyped-def]
     senders = ["ana.pop@example.ro", "ion.popescu@example.ro", "vasile.muresan@example.com"]
     sent_mail = {sender: mailfactory.good_submission(sender=sender).as_bytes() for sender in senders}
+    # The agency's MX vouches for the first sender only (RFC 8601, `imap.authserv_id`).
+    intake.env["INTAKE_IMAP__AUTHSERV_ID"] = MX
+    authenticated = senders[0]
+    sent_mail[authenticated] = (
+        f"Authentication-Results: {MX}; dmarc=pass header.from=example.ro\r\n".encode() + sent_mail[authenticated]
+    )
     for index, sender in enumerate(senders):
         dovecot.append(sent_mail[sender], internaldate=T0 + timedelta(minutes=index))
     dovecot.append(mailfactory.auto_reply().as_bytes(), internaldate=T0 + timedelta(minutes=5))
@@ -83,14 +90,20 @@ def test_submissions_are_registered_in_order_and_receipted(intake, dovecot, smtp
         assert [d["pages"] for d in submission["documents"]] == [2, 1, 1]
         for document in submission["documents"]:
             assert document["sha256"][:16] in text.replace("\n", "")
-        # Issue 13 §2: PDF/A-3b carrying the e-mail as the agency's server delivered it (IMAP ends lines in CRLF).
+        # Issue 13 §2: PDF/A-3b carrying the e-mail as the agency's server delivered it (IMAP ends lines in CRLF),
+        # whole only to the authenticated sender; the others get its header section and hash (evidence.py).
         assert pdfa.problems(pdf) == []
         embedded = pdfa.embedded_files(pdf)
-        eml = embedded[evidence.EML_NAME].data
-        assert eml.replace(b"\r\n", b"\n") == sent_mail[reply.recipient].replace(b"\r\n", b"\n")
         record = json.loads(embedded[evidence.RECORD_NAME].data)
-        assert record["message"]["sha256"] == hashlib.sha256(eml).hexdigest()
         assert record["registration_number"] == submission["registration_number"]
+        if reply.recipient == authenticated:
+            eml = embedded[evidence.EML_NAME].data
+            assert eml.replace(b"\r\n", b"\n") == sent_mail[reply.recipient].replace(b"\r\n", b"\n")
+            assert record["message"]["sha256"] == hashlib.sha256(eml).hexdigest()
+        else:
+            assert evidence.EML_NAME not in embedded
+            headers = embedded[evidence.HEADERS_NAME].data
+            assert b"Subject: " in headers and b"%PDF" not in headers
 
     assert dovecot.uids("INBOX") == []
     assert len(dovecot.uids("Processed")) == 5

@@ -61,7 +61,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> BlobStore:
     return BlobStore(tmp_path_factory.mktemp("store"))
 
 
-def proof(sha256: str, size: int) -> evidence.Evidence:
+def proof(sha256: str, size: int, sender_authenticated: bool = True) -> evidence.Evidence:
     signed = evidence.CheckedDocument(
         1,
         "cerere.pdf",
@@ -75,7 +75,9 @@ def proof(sha256: str, size: int) -> evidence.Evidence:
         REPORT,
     )
     photo = evidence.CheckedDocument(2, "buletin.jpg", "cd" * 32, 80_000, True, None, None, None, [], None)
-    return evidence.Evidence("12/23.11.2026", "CJ", RECEIVED, sha256, size, "<cerere-1@exemplu.ro>", (signed, photo))
+    return evidence.Evidence(
+        "12/23.11.2026", "CJ", RECEIVED, sha256, size, "<cerere-1@exemplu.ro>", (signed, photo), sender_authenticated
+    )
 
 
 def receipt_data() -> ReceiptData:
@@ -173,6 +175,22 @@ def test_a_mail_too_large_for_the_reply_is_represented_by_its_headers_and_hash(
     headers = files[evidence.HEADERS_NAME]
     assert raw.startswith(headers.data) and b"Subject: " in headers.data and b"%PDF" not in headers.data
     assert (headers.relationship, headers.mime_type) == ("Source", "text/rfc822-headers")
+    record = json.loads(files[evidence.RECORD_NAME].data)
+    assert record["message"]["embedded"] == evidence.HEADERS_NAME and record["message"]["sha256"] == sha256
+
+
+def test_an_unauthenticated_sender_gets_the_headers_and_hash_not_the_mail_back(
+    store: BlobStore, mail: tuple[bytes, str]
+) -> None:
+    """From is not authenticated: the agency must not mail whatever arrived, under its seal, to that address."""
+    raw, sha256 = mail
+    files = {
+        item.name: item
+        for item in evidence.associated_files(
+            proof(sha256, len(raw), sender_authenticated=False), store, embed_max_bytes=len(raw) * 2
+        )
+    }
+    assert evidence.EML_NAME not in files and b"%PDF" not in files[evidence.HEADERS_NAME].data
     record = json.loads(files[evidence.RECORD_NAME].data)
     assert record["message"]["embedded"] == evidence.HEADERS_NAME and record["message"]["sha256"] == sha256
 

@@ -1,15 +1,15 @@
 """GDPR retention (issue 13 §5): legal holds per case, the record of what `intake purge` erased, and the
 indexes it looks blobs up by.
 
-Revision ID: 0004_e
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_e"
-down_revision: str | None = "0003"
+revision = "0005"
+down_revision: str | None = "0004"
 branch_labels = None
 depends_on = None
 
