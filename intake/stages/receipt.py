@@ -82,7 +82,7 @@ def snapshot(rt: Runtime, session: Session, submission: Submission) -> Snapshot:
     if submission.reply_allowed:
         smtp = rt.settings.smtp
         reply = Reply(
-            correspondent=correspondent(rt, submission),
+            correspondent=correspondent(rt, session, submission),
             original=original(submission),
             message_id=compose.make_message_id(
                 "receipt", submission.office, submission.id or 0, smtp.from_address, secret=rt.link_secret
