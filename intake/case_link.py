@@ -89,4 +89,3 @@ def last_activity(session: Session, root: Submission) -> datetime:
 def case_end(rt: Runtime, session: Session, root: Submission) -> datetime:
     """When the case, and with it its status link, ends."""
     return last_activity(session, root) + timedelta(days=rt.settings.appointments.status_link_days)
-

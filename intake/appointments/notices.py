@@ -283,8 +283,13 @@ def build_appointment_update(
     )
     status = status_paragraph(who)  # where the case can be followed: the same link as in every reply
     text = "\n\n".join(
-        ["Bună ziua,", *blocks, *([status] if status else []), receipt_wording.automatic_notice(),
-         receipt_wording.signature()]
+        [
+            "Bună ziua,",
+            *blocks,
+            *([status] if status else []),
+            receipt_wording.automatic_notice(),
+            receipt_wording.signature(),
+        ]
     )
     office_name = notice.office_name if notice is not None else ""
     subject = wording.SUBJECTS[kind].format(registration=registration, office_name=office_name)
