@@ -97,13 +97,12 @@ def build(rt: Runtime, session: Session, root: Submission) -> CaseStatus:
 
 
 def standing(session: Session, root: Submission, has_findings: bool) -> str:
-    """A key of `labels.CASE_STANDINGS`."""
+    """A key of `labels.CASE_STANDINGS`. A clerk's "resolved" mark is left out: it closes the case in the staff
+    queue, while what the citizen must still do (findings, the visit) stands, and the page would contradict itself."""
     if root.state == SubmissionState.QUARANTINED:
         return "quarantined"
     if root.number is None:
         return "processing"
-    if root.resolved_at is not None:
-        return "resolved"
     if has_findings:
         return "clarification"
     state = verification_state(session, root)

@@ -131,7 +131,6 @@ CASE_STANDINGS: dict[str, str] = {
     "clarification": "Sunt câteva lucruri de clarificat. Vedeți mai jos ce anume și de ce.",
     "verification": "Dosarul este complet și se află în verificare. Invitația la sediu va urma.",
     "confirmed": "Dosarul a fost verificat. Vă așteptăm la sediu la data programării.",
-    "resolved": "Dosarul a fost rezolvat de registratură.",
     "in_progress": "Dosarul este în lucru.",
 }
 
