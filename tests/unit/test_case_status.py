@@ -386,3 +386,25 @@ def test_every_reply_kind_carries_the_link(rt: Runtime, case: tuple[int, str]) -
 
 def test_every_signature_label_has_citizen_words() -> None:
     assert set(LABELS) <= set(labels.SIGNATURE_LABELS_CITIZEN)
+
+
+def test_the_recipisa_pdf_carries_the_link_as_a_clickable_line() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from intake.receipts.render import render_receipt
+    from tests.unit.test_receipt_render import pages_text, receipt, squeeze
+
+    url = "https://programari.ajofm-cluj.ro/dosar/AQAAAAAAAAABaymrYr24OWX4geBbVzig95dRYDP59dFIGXJVtZwhFIoSKP2r5tAS_w"
+    pdf = render_receipt(receipt(status_url=url))
+    assert url in squeeze("".join(pages_text(pdf)))
+    reader = PdfReader(io.BytesIO(pdf))
+    links = [
+        annotation.get_object()["/A"]["/URI"]
+        for page in reader.pages
+        for annotation in page.get("/Annots") or []
+        if annotation.get_object().get("/Subtype") == "/Link"
+    ]
+    assert url in links
+    assert "/dosar/" not in squeeze("".join(pages_text(render_receipt(receipt()))))
