@@ -4,7 +4,8 @@ the same records and words as the recipisă, with nothing the citizen should not
 Left out on purpose: staff-only findings, staff names (who cleared, resolved or confirmed), subjects and bodies of
 the messages, the sender's address, signers' names (a document may carry someone else's signature) and any other
 case. Every text that may quote a form or a file name passes through `privacy.redact`, so a CNP never appears,
-even when a finding or a file name carries one.
+even when a finding or a file name carries one (GDPR Art. 5(1)(c), data minimisation: whoever holds the link sees
+what the case needs, nothing that would identify the person to a stranger).
 """
 
 from __future__ import annotations
