@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from intake.appointments import service
+from intake.appointments.text import pending_text
 from intake.appointments.tokens import make_token
 from intake.case_link import case_end, find_case, make_case_token, read_case_token, status_url
 from intake.clock import Clock
 from intake.db import transaction
-from intake.models import Event, Finding, OutboxMessage, OutboxState, Submission
+from intake.models import CaseVerification, Event, Finding, OutboxMessage, OutboxState, Submission
 from intake.receipts import compose
 from intake.runtime import Runtime
 from intake.signatures.labels import LABELS
@@ -408,3 +409,23 @@ def test_the_recipisa_pdf_carries_the_link_as_a_clickable_line() -> None:
     ]
     assert url in links
     assert "/dosar/" not in squeeze("".join(pages_text(render_receipt(receipt()))))
+
+
+def test_page_before_registration_and_while_the_complete_file_is_verified(rt: Runtime) -> None:
+    # The acknowledgement carries the link before the message has a number: the page must already work.
+    with transaction(rt.engine) as session:
+        fresh = add_submission(session, rt, received=RECEIVED, state="received", subject="Cerere")
+        token = make_case_token(fresh, rt.link_secret)
+    web = client(rt)
+    html = web.get(f"/dosar/{token}").text
+    assert "Dosarul dumneavoastră" in html and labels.CASE_STANDINGS["processing"] in html
+    assert "Mesaj primit de la dumneavoastră</li>" in html.replace("\n", "")
+    # Registered, complete, waiting for a clerk (procedure 000 step 8): no visit yet, and the page says why.
+    with transaction(rt.engine) as session:
+        row = session.get_one(Submission, fresh.id)
+        row.number, row.year, row.registered_at = 20, 2026, RECEIVED.astimezone(UTC)
+        session.add(CaseVerification(office="CJ", submission_id=row.id or 0, pending_since=RECEIVED))
+        waiting = pending_text(rt, row)  # the recipisă's words for the same step
+    html = web.get(f"/dosar/{token}").text
+    assert labels.CASE_STANDINGS["verification"] in html and "Nu lipsește nimic" in html
+    assert waiting.split("\n")[0][:60] in html
