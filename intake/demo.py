@@ -477,12 +477,20 @@ REASON_WIDTH = 90
 
 
 def _report(rt: Any, mails: list[CapturedMail], out: Path, base: str) -> None:
+    from intake.case_link import status_url
     from intake.db import transaction
+    from intake.models import Submission, SubmissionState
     from intake.views import all_submissions
 
     with transaction(rt.engine) as session:
         rows = list(reversed(all_submissions(session, rt)))  # oldest first, as numbers were given
         kinds = _outbox_kinds(session)
+        # What the citizen opens from the replies (issue 13 §4): machine mail got none.
+        citizen = {
+            row["id"]: status_url(rt, session, session.get_one(Submission, row["id"]))
+            for row in rows
+            if row["state"] != SubmissionState.IGNORED
+        }
     replies = _write_outbox(mails, kinds, out / "outbox")
     receipts = _copy_receipts(rt, rows, out / "receipts")
 
@@ -491,6 +499,8 @@ def _report(rt: Any, mails: list[CapturedMail], out: Path, base: str) -> None:
     for row in rows:
         _print_row(row, replies.get(row["message_id"] or "", []))
         print(f"    case: {base}/cazuri/{row['id']}")
+        if row["id"] in citizen:
+            print(f"    citizen's page: {citizen[row['id']]}")
     print()
     print(f"signed receipts ({len(receipts)}):")
     for path in receipts:

@@ -254,6 +254,9 @@ class AppointmentsSettings(Section):
     reminder_hour: int = Field(9, ge=0, le=23)  # reminders go out the working day before, from this hour
     link_validity_days: int = Field(10, ge=1)  # how long a reschedule/cancel link works
     public_base_url: str = "http://127.0.0.1:8080"  # where beneficiaries open the reschedule link
+    # The case status link (/dosar/<token>, in every reply) works until this many days after the case's last
+    # activity: a message received, anything recorded on it, the end of its visit (intake.case_link).
+    status_link_days: int = Field(90, ge=1, le=3650)
     # Minimum notice of an appointment we choose (not of one the beneficiary picks with the link): nothing earlier
     # than this wall-clock time on the first working day after the booking day ("" = from opening), and nothing
     # within `minimum_notice_hours` of the booking. The legal deadline wins over both.

@@ -18,7 +18,7 @@ from intake.appointments import wording
 from intake.appointments.ics import InviteData
 from intake.clock import local
 from intake.receipts import wording as receipt_wording
-from intake.receipts.compose import Correspondent, Original, _reply
+from intake.receipts.compose import Correspondent, Original, _reply, status_paragraph
 
 INVITE_FILENAME = "programare.ics"
 KINDS = ("reminder", "rescheduled", "cancelled", "invitation", "clarification", "verification")
@@ -281,7 +281,16 @@ def build_appointment_update(
     blocks = _update_blocks(
         kind, notice, registration, previous, pending, reasons, invite, replaces_invite, who.timezone
     )
-    text = "\n\n".join(["Bună ziua,", *blocks, receipt_wording.automatic_notice(), receipt_wording.signature()])
+    status = status_paragraph(who)  # where the case can be followed: the same link as in every reply
+    text = "\n\n".join(
+        [
+            "Bună ziua,",
+            *blocks,
+            *([status] if status else []),
+            receipt_wording.automatic_notice(),
+            receipt_wording.signature(),
+        ]
+    )
     office_name = notice.office_name if notice is not None else ""
     subject = wording.SUBJECTS[kind].format(registration=registration, office_name=office_name)
     message = _reply(

@@ -77,6 +77,7 @@ from intake.appointments.text import (
     pending_text,
 )
 from intake.case_file import case_findings
+from intake.case_link import status_url
 from intake.clock import local
 from intake.db import transaction
 from intake.models import (
@@ -763,7 +764,7 @@ def _send(
     """One e-mail about the case's visit, with the invite: CANCEL when the visit was cancelled or superseded."""
     if not root.sender or not root.reply_allowed:
         return
-    who = correspondent(rt, root.sender)
+    who = correspondent(rt, root.sender, status_url(rt, session, root))
     registration = registration_label(root, rt.settings.office.timezone)
     notice = invite = None
     if appointment is not None:

@@ -134,11 +134,12 @@ def manage_token(rt: Runtime, appointment: Appointment) -> tuple[str, datetime]:
     return make_token(appointment.id or 0, appointment.sequence, until, rt.link_secret), until
 
 
-def correspondent(rt: Runtime, to_address: str) -> compose.Correspondent:
+def correspondent(rt: Runtime, to_address: str, status_url: str | None = None) -> compose.Correspondent:
     smtp = rt.settings.smtp
     return compose.Correspondent(
         from_address=smtp.from_address,
         from_name=smtp.from_name,
         to_address=to_address,
         timezone=rt.settings.office.timezone,
+        status_url=status_url,
     )

@@ -34,6 +34,7 @@ class Correspondent:
     timezone: str
     office_short: str = "AJOFM Cluj"  # "Registratura AJOFM Cluj"
     office_genitive: str = "Agenției Județene pentru Ocuparea Forței de Muncă Cluj"  # "la registratura …"
+    status_url: str | None = None  # the case's status page (/dosar/<token>), named in every reply about the case
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def build_acknowledgement(who: Correspondent, original: Original, *, message_id:
         subiect=_subject(original),
         primit=local(original.received_at, who.timezone),
         birou_scurt=who.office_short,
+        stare_dosar=status_paragraph(who),
     )
     return _reply(who, original, subject=subject, text=body, message_id=message_id, now=now, html=False)
 
@@ -123,10 +125,16 @@ def build_receipt_reply(
         daca_este_cazul=possibly_needed or [],
         programare=appointment,
         fisier_recipisa=pdf_filename,
+        stare_dosar=status_paragraph(who),
     )
     message = _reply(who, original, subject=subject, text=body, message_id=message_id, now=now)
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_filename)
     return message
+
+
+def status_paragraph(who: Correspondent) -> str:
+    """Where the citizen follows the case (`intake.case_link`); empty when the reply names no case."""
+    return texts.render("link_dosar", link=who.status_url) if who.status_url else ""
 
 
 def _document_entry(doc: DocumentLine) -> dict[str, object]:

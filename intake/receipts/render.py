@@ -129,6 +129,7 @@ class ReceiptData:
     case_registration: str | None = None  # a follow-up: the registration number of the case's first e-mail
     case_documents: tuple[CaseDocumentLine, ...] = ()
     possibly_needed: tuple[str, ...] = ()  # "dacă este cazul": documents that depend on what the file cannot show
+    status_url: str | None = None  # the case's status page (/dosar/<token>, intake.case_link)
 
 
 # --------------------------------------------------------------------------------------------- fonts
@@ -609,6 +610,10 @@ def _appointment(ctx: _Context) -> None:
 
 
 def _closing(ctx: _Context) -> None:
+    if ctx.data.status_url:
+        _gap(ctx.pdf, 3)
+        _paragraph(ctx.pdf, texts.part(TEXTS, "stare_dosar"))
+        _link(ctx.pdf, ctx.data.status_url)
     _gap(ctx.pdf, 6)
     genitive = ctx.clean(ctx.data.office_genitive or ctx.data.office_name, 300)
     _paragraph(ctx.pdf, texts.part(TEXTS, "incheiere", birou_genitiv=genitive), size=8.5, height=4.3)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from intake.appointments.notices import attach_invite
 from intake.appointments.text import AppointmentText, appointment_text
 from intake.case_file import case_documents, case_findings, case_messages
+from intake.case_link import status_url
 from intake.models import Document, Receipt, Submission, SubmissionState
 from intake.outbox import enqueue
 from intake.receipts import compose, evidence, wording
@@ -77,13 +78,14 @@ def snapshot(rt: Runtime, session: Session, submission: Submission) -> Snapshot:
         verifying=bool(appointment and appointment.verifying),
         timezone=office.timezone,
         possibly_needed=possibly_needed,
+        status_url=status_url(rt, session, submission) if submission.reply_allowed else None,
         **_case_section(rt, session, submission),
     )
     reply = None
     if submission.reply_allowed:
         smtp = rt.settings.smtp
         reply = Reply(
-            correspondent=correspondent(rt, submission),
+            correspondent=correspondent(rt, session, submission),
             original=original(submission),
             message_id=compose.make_message_id(
                 "receipt", submission.office, submission.id or 0, smtp.from_address, secret=rt.link_secret

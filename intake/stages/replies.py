@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
+from intake.case_link import status_url
 from intake.models import Submission
 from intake.receipts import compose
 from intake.runtime import Runtime
 
 
-def correspondent(rt: Runtime, submission: Submission) -> compose.Correspondent:
+def correspondent(rt: Runtime, session: Session, submission: Submission) -> compose.Correspondent:
     smtp = rt.settings.smtp
     return compose.Correspondent(
         from_address=smtp.from_address,
@@ -16,6 +19,7 @@ def correspondent(rt: Runtime, submission: Submission) -> compose.Correspondent:
         timezone=rt.settings.office.timezone,
         office_short=rt.settings.office.short_name,
         office_genitive=rt.settings.office.name_genitive,
+        status_url=status_url(rt, session, submission),
     )
 
 

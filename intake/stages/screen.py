@@ -74,7 +74,7 @@ def record(rt: Runtime, session: Session, submission: Submission, message: Parse
 def _queue_acknowledgement(rt: Runtime, session: Session, submission: Submission) -> None:
     smtp = rt.settings.smtp
     reply = compose.build_acknowledgement(
-        correspondent(rt, submission),
+        correspondent(rt, session, submission),
         original(submission),
         message_id=compose.make_message_id(
             "ack", submission.office, submission.id or 0, smtp.from_address, secret=rt.link_secret

@@ -113,6 +113,27 @@ SIGNATURE_LABELS: dict[str, str] = {
     "none": "Fără semnătură",
 }
 
+# The same verdicts in the citizen's words, on the case status page (/dosar): no acronym to decode, and what an
+# undecided check means for them (a clerk looks), never "verificați manual".
+SIGNATURE_LABELS_CITIZEN: dict[str, str] = {
+    "QES": "semnătură electronică calificată, validă",
+    "AdES-QC": "semnătură cu certificat calificat, fără dovada unui dispozitiv calificat de creare a semnăturii",
+    "AdES": "semnătură electronică avansată, fără certificat calificat",
+    "invalid": "semnătură invalidă",
+    "indeterminate": "semnătura nu a putut fi verificată automat; o verifică un funcționar",
+    "none": "fără semnătură electronică",
+}
+
+# Where a case stands, the headline of its status page (intake.case_status.standing).
+CASE_STANDINGS: dict[str, str] = {
+    "processing": "Mesajul dumneavoastră este în curs de procesare.",
+    "quarantined": "Mesajul nu a putut fi procesat automat. Un funcționar al registraturii îl verifică.",
+    "clarification": "Sunt câteva lucruri de clarificat. Vedeți mai jos ce anume și de ce.",
+    "verification": "Dosarul este complet și se află în verificare. Invitația la sediu va urma.",
+    "confirmed": "Dosarul a fost verificat. Vă așteptăm la sediu la data programării.",
+    "in_progress": "Dosarul este în lucru.",
+}
+
 # How a signature's time is known (the verdict's `time_source`).
 SIGNATURE_TIME_SOURCES: dict[str, str] = {
     "timestamp": "dovedită prin marcă temporală",

@@ -19,7 +19,7 @@ labels.install(templates.env)  # codes and dates in Romanian on every staff page
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    from intake.web import auth, cases, day, gdpr, ops, public, reports
+    from intake.web import auth, cases, day, gdpr, ops, public, reports, status
     from intake.web.paths import bounded_path_ints
 
     app = FastAPI(title="intake", docs_url=None, redoc_url=None, openapi_url=None,
@@ -28,6 +28,7 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.started_at = utcnow()  # /readyz allows a short start-up grace before the first poll
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(public.router)
+    app.include_router(status.router)
     app.include_router(cases.router)
     app.include_router(day.router)
     app.include_router(ops.router)

@@ -229,3 +229,48 @@ def test_staff_screens_read_in_romanian_fit_a_tablet_and_a_phone_and_the_day_pri
     assert no_sideways_scroll(page), "the printed day is wider than A4"
     shot(page, artifacts, "23-day-print")
     page.pdf(path=str(artifacts / "23-day-print.pdf"), format="A4", print_background=False)
+
+
+def test_citizen_follows_the_case_on_a_phone_from_the_link_in_the_recipisa(
+    browser: Any, site: Site, artifacts: Path
+) -> None:
+    """Issue 13 §4: the link of the recipisă the pipeline sent, opened at 390 px: the case, no CNP, no sideways
+    scroll, and the way on to the reschedule page."""
+    from email import policy
+    from email.parser import BytesParser
+
+    with sqlite3.connect(site.intake.workdir / "intake.db") as db:
+        (raw,) = db.execute(
+            "SELECT raw FROM outboxmessage WHERE submission_id = ? AND kind = 'receipt'", (site.flagged_id,)
+        ).fetchone()
+    reply = BytesParser(policy=policy.default).parsebytes(raw)
+    link = re.search(r"https://intake\.test(/dosar/[\w-]+)", reply.get_body(("plain",)).get_content())
+    assert link, "the recipisă e-mail has no status link"
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ro-RO", is_mobile=True)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        response = page.goto(site.url(link.group(1)))
+        assert response is not None and response.status == 200
+        assert page.locator("h1").inner_text().startswith(f"Dosarul nr. {site.flagged_number}/")
+        assert page.locator("p.standing").is_visible()
+        assert page.locator("#de-clarificat li").count() >= 2  # the bad signature and the missing consent
+        application = page.locator("#documente article", has_text="cerere.pdf")
+        assert "semnătură invalidă" in application.inner_text()
+        assert page.locator("#documente article", has_text="buletin.jpg").count() == 1
+        assert page.locator("#mesaje li", has_text="Mesaj primit de la dumneavoastră").count() == 1
+        assert page.locator("#mesaje li", has_text="Răspuns trimis: recipisă").count() == 1
+        assert re.search(r"(?<!\d)[1-9]\d{12}(?!\d)", page.content()) is None, "a CNP on the citizen's page"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+        shot(page, artifacts, "20-status-phone")
+
+        page.get_by_role("link", name="Alegeți altă oră sau anulați programarea").click()
+        page.wait_for_url(re.compile(r"/programare/[\w-]+$"))
+        assert page.get_by_role("heading", name="Programarea dumneavoastră").is_visible()
+        shot(page, artifacts, "21-status-phone-reschedule")
+
+        tampered = link.group(1)[:-2] + ("AA" if not link.group(1).endswith("AA") else "BB")
+        assert page.goto(site.url(tampered)).status == 404  # type: ignore[union-attr]
+    finally:
+        context.close()

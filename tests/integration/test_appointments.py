@@ -168,7 +168,10 @@ def test_follow_up_with_consent_completes_the_case(tmp_path, dovecot, smtp_sink,
     )
     dovecot.append(first.as_bytes(), internaldate=received)
     intake.poll(now=(received + timedelta(minutes=5)).isoformat())
-    (receipt,) = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
+    first_replies = replies(smtp_sink.wait_for(2))
+    (receipt,) = [r for r in first_replies if r.is_receipt]
+    (acknowledgement,) = [r for r in first_replies if not r.is_receipt]
+    assert "/dosar/" in acknowledgement.message.get_body(("plain",)).get_content()
     (case,) = intake.json("submissions")
     assert case["appointment"]["purpose"] == "clarification"
 
@@ -187,6 +190,41 @@ def test_follow_up_with_consent_completes_the_case(tmp_path, dovecot, smtp_sink,
     assert "consent_missing" not in {f["code"] for f in root["findings"]}
     second = [r for r in replies(smtp_sink.wait_for(2)) if r.is_receipt]
     assert len(second) == 1 and "2/" in second[0].subject
+
+    # Issue 13 §4: every reply of the case carries the one link to its status page, in the text and the HTML part,
+    # and the link works on the real database (the follow-up's too: it names the case, not the message).
+    link = _status_link(receipt)
+    assert _status_link(second[0]) == link
+    page = _status_page(intake, link, received + timedelta(hours=3))
+    assert page.status_code == 200
+    assert "Dosarul nr. 1/01.02.2027" in page.text and "înregistrat cu nr. 2/01.02.2027" in page.text
+    assert "Răspuns trimis: recipisă" in page.text and "Răspuns trimis: confirmare de primire" in page.text
+    assert "acordul dumneavoastră privind derularea" not in page.text  # the consent came with the follow-up
+    assert "Ce mai este de clarificat" in page.text and "@example" not in page.text  # no address on the page
+    assert _status_page(intake, link, received + timedelta(days=400)).status_code == 410  # ended with the case
+
+
+def _status_link(reply) -> str:  # type: ignore[no-untyped-def]
+    import re
+
+    plain = reply.message.get_body(("plain",)).get_content()
+    html = reply.message.get_body(("html",)).get_content()
+    found = re.search(r"https://intake\.test(/dosar/[\w-]+)", plain)
+    assert found, plain
+    assert f'<a href="https://intake.test{found.group(1)}">' in html
+    return found.group(1)
+
+
+def _status_page(intake: Intake, path: str, now: datetime):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from intake.clock import Clock
+    from intake.runtime import Runtime
+    from intake.settings import load_settings
+    from intake.web.app import create_app
+
+    rt = Runtime.from_settings(load_settings(intake.workdir / "intake.toml"), Clock(now))
+    return TestClient(create_app(rt)).get(path)
 
 
 def test_link_reschedules_reminds_and_cancels(tmp_path, dovecot, smtp_sink, signing_key) -> None:  # type: ignore[no-untyped-def]
@@ -235,6 +273,7 @@ def test_link_reschedules_reminds_and_cancels(tmp_path, dovecot, smtp_sink, sign
     subjects = sorted(r.subject for r in sent)
     assert any("Reamintire" in s for s in subjects), subjects
     update = next(r for r in sent if "Reamintire" not in r.subject)
+    assert _status_link(update) == _status_link(next(r for r in sent if "Reamintire" in r.subject))  # issue 13 §4
     event = next(c for c in _invite(update).walk() if c.name == "VEVENT")
     assert int(event["SEQUENCE"]) == 1 and event["DTSTART"].dt == thursday
     (shown,) = intake.json("submissions")

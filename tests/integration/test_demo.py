@@ -287,6 +287,12 @@ def test_links_and_accounts_lead_to_the_running_interface(demo: DemoRun) -> None
     assert link, html.get_content()
     with urllib.request.urlopen(link.group(1), timeout=10) as page:
         assert page.status == 200
+    # And so does the case status link of every reply (issue 13 §4), printed for each answered case too.
+    status = re.search(rf'<a href="({re.escape(base)}/dosar/[^"]+)">', html.get_content())
+    assert status, html.get_content()
+    assert f"    citizen's page: {status.group(1)}" in demo.stdout
+    with urllib.request.urlopen(status.group(1), timeout=10) as page:
+        assert page.status == 200 and "Documente primite" in page.read().decode()
 
 
 def test_follow_up_command_can_be_run_as_printed(demo: DemoRun) -> None:

@@ -14,8 +14,8 @@ from intake.settings import DatabaseSettings, Settings, StorageSettings
 from intake.web.app import create_app
 
 # Reachable without logging in, on purpose: probes, the login page itself, and the beneficiary's
-# appointment pages (protected by their signed link instead).
-PUBLIC = re.compile(r"^/(healthz|readyz|metrics|login|programare/.*)$")
+# appointment and case status pages (protected by their signed link instead).
+PUBLIC = re.compile(r"^/(healthz|readyz|metrics|login|programare/.*|dosar/.*)$")
 
 
 @pytest.fixture
