@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from intake.appointments.case import case_root
 from intake.appointments.tokens import TokenInvalid, seal, unseal
-from intake.models import Appointment, AppointmentState, Event, Submission
+from intake.models import Appointment, AppointmentState, Event, PurgeRecord, Submission
 from intake.runtime import Runtime
 
 PURPOSE = b"intake/case-status-link/v1"
@@ -87,5 +87,10 @@ def last_activity(session: Session, root: Submission) -> datetime:
 
 
 def case_end(rt: Runtime, session: Session, root: Submission) -> datetime:
-    """When the case, and with it its status link, ends."""
-    return last_activity(session, root) + timedelta(days=rt.settings.appointments.status_link_days)
+    """When the case, and with it its status link, ends: `status_link_days` after its last activity, or when
+    `intake purge` first erased anything of it, whichever is earlier (the purge's own history entries are no
+    activity that could bring an erased case's page back)."""
+    end = last_activity(session, root) + timedelta(days=rt.settings.appointments.status_link_days)
+    ids = select(Submission.id).where(or_(Submission.id == root.id, Submission.case_id == root.id))
+    purged = session.exec(select(func.min(PurgeRecord.purged_at)).where(col(PurgeRecord.submission_id).in_(ids))).one()
+    return min(end, purged) if purged is not None else end

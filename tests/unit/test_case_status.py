@@ -20,7 +20,7 @@ from intake.appointments.tokens import make_token
 from intake.case_link import case_end, find_case, make_case_token, read_case_token, status_url
 from intake.clock import Clock
 from intake.db import transaction
-from intake.models import CaseVerification, Event, Finding, OutboxMessage, OutboxState, Submission
+from intake.models import CaseVerification, Event, Finding, OutboxMessage, OutboxState, PurgeRecord, Submission
 from intake.receipts import compose
 from intake.runtime import Runtime
 from intake.signatures.labels import LABELS
@@ -229,6 +229,20 @@ def test_link_expires_status_link_days_after_the_cases_last_activity(rt: Runtime
     with transaction(rt.engine) as session:
         session.add(Event(submission_id=case_id, at=end - timedelta(days=1), action="finding"))
     assert client(at(rt, end)).get(f"/dosar/{token}").status_code == 200
+
+
+def test_a_purged_case_link_ends_at_the_purge_even_though_the_purge_writes_history(
+    rt: Runtime, case: tuple[int, str]
+) -> None:
+    """GDPR Art. 5(1)(e): what the retention rules erased is not shown again; the purge's own events on the case
+    must not count as activity that revives the link."""
+    case_id, token = case
+    purged_at = NOW + timedelta(days=10)
+    with transaction(rt.engine) as session:
+        session.add(PurgeRecord(office="CJ", submission_id=case_id, what="attachments", purged_at=purged_at))
+        session.add(Event(submission_id=case_id, at=purged_at, action="purge"))
+        assert case_end(rt, session, session.get_one(Submission, case_id)) == purged_at
+    assert client(at(rt, purged_at)).get(f"/dosar/{token}").status_code == 410
 
 
 # --- the page -----------------------------------------------------------------------------------------------
