@@ -178,6 +178,29 @@ def receipt_key(probe: Probe) -> Outcome:
     return Outcome(True, f"{on_token}{signer.certificate_subject}, valid until {until:%d.%m.%Y}{soon}")
 
 
+def timestamp_authority(probe: Probe) -> Outcome:
+    """One RFC 3161 request to the configured TSA: with B-LTA receipts, a TSA that does not answer holds every
+    recipisă back (intake.outages), so ops should know before the first citizen writes."""
+    import hashlib
+
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    from intake.receipts.sign import TIMESTAMP_TIMEOUT
+
+    url = probe.office.signing.timestamp_url
+    if not url:
+        return Outcome(True, "not set: receipts are signed PAdES B-B, without a time-stamp")
+    stamper = HTTPTimeStamper(url, timeout=TIMESTAMP_TIMEOUT)
+    try:
+        token = asyncio.run(stamper.async_timestamp(hashlib.sha256(b"intake check").digest(), "sha256"))
+        info = token["content"]["encap_content_info"]["content"].parsed
+        when = info["gen_time"].native
+    except Exception as exc:  # pyHanko wraps HTTP and parsing failures in several types
+        cause = exc.__cause__ or exc
+        return Outcome(False, f"{url}: {type(cause).__name__}: {_first_line(cause)}")
+    return Outcome(True, f"{url} answered, time {when:%d.%m.%Y %H:%M:%S} UTC")
+
+
 def trusted_lists(probe: Probe) -> Outcome:
     trust = probe.deployment.trust
     try:
@@ -261,6 +284,8 @@ CHECKS: tuple[Check, ...] = (
     Check("secure_cookies", "web.secure_cookies", "warn", False, secure_cookies),
     Check("ops_address", "alerts.ops_address", "warn", False, ops_address),
     Check("receipt_key", "signing.pkcs12_path", "refuse", True, receipt_key),
+    # A TSA down at start is a warning, like the mail servers: receipts wait for it (intake.outages).
+    Check("timestamp", "signing.timestamp_url", "warn", True, timestamp_authority),
     Check("trusted_lists", "trust.lists", "warn", False, trusted_lists),
     Check("imap", "imap.host", "warn", True, imap_login),
     Check("smtp", "smtp.host", "warn", True, smtp_ehlo),

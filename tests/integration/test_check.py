@@ -26,6 +26,7 @@ EVERY_CHECK = [
     "secure_cookies",
     "ops_address",
     "receipt_key",
+    "timestamp",
     "trusted_lists",
     "imap",
     "smtp",
@@ -48,8 +49,8 @@ def _by_name(results: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {str(result["check"]): result for result in results}
 
 
-def test_a_good_configuration_passes_every_check_and_creates_nothing(intake: Intake, module_dovecot) -> None:  # type: ignore[no-untyped-def]
-    results = json.loads(intake.run("check", "--json").stdout)
+def test_a_good_configuration_passes_every_check_and_creates_nothing(intake: Intake, module_dovecot, test_pki) -> None:  # type: ignore[no-untyped-def]
+    results = json.loads(intake.run("check", "--json", INTAKE_SIGNING__TIMESTAMP_URL=test_pki.tsa_url).stdout)
     assert [result["check"] for result in results] == EVERY_CHECK
     assert [set(result) for result in results] == [{"check", "ok", "detail", "key"}] * len(EVERY_CHECK)
     assert all(result["ok"] and result["key"] is None for result in results), results
@@ -57,6 +58,7 @@ def test_a_good_configuration_passes_every_check_and_creates_nothing(intake: Int
     assert f"{module_dovecot.host}:{module_dovecot.port}" in str(checks["imap"]["detail"])
     assert "EHLO accepted" in str(checks["smtp"]["detail"])
     assert "valid until" in str(checks["receipt_key"]["detail"])
+    assert f"{test_pki.tsa_url} answered" in str(checks["timestamp"]["detail"])  # one real RFC 3161 request
     # A check on a fresh host leaves no database behind: the first start creates it.
     assert "not created yet" in str(checks["database"]["detail"])
     assert not (intake.workdir / "intake.db").exists()

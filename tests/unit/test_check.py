@@ -90,6 +90,18 @@ def test_receipt_key_is_opened(tmp_path: Path) -> None:
     assert opened.ok and "valid until" in opened.detail, opened
 
 
+def test_timestamp_authority_is_asked_when_configured(tmp_path: Path) -> None:
+    unset = check.timestamp_authority(_probe(_settings(tmp_path)))
+    assert unset.ok and "B-B" in unset.detail
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    down = check.timestamp_authority(
+        _probe(_settings(tmp_path, f'[signing]\ntimestamp_url = "http://127.0.0.1:{port}/tsa"\n'))
+    )
+    assert not down.ok and f"127.0.0.1:{port}" in down.detail and down.key is None  # the check's own key
+
+
 def test_database_check_creates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "db" / "intake.db"
     outcome = check.database(_probe(_settings(tmp_path, f'[database]\nurl = "sqlite:///{db}"\n')))
