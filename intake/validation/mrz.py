@@ -1,0 +1,371 @@
+"""The machine-readable zone (MRZ) of an identity card: find it in a scan, OCR it, parse it, verify its check digits.
+
+Romanian identity cards carry two layouts:
+
+- the classic card (CI, 2x36 characters, the TD2 layout of ICAO Doc 9303 Part 6): line 1 `IDROU` and the name
+  (`SURNAME<<GIVEN<NAMES`); line 2 the series and number (2 letters + 6 digits) and its check digit, ROU, birth date
+  YYMMDD and its check digit, sex, expiry date YYMMDD and its check digit, 7 characters of optional data holding
+  the CNP's first digit and its last six digits, and the composite check digit. With the birth date, that is the
+  whole CNP (S + YYMMDD + JJNNNC), whose own check digit then confirms the reading;
+- the electronic card (CEI, since 2021, 3x30 characters, the TD1 layout of ICAO Doc 9303 Part 5): the document
+  number and optional data on line 1, dates, sex and nationality on line 2, the name on line 3. The whole CNP is in
+  the optional data; it is taken as the 13-digit run whose CNP check digit is right, wherever the optional data
+  put it.
+
+Nothing is trusted that the check digits (ICAO Doc 9303 Part 3, §4.9: weights 7-3-1, `<` = 0, A = 10 … Z = 35) do
+not confirm: a reading whose document-number, birth-date, expiry or composite check digit fails is unreadable, and
+an unreadable card is never held against the citizen (the caller records "not checked automatically" for staff).
+The names have no check digit: the caller compares them leniently.
+
+Tesseract runs as a subprocess with a hard timeout, one thread and a character whitelist `A-Z0-9<`, on the lower
+part of the card only, deskewed and binarised at the size OCR needs. Nothing here logs the MRZ text or the CNP.
+
+Why not the `mrz` package of PyPI (0.6.2, evaluated): it is GPL-3.0 (copyleft the daemon cannot take on), has not
+been released since 2020, and checks the whole text including country tables; the check-digit rule it would bring
+is the ten lines of `check_digit` below.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date
+
+from PIL import Image, ImageFilter, ImageOps
+from pypdf import PdfReader
+
+from intake.validation import identity
+from intake.validation.image_budget import jpeg_draft_size
+
+WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+TESSERACT = "tesseract"
+# Width the MRZ band is OCRed at: about 25-30 px per character line for 36 characters, what Tesseract reads best.
+BAND_WIDTH = 1100
+# Longest side the scan is decoded at before anything else (a 12-megapixel phone photo need not be decoded whole).
+DECODE_SIDE = 1600
+# Angles tried when straightening the scan (a phone photo is rarely more than a few degrees off).
+SKEW_ANGLES = tuple(a / 2 for a in range(-16, 17))
+# Share of the card's height, from the bottom, where the MRZ lies (on both layouts it takes the lowest third).
+BAND_SHARE = 0.45
+
+REASON_NO_MRZ = "no_mrz"  # no MRZ-shaped lines in what OCR read
+REASON_CHECK_DIGITS = "check_digits"  # lines found, a check digit wrong: a misread (or a forged card: staff look)
+REASON_OCR_FAILED = "ocr_failed"  # Tesseract missing, failed or timed out
+REASON_NO_IMAGE = "no_image"  # nothing to OCR (a PDF without an image, an undecodable file)
+
+_VALUES = {**{str(d): d for d in range(10)}, **{chr(ord("A") + i): 10 + i for i in range(26)}, "<": 0}
+
+
+def check_digit(text: str) -> str:
+    """ICAO Doc 9303 Part 3 §4.9: weights 7, 3, 1 repeating; digits as such, A-Z as 10-35, the filler `<` as 0."""
+    return str(sum(_VALUES.get(char, 0) * (7, 3, 1)[index % 3] for index, char in enumerate(text)) % 10)
+
+
+@dataclass(frozen=True)
+class CardReading:
+    """A card's MRZ read and verified; `read` False means nothing here may be relied on (see `reason`)."""
+
+    read: bool
+    reason: str | None = None
+    layout: str | None = None  # "TD2" (classic CI) | "TD1" (electronic CEI)
+    surname: str = ""
+    given_names: str = ""
+    name_truncated: bool = False  # the name filled its field: the last word may be cut
+    document_number: str = ""
+    birth_date: date | None = None
+    sex: str | None = None  # "M" | "F" | None (`<`: unspecified)
+    expiry: date | None = None  # None: no expiry printed (a card issued after 55 is valid without limit)
+    cnp: str | None = None  # the whole CNP, when the card gives it and its check digit confirms it
+    lines: int = field(default=0, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.surname} {self.given_names}".strip()
+
+
+def unreadable(reason: str) -> CardReading:
+    return CardReading(False, reason)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing (pure)
+
+
+def parse(text: str, *, today: date) -> CardReading:
+    """The first TD1 or TD2 MRZ in OCR output (any other text around it is ignored)."""
+    lines = [re.sub(r"\s+", "", line) for line in text.upper().splitlines()]
+    lines = [line for line in lines if len(line) >= 5]
+    found_shape = False
+    # Name lines are mostly fillers, and OCR drops some of a run of `<`: only the lines with data need their length.
+    for index, line in enumerate(lines):
+        if line[:1].translate(_AS_LETTER) not in ("I", "A", "C"):
+            continue
+        rest = lines[index + 1 : index + 3]
+        if len(rest) >= 2 and 26 <= len(line) <= 33 and 24 <= len(rest[0]) <= 33:
+            found_shape = True
+            reading = _parse_td1(line, rest[0], rest[1], today)
+            if reading.read:
+                return reading
+        if rest and 32 <= len(rest[0]) <= 39:
+            found_shape = True
+            reading = _parse_td2(line, rest[0], today)
+            if reading.read:
+                return reading
+    return unreadable(REASON_CHECK_DIGITS if found_shape else REASON_NO_MRZ)
+
+
+def _fit(line: str, length: int) -> str:
+    """OCR drops or adds a filler in a run of `<` more often than anything else: the longest run (the padding) is
+    what gets stretched or shrunk to the line's length."""
+    if len(line) == length:
+        return line
+    runs = list(re.finditer(r"<+", line))
+    if not runs:
+        return line[:length].ljust(length, "<")
+    run = max(runs, key=lambda match: len(match.group()))
+    size = max(1, len(run.group()) + length - len(line))
+    return (line[: run.start()] + "<" * size + line[run.end() :])[:length].ljust(length, "<")
+
+
+def _header(line: str) -> str:
+    """`IDROU` read as `1DR0U` or `IDRO0U`: a Romanian card's first line starts with document type ID and state
+    ROU, whatever OCR made of them."""
+    match = re.match(r"^.{0,4}?R[O0Q]{1,2}U", line[:8])
+    return "IDROU" + line[match.end() :] if match else line
+
+
+def _parse_td2(line1: str, line2: str, today: date) -> CardReading:
+    """ICAO 9303 Part 6 (TD2): 9 document number, 1 check, 3 nationality, 6 birth, 1 check, 1 sex, 6 expiry,
+    1 check, 7 optional, 1 composite check over number, birth, expiry and optional data with their checks."""
+    line1, line2 = _typed(_fit(_header(line1), 36), "A" * 36), _typed(_fit(line2, 36), TD2_LINE2)
+    number, nationality = line2[0:10], line2[10:13]
+    birth, sex, expiry, optional = line2[13:20], line2[20], line2[21:28], line2[28:35]
+    composite = number + birth + expiry + optional
+    if not (_ok(number) and _ok(birth) and _ok_expiry(expiry) and check_digit(composite) == line2[35]):
+        return unreadable(REASON_CHECK_DIGITS)
+    birth_date = _date(birth[:6], today, past=True)
+    if birth_date is None or nationality.strip("<") == "":
+        return unreadable(REASON_CHECK_DIGITS)
+    surname, given, truncated = _names(line1[5:36])
+    return CardReading(
+        True,
+        layout="TD2",
+        surname=surname,
+        given_names=given,
+        name_truncated=truncated,
+        document_number=number[:9].rstrip("<"),
+        birth_date=birth_date,
+        sex=_sex(sex),
+        expiry=_date(expiry[:6], today, past=False),
+        cnp=_classic_cnp(optional, birth[:6], today),
+        lines=2,
+    )
+
+
+def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
+    """ICAO 9303 Part 5 (TD1): line 1 type, state, 9 document number, 1 check, 15 optional; line 2 birth + check,
+    sex, expiry + check, nationality, 11 optional, composite check; line 3 the name."""
+    lines = (_header(line1), line2, line3)
+    line1, line2, line3 = (_typed(_fit(line, 30), types) for line, types in zip(lines, TD1_LINES, strict=True))
+    number, optional1 = line1[5:15], line1[15:30]
+    birth, sex, expiry, optional2 = line2[0:7], line2[7], line2[8:15], line2[18:29]
+    composite = line1[5:30] + birth + expiry + optional2
+    if not (_ok(number) and _ok(birth) and _ok_expiry(expiry) and check_digit(composite) == line2[29]):
+        return unreadable(REASON_CHECK_DIGITS)
+    birth_date = _date(birth[:6], today, past=True)
+    if birth_date is None:
+        return unreadable(REASON_CHECK_DIGITS)
+    surname, given, truncated = _names(line3)
+    return CardReading(
+        True,
+        layout="TD1",
+        surname=surname,
+        given_names=given,
+        name_truncated=truncated,
+        document_number=number[:9].rstrip("<"),
+        birth_date=birth_date,
+        sex=_sex(sex),
+        expiry=_date(expiry[:6], today, past=False),
+        cnp=_whole_cnp(optional1 + optional2, today),
+        lines=3,
+    )
+
+
+# What each position holds, to undo OCR's O/0, I/1 and similar confusions that the field's type settles: A a letter
+# (or filler), N a digit (or filler). The document number is the classic card's series (two letters) and digits,
+# which the CEI keeps. The optional data of a Romanian card hold CNP digits.
+TD2_LINE2 = "AA" + "N" * 8 + "AAA" + "N" * 7 + "A" + "N" * 15
+TD1_LINES = ("A" * 5 + "AA" + "N" * 23, "N" * 7 + "A" + "N" * 7 + "AAA" + "N" * 12, "A" * 30)
+_AS_LETTER = str.maketrans("0125864", "OIZSBGA")
+_AS_DIGIT = str.maketrans("OQDIZSBGL", "000125861")
+
+
+def _typed(line: str, types: str) -> str:
+    return "".join(
+        char.translate(_AS_LETTER if kind == "A" else _AS_DIGIT) for char, kind in zip(line, types, strict=True)
+    )
+
+
+def _ok(field_with_check: str) -> bool:
+    return check_digit(field_with_check[:-1]) == field_with_check[-1]
+
+
+def _ok_expiry(field_with_check: str) -> bool:
+    """ICAO 9303 Part 3 allows an expiry left blank (`<<<<<<`, check digit `<` or 0) for a card without one."""
+    if field_with_check[:6] == "<<<<<<":
+        return field_with_check[6] in "<0"
+    return _ok(field_with_check)
+
+
+def _date(yymmdd: str, today: date, *, past: bool) -> date | None:
+    """A birth date is in the past (the most recent century that keeps it there); an expiry within a century from
+    now the other way round."""
+    if not yymmdd.isdigit():
+        return None
+    year, month, day = int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6])
+    century = today.year // 100 * 100
+    if past:
+        full = century + year if century + year <= today.year else century - 100 + year
+    else:
+        full = century + year if century + year >= today.year - 50 else century + 100 + year
+    try:
+        return date(full, month, day)
+    except ValueError:
+        return None
+
+
+def _sex(char: str) -> str | None:
+    return char if char in ("M", "F") else None
+
+
+def _names(field: str) -> tuple[str, str, bool]:
+    """`POPESCU<<ION<VASILE<<<` → ("POPESCU", "ION VASILE"). OCR sometimes reads a filler in the padding as a
+    letter (`<<K<<`): a lone letter between fillers after the names is padding, not a name."""
+    truncated = not field.endswith("<")
+    field = re.sub(r"(?<=<<)[A-Z](?=<|$)", "<", field.rstrip("<")).rstrip("<")
+    surname, _, given = field.partition("<<")
+    given = re.sub(r"<{2,}.*$", "", given)  # text after a double filler in the given names is OCR noise
+    return surname.replace("<", " ").strip(), given.replace("<", " ").strip(), truncated
+
+
+def _classic_cnp(optional: str, birth: str, today: date) -> str | None:
+    """The classic card's optional data: the CNP's first digit and its last six; with the birth date, the CNP."""
+    digits = optional[:7]
+    if not digits.isdigit():
+        return None
+    cnp = digits[0] + birth + digits[1:]
+    return cnp if identity.validate_cnp(cnp, today=today).valid else None
+
+
+def _whole_cnp(optional: str, today: date) -> str | None:
+    for match in re.finditer(r"(?=(\d{13}))", optional):
+        if identity.validate_cnp(match.group(1), today=today).valid:
+            return match.group(1)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Finding and reading the band (Pillow + Tesseract)
+
+
+def read_card(data: bytes, detected_type: str, *, today: date, timeout: float) -> CardReading:
+    """OCR the MRZ of a scan (JPEG/PNG, or the largest image on the first page of a PDF). At most two Tesseract
+    runs: the lower part of the straightened card, then, if no MRZ was found there, the whole of it."""
+    image = _load(data, detected_type)
+    if image is None:
+        return unreadable(REASON_NO_IMAGE)
+    gray = _straighten(image)
+    width, height = gray.size
+    band = gray.crop((0, int(height * (1 - BAND_SHARE)), width, height))
+    reading = unreadable(REASON_NO_MRZ)
+    for region in (band, gray):
+        text = _ocr(_binarise(region), timeout)
+        if text is None:
+            return unreadable(REASON_OCR_FAILED)
+        reading = parse(text, today=today)
+        if reading.read:
+            return reading
+    return reading
+
+
+def _load(data: bytes, detected_type: str) -> Image.Image | None:
+    """The scan in grayscale at no more than DECODE_SIDE (JPEG decodes at that scale directly)."""
+    try:
+        if detected_type == "pdf":
+            data = _largest_pdf_image(data)
+            if not data:
+                return None
+        image = Image.open(io.BytesIO(data))
+        image.draft("L", jpeg_draft_size(image, DECODE_SIDE))
+        image = ImageOps.exif_transpose(image.convert("L"))
+        image.thumbnail((DECODE_SIDE, DECODE_SIDE))
+        return image
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
+def _largest_pdf_image(data: bytes) -> bytes | None:
+    """A scanned ID in a PDF is a page image: the largest one of the first page."""
+    try:
+        page = PdfReader(io.BytesIO(data)).pages[0]
+        images = sorted(page.images, key=lambda image: len(image.data), reverse=True)
+        return images[0].data if images else None
+    except Exception:  # noqa: BLE001 - a PDF that hides its image is just an unreadable card
+        return None
+
+
+def _straighten(image: Image.Image) -> Image.Image:
+    """Rotate by the angle at which text lines are most horizontal: the rows of a small copy are then most unlike
+    one another (a row-profile deskew, cheap at 300 px)."""
+    small = ImageOps.autocontrast(image.copy())
+    small.thumbnail((300, 300))
+    inverted = ImageOps.invert(small)
+    best, best_score = 0.0, -1.0
+    for angle in SKEW_ANGLES:
+        turned = inverted.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
+        rows = list(turned.resize((1, turned.height), Image.Resampling.BOX).getdata())
+        score = sum((a - b) ** 2 for a, b in zip(rows, rows[1:], strict=False))
+        if score > best_score:
+            best, best_score = angle, score
+    if best == 0:
+        return image
+    return image.rotate(best, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+
+
+def _binarise(region: Image.Image) -> Image.Image:
+    """Scaled to BAND_WIDTH, contrast stretched, then black and white at the mean of the region (the MRZ is dark
+    print on a light card; this also drops most of the background pattern)."""
+    factor = BAND_WIDTH / max(region.width, 1)
+    scaled = region.resize((BAND_WIDTH, max(1, int(region.height * factor))), Image.Resampling.LANCZOS)
+    scaled = ImageOps.autocontrast(scaled.filter(ImageFilter.MedianFilter(3)), cutoff=1)
+    histogram = scaled.histogram()
+    total = sum(histogram) or 1
+    threshold = sum(level * count for level, count in enumerate(histogram)) / total * 0.8
+    return scaled.point(lambda level: 255 if level > threshold else 0)
+
+
+def _ocr(image: Image.Image, timeout: float) -> str | None:
+    """Tesseract on a PNG through stdin: one thread (the box is shared), LSTM, a block of text, MRZ characters."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    command = [
+        TESSERACT, "stdin", "stdout", "-l", "ron", "--oem", "1", "--psm", "6",
+        "-c", f"tessedit_char_whitelist={WHITELIST}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            command,
+            input=buffer.getvalue(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("ascii", errors="replace")
