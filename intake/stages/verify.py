@@ -10,6 +10,11 @@ e-mail may complete or replace them.
 The verdict of a document is that of the applicant's own signature (the one whose certificate carries the CNP or
 the name on the form; else the earliest): a third party's signature beside it neither makes nor breaks the
 application, but staff are told (a staff-only finding, `third_party_signature`).
+
+The identity card's machine-readable zone is read here too (OCR, the slow part, in `prepare`; at most
+`MAX_ID_CARDS` images a message) and compared in `record` with the applicant on the forms and with the signer of
+the application and the declaration (`intake.validation.id_card`): a different CNP or name, or a card expired
+before the e-mail arrived, is a finding; a card that could not be read is a staff-only note.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import PurePath
 from sqlmodel import Session
 
 from intake import texts
+from intake.clock import local
 from intake.models import Document, SignatureCheck, Submission
 from intake.privacy import mask_cnp
 from intake.records import add_finding, documents_of
@@ -27,10 +33,16 @@ from intake.runtime import Runtime
 from intake.signatures import policy as law
 from intake.signatures.verify import ApplicantHint, DocumentVerdict, verify_document
 from intake.validation import documents as kinds
-from intake.validation import identity
+from intake.validation import id_card, identity, mrz
 from intake.validation.filetypes import check_attachment, note
 
 VERIFIABLE_TYPES = frozenset({"pdf", "p7s", "p7m"})
+# OCR costs a third of a second or more a card: a message's first two identity documents (front and back, or
+# two cards) are read, never more.
+MAX_ID_CARDS = 2
+OCR_TIMEOUT_SECONDS = 5.0
+# Forms that name the applicant (name and CNP) the identity card is compared with.
+APPLICANT_FORMS = ("application", "declaration", "registration_form")
 
 
 @dataclass
@@ -40,6 +52,7 @@ class _Checked:
     applicant: identity.Applicant
     # The document's own signature check, kept as a SignatureCheck row (`verdict` may become a detached .p7s's).
     checked: DocumentVerdict | None = None
+    card: mrz.CardReading | None = None  # the MRZ of an identity document (read in prepare)
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ def prepare(rt: Runtime, snapshot: Snapshot) -> list[_Checked]:
     checked = [_check_document(rt, doc) for doc in snapshot.documents]
     checked += _unpack_enveloped(rt, checked, next_position=snapshot.next_position)
     _apply_detached_signatures(rt, checked)
+    _read_id_cards(rt, checked)
     return checked
 
 
@@ -75,6 +89,7 @@ def record(rt: Runtime, session: Session, submission: Submission, checked: list[
         if item.checked is not None:
             _record_verdict(rt, session, item.document, item.checked)
     _check_form_cnps(rt, session, submission, checked)
+    _check_id_cards(rt, session, submission, checked)
     if law.requires_qualified_signatures(item.document.kind for item in checked):
         _check_identity(rt, session, submission, checked)
         _flag_third_party_signatures(rt, session, submission, checked)
@@ -104,6 +119,52 @@ def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, chec
             document_id=item.document.id,
             detail={"form_cnp": cnp, "reason": check.reason},
         )
+
+
+def _read_id_cards(rt: Runtime, checked: list[_Checked]) -> None:
+    cards = [
+        item for item in checked if item.document.kind == "id_document" and item.document.detected_type in mrz.TYPES
+    ]
+    today = rt.clock.now().date()
+    for item in cards[:MAX_ID_CARDS]:
+        data = rt.store.get(item.document.sha256)
+        item.card = mrz.read_card(data, item.document.detected_type or "", today=today, timeout=OCR_TIMEOUT_SECONDS)
+
+
+def _check_id_cards(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
+    """The card against the forms and the signers of this message (issue 13, §1; `intake.validation.id_card`)."""
+    people = [
+        id_card.Person(
+            id_card.SOURCE_FORM, law.KIND_NAMES_RO[item.document.kind], item.applicant.name, item.applicant.cnp
+        )
+        for item in checked
+        if item.document.kind in APPLICANT_FORMS and (item.applicant.name or item.applicant.cnp)
+    ]
+    people += [
+        id_card.Person(
+            id_card.SOURCE_SIGNER,
+            law.KIND_NAMES_RO[item.document.kind],
+            item.verdict.signer,
+            identity.semantics_cnp(item.verdict.signer_identifier),
+        )
+        for item in checked
+        if item.document.kind in law.QUALIFIED_SIGNATURE_REQUIRED and item.verdict and item.verdict.signer
+    ]
+    received_on = local(submission.received_at, rt.settings.office.timezone).date()
+    for item in checked:
+        if item.card is None:
+            continue
+        for issue in id_card.cross_check(item.card, people, received_on=received_on):
+            add_finding(
+                session,
+                rt,
+                submission,
+                issue.code,
+                texts.render(issue.template, **issue.wording),
+                document_id=item.document.id,
+                detail=issue.detail,
+                staff_only=issue.staff_only,
+            )
 
 
 def _check_document(rt: Runtime, doc: Document) -> _Checked:

@@ -28,6 +28,7 @@ is the ten lines of `check_digit` below.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import subprocess
@@ -40,6 +41,7 @@ from pypdf import PdfReader
 from intake.validation import identity
 from intake.validation.image_budget import jpeg_draft_size
 
+TYPES = frozenset({"jpeg", "png", "pdf"})  # what a scanned card arrives as (`Document.detected_type`)
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 TESSERACT = "tesseract"
 # Width the MRZ band is OCRed at: about 25-30 px per character line for 36 characters, what Tesseract reads best.
@@ -140,7 +142,8 @@ def _header(line: str) -> str:
 def _parse_td2(line1: str, line2: str, today: date) -> CardReading:
     """ICAO 9303 Part 6 (TD2): 9 document number, 1 check, 3 nationality, 6 birth, 1 check, 1 sex, 6 expiry,
     1 check, 7 optional, 1 composite check over number, birth, expiry and optional data with their checks."""
-    line1, line2 = _typed(_fit(_header(line1), 36), "A" * 36), _typed(_fit(line2, 36), TD2_LINE2)
+    line1 = _typed(_fit(_header(line1), 36), "A" * 36)
+    line2 = _typed(_fit(line2, 36), TD2_LINE2, romanian=line1[2:5] == "ROU")
     number, nationality = line2[0:10], line2[10:13]
     birth, sex, expiry, optional = line2[13:20], line2[20], line2[21:28], line2[28:35]
     composite = number + birth + expiry + optional
@@ -168,8 +171,11 @@ def _parse_td2(line1: str, line2: str, today: date) -> CardReading:
 def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
     """ICAO 9303 Part 5 (TD1): line 1 type, state, 9 document number, 1 check, 15 optional; line 2 birth + check,
     sex, expiry + check, nationality, 11 optional, composite check; line 3 the name."""
+    romanian = _header(line1).startswith("IDROU")
     lines = (_header(line1), line2, line3)
-    line1, line2, line3 = (_typed(_fit(line, 30), types) for line, types in zip(lines, TD1_LINES, strict=True))
+    line1, line2, line3 = (
+        _typed(_fit(line, 30), types, romanian=romanian) for line, types in zip(lines, TD1_LINES, strict=True)
+    )
     number, optional1 = line1[5:15], line1[15:30]
     birth, sex, expiry, optional2 = line2[0:7], line2[7], line2[8:15], line2[18:29]
     composite = line1[5:30] + birth + expiry + optional2
@@ -195,17 +201,20 @@ def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
 
 
 # What each position holds, to undo OCR's O/0, I/1 and similar confusions that the field's type settles: A a letter
-# (or filler), N a digit (or filler). The document number is the classic card's series (two letters) and digits,
-# which the CEI keeps. The optional data of a Romanian card hold CNP digits.
-TD2_LINE2 = "AA" + "N" * 8 + "AAA" + "N" * 7 + "A" + "N" * 15
-TD1_LINES = ("A" * 5 + "AA" + "N" * 23, "N" * 7 + "A" + "N" * 7 + "AAA" + "N" * 12, "A" * 30)
+# (or filler), N a digit (or filler); L and D a letter and a digit on a Romanian card only (the series of two letters
+# and the digits of the document number, the CNP digits of the optional data), kept as read on any other card.
+TD2_LINE2 = "LL" + "D" * 7 + "N" + "AAA" + "N" * 7 + "A" + "N" * 7 + "D" * 7 + "N"
+TD1_LINES = ("A" * 5 + "LL" + "D" * 7 + "N" + "D" * 15, "N" * 7 + "A" + "N" * 7 + "AAA" + "D" * 11 + "N", "A" * 30)
 _AS_LETTER = str.maketrans("0125864", "OIZSBGA")
 _AS_DIGIT = str.maketrans("OQDIZSBGL", "000125861")
+_ROMANIAN = {"A": _AS_LETTER, "N": _AS_DIGIT, "L": _AS_LETTER, "D": _AS_DIGIT}
+_FOREIGN = {"A": _AS_LETTER, "N": _AS_DIGIT}
 
 
-def _typed(line: str, types: str) -> str:
+def _typed(line: str, types: str, *, romanian: bool = True) -> str:
+    table = _ROMANIAN if romanian else _FOREIGN
     return "".join(
-        char.translate(_AS_LETTER if kind == "A" else _AS_DIGIT) for char, kind in zip(line, types, strict=True)
+        char.translate(table[kind]) if kind in table else char for char, kind in zip(line, types, strict=True)
     )
 
 
@@ -313,7 +322,7 @@ def _largest_pdf_image(data: bytes) -> bytes | None:
         page = PdfReader(io.BytesIO(data)).pages[0]
         images = sorted(page.images, key=lambda image: len(image.data), reverse=True)
         return images[0].data if images else None
-    except Exception:  # noqa: BLE001 - a PDF that hides its image is just an unreadable card
+    except Exception:  # a PDF that hides its image (or breaks pypdf) is just an unreadable card
         return None
 
 
@@ -326,8 +335,8 @@ def _straighten(image: Image.Image) -> Image.Image:
     best, best_score = 0.0, -1.0
     for angle in SKEW_ANGLES:
         turned = inverted.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
-        rows = list(turned.resize((1, turned.height), Image.Resampling.BOX).getdata())
-        score = sum((a - b) ** 2 for a, b in zip(rows, rows[1:], strict=False))
+        rows = list(turned.resize((1, turned.height), Image.Resampling.BOX).get_flattened_data())
+        score = sum((a - b) ** 2 for a, b in itertools.pairwise(rows))
         if score > best_score:
             best, best_score = angle, score
     if best == 0:
