@@ -53,6 +53,17 @@ SKEW_ANGLES = tuple(a / 2 for a in range(-16, 17))
 # Share of the card's height, from the bottom, where the MRZ lies (on both layouts it takes the lowest third).
 BAND_SHARE = 0.45
 
+# Print on the card: the darkest and the lightest 2 % of the pixels at least this many grey levels apart.
+MIN_CONTRAST = 70
+# Thresholds tried, as a share of the band's mean grey level.
+THRESHOLDS = (0.8, 0.65)
+# A row of MRZ text at BAND_WIDTH crosses 30-36 characters, each several strokes: far more changes than this.
+MIN_ROW_CHANGES = 24
+MIN_LINE_ROWS = 6  # a text line is at least this tall at BAND_WIDTH (thinner runs are rules and guilloche)
+MRZ_LINES = 3  # TD1 has three lines; for TD2 the third from the bottom is printed data, harmless to OCR
+# The band's height at most this share of the width (the lower part of a card, not half an A4 page).
+BAND_ASPECT = 0.36
+
 REASON_NO_MRZ = "no_mrz"  # no MRZ-shaped lines in what OCR read
 REASON_CHECK_DIGITS = "check_digits"  # lines found, a check digit wrong: a misread (or a forged card: staff look)
 REASON_OCR_FAILED = "ocr_failed"  # Tesseract missing, failed or timed out
@@ -281,21 +292,25 @@ def _whole_cnp(optional: str, today: date) -> str | None:
 
 
 def read_card(data: bytes, detected_type: str, *, today: date, timeout: float) -> CardReading:
-    """OCR the MRZ of a scan (JPEG/PNG, or the largest image on the first page of a PDF). At most two Tesseract
-    runs: the lower part of the straightened card, then, if no MRZ was found there, the whole of it."""
+    """OCR the MRZ of a scan (JPEG/PNG, or the largest image on the first page of a PDF): the last text lines of
+    the lower part of the straightened card. At most two Tesseract runs, the second at a darker threshold when the
+    first found MRZ-shaped lines whose check digits failed (thin print that the first threshold broke up)."""
     image = _load(data, detected_type)
     if image is None:
         return unreadable(REASON_NO_IMAGE)
     gray = _straighten(image)
     width, height = gray.size
-    band = gray.crop((0, int(height * (1 - BAND_SHARE)), width, height))
+    band = gray.crop((0, height - min(int(height * BAND_SHARE), int(width * BAND_ASPECT)), width, height))
     reading = unreadable(REASON_NO_MRZ)
-    for region in (band, gray):
-        text = _ocr(_binarise(region), timeout)
+    for darkness in THRESHOLDS:
+        lines = _last_text_lines(_binarise(band, darkness))
+        if lines is None:
+            return reading
+        text = _ocr(lines, timeout)
         if text is None:
             return unreadable(REASON_OCR_FAILED)
         reading = parse(text, today=today)
-        if reading.read:
+        if reading.read or reading.reason == REASON_NO_MRZ:
             return reading
     return reading
 
@@ -344,16 +359,60 @@ def _straighten(image: Image.Image) -> Image.Image:
     return image.rotate(best, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
 
 
-def _binarise(region: Image.Image) -> Image.Image:
-    """Scaled to BAND_WIDTH, contrast stretched, then black and white at the mean of the region (the MRZ is dark
-    print on a light card; this also drops most of the background pattern)."""
+def _binarise(region: Image.Image, darkness: float) -> Image.Image | None:
+    """Scaled to BAND_WIDTH, contrast stretched, then black and white at `darkness` times the mean level (the MRZ
+    is dark print on a light card; this also drops most of the background pattern). None when the region holds no
+    print: a flat image would only feed Tesseract noise."""
     factor = BAND_WIDTH / max(region.width, 1)
     scaled = region.resize((BAND_WIDTH, max(1, int(region.height * factor))), Image.Resampling.LANCZOS)
-    scaled = ImageOps.autocontrast(scaled.filter(ImageFilter.MedianFilter(3)), cutoff=1)
+    scaled = scaled.filter(ImageFilter.MedianFilter(3))
     histogram = scaled.histogram()
-    total = sum(histogram) or 1
-    threshold = sum(level * count for level, count in enumerate(histogram)) / total * 0.8
+    if _level(histogram, 0.98) - _level(histogram, 0.02) < MIN_CONTRAST:
+        return None
+    scaled = ImageOps.autocontrast(scaled, cutoff=1)
+    histogram = scaled.histogram()
+    threshold = sum(level * count for level, count in enumerate(histogram)) / (sum(histogram) or 1) * darkness
     return scaled.point(lambda level: 255 if level > threshold else 0)
+
+
+def _last_text_lines(binary: Image.Image | None) -> Image.Image | None:
+    """The last MRZ_LINES lines of text in the band, with a margin: the MRZ is the lowest print on a card, and
+    Tesseract's time grows with the lines it is given (an A4 page of text takes seconds, three lines a fraction).
+    A text row is one with many black-white changes; a row of table or shadow has few, however dark."""
+    if binary is None:
+        return None
+    width, height = binary.size
+    pixels = binary.tobytes()
+    rows = [_changes(pixels[y * width : (y + 1) * width]) >= MIN_ROW_CHANGES for y in range(height)]
+    lines: list[list[int]] = []  # [top, bottom] of each run of text rows, gaps of a few rows closed
+    for y, text in enumerate(rows):
+        if not text:
+            continue
+        if lines and y - lines[-1][1] <= 3:
+            lines[-1][1] = y
+        else:
+            lines.append([y, y])
+    lines = [line for line in lines if line[1] - line[0] >= MIN_LINE_ROWS]
+    if not lines:
+        return None
+    kept = lines[-MRZ_LINES:]
+    margin = max(4, (kept[-1][1] - kept[-1][0]) // 2)
+    return binary.crop((0, max(0, kept[0][0] - margin), width, min(height, kept[-1][1] + margin + 1)))
+
+
+def _changes(row: bytes) -> int:
+    """Black-white changes along a row of a binarised image (one byte a pixel, 0 or 255)."""
+    return row.count(b"\x00\xff") + row.count(b"\xff\x00")
+
+
+def _level(histogram: list[int], fraction: float) -> int:
+    """The grey level below which `fraction` of the pixels lie."""
+    wanted, seen = fraction * sum(histogram), 0
+    for level, count in enumerate(histogram):
+        seen += count
+        if seen >= wanted:
+            return level
+    return 255
 
 
 def _ocr(image: Image.Image, timeout: float) -> str | None:
