@@ -61,6 +61,9 @@ THRESHOLDS = (0.8, 0.65)
 MIN_ROW_CHANGES = 24
 MIN_LINE_ROWS = 6  # a text line is at least this tall at BAND_WIDTH (thinner runs are rules and guilloche)
 MRZ_LINES = 3  # TD1 has three lines; for TD2 the third from the bottom is printed data, harmless to OCR
+# Taller than wide by more than this, the image is a page, not a card (ID-1 is 85.6 x 54 mm; a phone photo of one
+# is landscape or nearly square).
+MAX_PORTRAIT = 1.1
 # The band's height at most this share of the width (the lower part of a card, not half an A4 page).
 BAND_ASPECT = 0.36
 
@@ -298,6 +301,10 @@ def read_card(data: bytes, detected_type: str, *, today: date, timeout: float) -
     image = _load(data, detected_type)
     if image is None:
         return unreadable(REASON_NO_IMAGE)
+    if image.height > image.width * MAX_PORTRAIT:
+        # A page (a card scanned on A4, a document photographed upright): the MRZ is not the bottom of the image,
+        # which is all this reader looks at; not worth a Tesseract run.
+        return unreadable(REASON_NO_MRZ)
     gray = _straighten(image)
     width, height = gray.size
     band = gray.crop((0, height - min(int(height * BAND_SHARE), int(width * BAND_ASPECT)), width, height))

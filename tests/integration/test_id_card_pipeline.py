@@ -67,9 +67,12 @@ def shown(tmp_path_factory, module_dovecot_factory, module_smtp_sink_factory, si
         )
         dovecot.append(message.as_bytes(), internaldate=T0 + timedelta(minutes=index))
     intake.poll()
-    listed = intake.json("submissions")
+    listed = {s["sender"]: s for s in intake.json("submissions")}
     assert len(listed) == len(CARDS)
-    return Shown({s["sender"]: intake.json("show", s["registration_number"]) for s in listed})
+    # `show --json` for the case the clerk opens (one CLI run: each costs a second of start-up); the list has the
+    # same shape for the others.
+    listed["alt.cnp@example.ro"] = intake.json("show", listed["alt.cnp@example.ro"]["registration_number"])
+    return Shown(listed)
 
 
 def _findings(submission: dict[str, Any], code: str) -> list[dict[str, Any]]:

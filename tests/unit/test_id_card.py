@@ -3,15 +3,18 @@ signer; the texts of the findings. OCR runs in two tests only (each Tesseract ca
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
+from PIL import Image
 
 from intake import texts
 from intake.validation import mrz
 from intake.validation.id_card import SOURCE_FORM, SOURCE_SIGNER, Person, cross_check, names_agree
 from intake.validation.mrz import CardReading, check_digit, parse, read_card
 from tests.idcards import Holder, Shot, cnp_for, mrz_lines, photographed
+from tests.mailfactory import jpeg_image
 
 TODAY = date(2026, 12, 6)
 HOLDER = Holder()  # POPESCU ION, born 12.04.1985, M, CNP 1850412120017 (county 12, serial 001)
@@ -146,14 +149,15 @@ def test_phone_photo_of_a_classic_card_is_read() -> None:
     assert reading.cnp == HOLDER.cnp and names_agree(reading, "Ion Popescu")
 
 
-def test_card_scanned_into_a_pdf_is_read_and_blank_page_is_not() -> None:
-    from PIL import Image
-
-    from tests.images import encode
-
-    image = Image.open(__import__("io").BytesIO(photographed(HOLDER, Shot(angle=-2.0), fmt="PNG")))
-    buffer = __import__("io").BytesIO()
-    image.convert("RGB").save(buffer, "PDF", resolution=200)
+def test_card_scanned_into_a_pdf_is_read_and_a_pdf_without_image_is_not() -> None:
+    photo = Image.open(io.BytesIO(photographed(HOLDER, Shot(angle=-2.0, frame=(1200, 900)))))
+    buffer = io.BytesIO()
+    photo.save(buffer, "PDF", resolution=150)
     reading = read_card(buffer.getvalue(), "pdf", today=TODAY, timeout=10)
     assert reading.read and reading.cnp == HOLDER.cnp
-    assert read_card(encode(Image.new("RGB", (10, 10))), "pdf", today=TODAY, timeout=10).reason == mrz.REASON_NO_IMAGE
+    assert read_card(b"%PDF-1.4 no page", "pdf", today=TODAY, timeout=10).reason == mrz.REASON_NO_IMAGE
+
+
+def test_a_page_is_not_read_as_a_card() -> None:
+    """A portrait page (the usual blank or text scan): no Tesseract run, "not checked" for staff."""
+    assert read_card(jpeg_image(), "jpeg", today=TODAY, timeout=10).reason == mrz.REASON_NO_MRZ
