@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import os
 import re
 import subprocess
@@ -40,6 +41,8 @@ from pypdf import PdfReader
 
 from intake.validation import identity
 from intake.validation.image_budget import jpeg_draft_size
+
+log = logging.getLogger(__name__)
 
 TYPES = frozenset({"jpeg", "png", "pdf"})  # what a scanned card arrives as (`Document.detected_type`)
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
@@ -439,8 +442,12 @@ def _ocr(image: Image.Image, timeout: float) -> str | None:
             check=False,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        # Ops must hear of a missing or hanging Tesseract (every card would go to staff unchecked); the exception
+        # names the program and the timeout, never what was read.
+        log.warning("identity card OCR did not run: %s", type(exc).__name__)
         return None
     if done.returncode != 0:
+        log.warning("identity card OCR failed: tesseract exited %d", done.returncode)
         return None
     return done.stdout.decode("ascii", errors="replace")
