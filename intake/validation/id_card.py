@@ -140,9 +140,16 @@ def names_agree(reading: CardReading, name: str) -> bool:
         other = _letters(order)
         if reading.name_truncated:
             other = other[: len(card)]  # the MRZ cut a long name at the end of its field
-        if SequenceMatcher(None, card, other, autojunk=False).ratio() >= NAME_SIMILARITY:
+        if _alike(card, other):
             return True
+    if not reading.given_names:
+        # Only a surname was read (the given names lost in the fillers): it is all there is to compare.
+        return any(_alike(card, _letters([word])) for word in words)
     return False
+
+
+def _alike(a: str, b: str) -> bool:
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= NAME_SIMILARITY
 
 
 def _letters(words: Iterable[str]) -> str:

@@ -273,7 +273,8 @@ def _names(field: str) -> tuple[str, str, bool]:
     truncated = not field.endswith("<")
     field = re.sub(r"(?<=<<)[A-Z](?=<|$)", "<", field.rstrip("<")).rstrip("<")
     surname, _, given = field.partition("<<")
-    given = re.sub(r"<{2,}.*$", "", given)  # text after a double filler in the given names is OCR noise
+    # A filler too many after the surname is OCR's; text after a double filler in the given names is noise.
+    given = re.sub(r"<{2,}.*$", "", given.lstrip("<"))
     return surname.replace("<", " ").strip(), given.replace("<", " ").strip(), truncated
 
 
