@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from intake.validation.identity import cnp_check_digit
-from intake.validation.mrz import check_digit
+from intake.validation.mrz import compose
 from tests.images import BOLD, CARD_MM, CARD_PAPER, FONT, TABLE, _noisy, encode
 
 OCR_B = Path("/usr/share/fonts/opentype/ocr-b/OCRB.otf")
@@ -49,27 +49,17 @@ class Holder:
             object.__setattr__(self, "cnp", cnp_for(self.birth, self.sex, self.county, self.serial))
 
 
-def _with_check(value: str) -> str:
-    return value + check_digit(value)
-
-
-def _name_field(holder: Holder, width: int) -> str:
-    name = holder.surname.replace(" ", "<") + "<<" + holder.given.replace(" ", "<")
-    return name[:width].ljust(width, "<")
-
-
 def mrz_lines(holder: Holder) -> list[str]:
-    number = _with_check(holder.number.ljust(9, "<"))
-    birth, expiry = _with_check(f"{holder.birth:%y%m%d}"), _with_check(f"{holder.expiry:%y%m%d}")
-    if holder.layout == "TD2":
-        optional = holder.cnp[0] + holder.cnp[7:]
-        line2 = number + "ROU" + birth + holder.sex + expiry + optional
-        return ["IDROU" + _name_field(holder, 31), line2 + check_digit(number + birth + expiry + optional)]
-    optional1 = holder.cnp.ljust(15, "<")
-    line1 = "IDROU" + number + optional1
-    optional2 = "<" * 11
-    line2 = birth + holder.sex + expiry + "ROU" + optional2
-    return [line1, line2 + check_digit(line1[5:30] + birth + expiry + optional2), _name_field(holder, 30)]
+    return compose(
+        holder.layout,
+        surname=holder.surname,
+        given=holder.given,
+        number=holder.number,
+        birth=holder.birth,
+        sex=holder.sex,
+        expiry=holder.expiry,
+        cnp=holder.cnp,
+    )
 
 
 @cache

@@ -294,6 +294,24 @@ def _whole_cnp(optional: str, today: date) -> str | None:
     return None
 
 
+def compose(
+    layout: str, *, surname: str, given: str, number: str, birth: date, sex: str, expiry: date, cnp: str
+) -> list[str]:
+    """The MRZ lines of a Romanian card (the demo's card and the test cards are drawn from this): TD2 with the
+    CNP's first and last six digits, or TD1 with the whole CNP in the optional data of line 1."""
+    number = number.ljust(9, "<")[:9] + check_digit(number.ljust(9, "<")[:9])
+    born = f"{birth:%y%m%d}" + check_digit(f"{birth:%y%m%d}")
+    ends = f"{expiry:%y%m%d}" + check_digit(f"{expiry:%y%m%d}")
+    name = surname.replace(" ", "<") + "<<" + given.replace(" ", "<")
+    if layout == "TD2":
+        optional = cnp[0] + cnp[7:]
+        line2 = number + "ROU" + born + sex + ends + optional
+        return ["IDROU" + name[:31].ljust(31, "<"), line2 + check_digit(number + born + ends + optional)]
+    line1 = "IDROU" + number + cnp.ljust(15, "<")
+    line2 = born + sex + ends + "ROU" + "<" * 11
+    return [line1, line2 + check_digit(line1[5:30] + born + ends + "<" * 11), name[:30].ljust(30, "<")]
+
+
 # --------------------------------------------------------------------------------------------------
 # Finding and reading the band (Pillow + Tesseract)
 
