@@ -145,7 +145,16 @@ def names_agree(reading: CardReading, name: str) -> bool:
     if not reading.given_names:
         # Only a surname was read (the given names lost in the fillers): it is all there is to compare.
         return any(_alike(card, _letters([word])) for word in words)
-    return False
+    return _words_agree(sorted(identity.name_tokens(reading.name)), words)
+
+
+def _words_agree(card: list[str], person: list[str]) -> bool:
+    """Word by word: each word of the card close to a word of the person's name, or the other way round, at least
+    two of them (a filler read as letters adds short junk words; a middle name may be on one side only)."""
+    card = [word for word in card if len(word) >= 3]
+    on_card = [word for word in card if any(_alike(word, other) for other in person)]
+    in_name = [word for word in person if any(_alike(word, other) for other in card)]
+    return len(on_card) >= 2 and (len(on_card) == len(card) or len(in_name) == len(person))
 
 
 def _alike(a: str, b: str) -> bool:

@@ -269,12 +269,14 @@ def _sex(char: str) -> str | None:
 
 def _names(field: str) -> tuple[str, str, bool]:
     """`POPESCU<<ION<VASILE<<<` → ("POPESCU", "ION VASILE"). OCR sometimes reads a filler in the padding as a
-    letter (`<<K<<`): a lone letter between fillers after the names is padding, not a name."""
+    letter (`<<K<<`, `ION<CC<CC`): a lone letter between fillers, or a tail of fillers and the letters a filler is
+    mistaken for (C, K, X, L, E) holding two fillers or more, is padding, not a name."""
     truncated = not field.endswith("<")
     field = re.sub(r"(?<=<<)[A-Z](?=<|$)", "<", field.rstrip("<")).rstrip("<")
     surname, _, given = field.partition("<<")
     # A filler too many after the surname is OCR's; text after a double filler in the given names is noise.
     given = re.sub(r"<{2,}.*$", "", given.lstrip("<"))
+    given = re.sub(r"<[<CKXLE]*$", lambda tail: "" if tail.group().count("<") >= 2 else tail.group(), given)
     return surname.replace("<", " ").strip(), given.replace("<", " ").strip(), truncated
 
 

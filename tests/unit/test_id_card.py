@@ -122,6 +122,26 @@ def test_another_name_is_a_mismatch_but_a_misread_letter_is_not() -> None:
     assert names_agree(misread, "Nagy Ioana-Elena") and names_agree(misread, "Ioana Elena Nagy")
 
 
+@pytest.mark.parametrize(
+    ("surname", "given", "name", "agree"),
+    [
+        ("NAGY", "ILON CC", "Ion Nagy", True),  # a filler read as C, a letter too many
+        ("NAGY C ANA CMARIA", "", "Ana Maria Nagy", True),  # the surname separator misread
+        ("POP", "", "Pop Ion", True),  # the given names lost: the surname is all there is
+        ("POP", "", "Ion Nagy", False),
+        ("IONESCU", "MARIA", "Ana Popa", False),
+    ],
+)
+def test_names_leniently_compared(surname: str, given: str, name: str, agree: bool) -> None:
+    assert names_agree(CardReading(**{**read().__dict__, "surname": surname, "given_names": given}), name) is agree
+
+
+def test_fillers_read_as_letters_in_the_name_padding_are_dropped() -> None:
+    line1, line2 = mrz_lines(Holder(surname="NAGY", given="ION"))
+    reading = parse(f"{line1[:14]}<CC<CC{line1[20:]}\n{line2}", today=TODAY)
+    assert (reading.surname, reading.given_names) == ("NAGY", "ION")
+
+
 def test_card_expired_before_receipt_is_a_clarification_finding_001_art5_alin3_lit_a() -> None:
     expired = read(Holder(expiry=date(2026, 12, 5)))
     [issue] = cross_check(expired, [FORM], received_on=TODAY)
