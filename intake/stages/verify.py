@@ -22,16 +22,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from intake import texts
+from intake.case_file import case_messages
 from intake.clock import local
-from intake.models import Document, SignatureCheck, Submission
+from intake.models import Document, Finding, SignatureCheck, Submission
 from intake.privacy import mask_cnp
 from intake.records import add_finding, documents_of
 from intake.runtime import Runtime
 from intake.signatures import policy as law
 from intake.signatures.verify import ApplicantHint, DocumentVerdict, verify_document
+from intake.stages.assess import MACHINE
 from intake.validation import documents as kinds
 from intake.validation import id_card, identity, mrz
 from intake.validation.filetypes import check_attachment, note
@@ -154,7 +156,10 @@ def _check_id_cards(rt: Runtime, session: Session, submission: Submission, check
     for item in checked:
         if item.card is None:
             continue
-        for issue in id_card.cross_check(item.card, people, received_on=received_on):
+        issues = id_card.cross_check(item.card, people, received_on=received_on)
+        if not issues:
+            _settle_expired_cards(rt, session, submission)
+        for issue in issues:
             add_finding(
                 session,
                 rt,
@@ -165,6 +170,23 @@ def _check_id_cards(rt: Runtime, session: Session, submission: Submission, check
                 detail=issue.detail,
                 staff_only=issue.staff_only,
             )
+
+
+def _settle_expired_cards(rt: Runtime, session: Session, submission: Submission) -> None:
+    """A valid card of the applicant's, read and matching, sent later in the case: the expired one an earlier
+    e-mail carried no longer stands against the file. (Cards do not replace one another in the case file, since
+    the two sides of one card come as two images; so this is said here.)"""
+    earlier = [message.id for message in case_messages(session, submission) if message.id != submission.id]
+    if not earlier:
+        return
+    for finding in session.exec(
+        select(Finding).where(
+            col(Finding.submission_id).in_(earlier), Finding.code == "id_expired", col(Finding.cleared_at).is_(None)
+        )
+    ).all():
+        finding.cleared_at = rt.clock.now()
+        finding.cleared_by = MACHINE
+        session.add(finding)
 
 
 def _check_document(rt: Runtime, doc: Document) -> _Checked:

@@ -3,7 +3,8 @@ is read by Tesseract in the verify stage and compared with the signed applicatio
 test PKI's applicant, Ioana Ștefănescu).
 
 Four complete benefit files in one poll, differing only in the card: the applicant's own card (the control), a card
-with another CNP, an expired card, and a card whose MRZ cannot be read.
+with another CNP, an expired card, and a card whose MRZ cannot be read. Then the citizen with the expired card
+answers the recipisă with a valid one: the later card replaces the earlier, and its finding no longer stands.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pytest
 
 from tests import forms, mailfactory
 from tests.idcards import Holder, Shot, photographed
-from tests.integration.conftest import KEY_PASSWORD
+from tests.integration.conftest import KEY_PASSWORD, sent_during
 from tests.integration.harness import intake_for
+from tests.integration.receipts import replies
 from tests.pki.documents import APPLICANT
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,7 @@ CARDS = {
 @dataclass
 class Shown:
     by_sender: dict[str, dict[str, Any]]
+    renewed: dict[str, Any]  # the expired card's case after the citizen sent a valid card
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +69,25 @@ def shown(tmp_path_factory, module_dovecot_factory, module_smtp_sink_factory, si
             ],
         )
         dovecot.append(message.as_bytes(), internaldate=T0 + timedelta(minutes=index))
-    intake.poll()
+    sent = replies(sent_during(sink, intake.poll))
     listed = {s["sender"]: s for s in intake.json("submissions")}
     assert len(listed) == len(CARDS)
     # `show --json` for the case the clerk opens (one CLI run: each costs a second of start-up); the list has the
     # same shape for the others.
     listed["alt.cnp@example.ro"] = intake.json("show", listed["alt.cnp@example.ro"]["registration_number"])
-    return Shown(listed)
+
+    [receipt] = [reply for reply in sent if reply.is_receipt and reply.recipient == "expirat@example.ro"]
+    renewal = mailfactory.submission(
+        sender="expirat@example.ro",
+        subject=f"Re: {receipt.subject}",
+        body="Bună ziua, atașez actul de identitate nou. Sunt de acord cu derularea procedurii prin e-mail.",
+        attachments=[("buletin-nou.jpg", CARDS["propriu@example.ro"], "image/jpeg")],
+        extra_headers={"In-Reply-To": str(receipt.message["Message-ID"])},
+    )
+    dovecot.append(renewal.as_bytes(), internaldate=T0 + timedelta(hours=2))
+    intake.poll()
+    renewed = intake.json("show", listed["expirat@example.ro"]["registration_number"])
+    return Shown(listed, renewed)
 
 
 def _findings(submission: dict[str, Any], code: str) -> list[dict[str, Any]]:
@@ -110,3 +125,10 @@ def test_issue13_an_unreadable_card_is_only_a_staff_note(shown: Shown) -> None:
     [finding] = _findings(unread, "id_not_checked")
     assert finding["staff_only"] and "nu a fost verificat automat" in finding["message"]
     assert not _findings(unread, "identity_mismatch") and not _findings(unread, "id_expired")
+
+
+def test_issue13_a_valid_card_sent_later_replaces_the_expired_one(shown: Shown) -> None:
+    renewed = shown.renewed
+    assert not _findings(renewed, "id_expired"), renewed["findings"]
+    assert renewed["flagged"] is False, renewed["findings"]  # nothing left for the citizen to clarify
+    assert {d["filename"] for d in renewed["documents"]} >= {"buletin.jpg"}  # the case's first message
