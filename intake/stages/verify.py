@@ -158,7 +158,7 @@ def _check_id_cards(rt: Runtime, session: Session, submission: Submission, check
             continue
         issues = id_card.cross_check(item.card, people, received_on=received_on)
         if not issues:
-            _settle_expired_cards(rt, session, submission)
+            _settle_expired_cards(rt, session, submission, item.card)
         for issue in issues:
             add_finding(
                 session,
@@ -172,8 +172,8 @@ def _check_id_cards(rt: Runtime, session: Session, submission: Submission, check
             )
 
 
-def _settle_expired_cards(rt: Runtime, session: Session, submission: Submission) -> None:
-    """A valid card of the applicant's, read and matching, sent later in the case: the expired one an earlier
+def _settle_expired_cards(rt: Runtime, session: Session, submission: Submission, card: mrz.CardReading) -> None:
+    """A valid card of the same holder, read and matching, sent later in the case: the expired one an earlier
     e-mail carried no longer stands against the file. (Cards do not replace one another in the case file, since
     the two sides of one card come as two images; so this is said here.)"""
     earlier = [message.id for message in case_messages(session, submission) if message.id != submission.id]
@@ -184,6 +184,8 @@ def _settle_expired_cards(rt: Runtime, session: Session, submission: Submission)
             col(Finding.submission_id).in_(earlier), Finding.code == "id_expired", col(Finding.cleared_at).is_(None)
         )
     ).all():
+        if not id_card.same_holder(card, (finding.detail or {}).get("holder") or {}):
+            continue
         finding.cleared_at = rt.clock.now()
         finding.cleared_by = MACHINE
         session.add(finding)

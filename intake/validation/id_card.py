@@ -80,7 +80,12 @@ def cross_check(reading: CardReading, people: list[Person], *, received_on: date
                 "id_expired",
                 "constatare_id_expired",
                 {"expirat": reading.expiry},
-                {"expiry": reading.expiry.isoformat(), "received_on": received_on.isoformat()},
+                {
+                    "expiry": reading.expiry.isoformat(),
+                    "received_on": received_on.isoformat(),
+                    # Whose card it was, so a valid card sent later settles it only if it is the same holder's.
+                    "holder": {"name": reading.name, "birth_date": reading.birth_date.isoformat()},
+                },
             )
         )
     seen: set[tuple[str, str]] = set()
@@ -115,6 +120,12 @@ def _compare(reading: CardReading, person: Person, today: date) -> list[CardIssu
             )
         )
     return issues
+
+
+def same_holder(reading: CardReading, holder: dict[str, Any]) -> bool:
+    """A later card is the same person's as the one whose `holder` (name, birth date) an earlier finding kept."""
+    born = reading.birth_date.isoformat() if reading.birth_date else None
+    return born == holder.get("birth_date") and names_agree(reading, str(holder.get("name") or ""))
 
 
 def cnp_agrees(reading: CardReading, cnp: str, today: date) -> bool:

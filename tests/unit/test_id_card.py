@@ -11,7 +11,7 @@ from PIL import Image
 
 from intake import texts
 from intake.validation import mrz
-from intake.validation.id_card import SOURCE_FORM, SOURCE_SIGNER, Person, cross_check, names_agree
+from intake.validation.id_card import SOURCE_FORM, SOURCE_SIGNER, Person, cross_check, names_agree, same_holder
 from intake.validation.mrz import CardReading, check_digit, parse, read_card
 from tests.idcards import Holder, Shot, cnp_for, mrz_lines, photographed
 from tests.mailfactory import jpeg_image
@@ -150,6 +150,8 @@ def test_card_expired_before_receipt_is_a_clarification_finding_001_art5_alin3_l
         "Actul de identitate trimis a expirat la 05.12.2026, înainte de data primirii e-mailului."
     )
     assert cross_check(read(Holder(expiry=TODAY)), [FORM], received_on=TODAY) == []  # valid through its last day
+    holder = issue.detail["holder"]
+    assert same_holder(read(), holder) and not same_holder(read(Holder(surname="IONESCU", given="MARIA")), holder)
 
 
 def test_unreadable_card_is_a_staff_only_note_never_a_finding_against_the_citizen() -> None:
