@@ -33,6 +33,7 @@ import logging
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -321,7 +322,9 @@ def compose(
 def read_card(data: bytes, detected_type: str, *, today: date, timeout: float) -> CardReading:
     """OCR the MRZ of a scan (JPEG/PNG, or the largest image on the first page of a PDF): the last text lines of
     the lower part of the straightened card. At most two Tesseract runs, the second at a darker threshold when the
-    first found MRZ-shaped lines whose check digits failed (thin print that the first threshold broke up)."""
+    first found MRZ-shaped lines whose check digits failed (thin print that the first threshold broke up); both
+    within `timeout` seconds in all."""
+    deadline = time.monotonic() + timeout
     image = _load(data, detected_type)
     if image is None:
         return unreadable(REASON_NO_IMAGE)
@@ -337,7 +340,8 @@ def read_card(data: bytes, detected_type: str, *, today: date, timeout: float) -
         lines = _last_text_lines(_binarise(band, darkness))
         if lines is None:
             return reading
-        text = _ocr(lines, timeout)
+        left = deadline - time.monotonic()
+        text = _ocr(lines, left) if left > 0 else None
         if text is None:
             return unreadable(REASON_OCR_FAILED)
         reading = parse(text, today=today)

@@ -180,6 +180,11 @@ def test_card_scanned_into_a_pdf_is_read_and_a_pdf_without_image_is_not() -> Non
     assert read_card(b"%PDF-1.4 no page", "pdf", today=TODAY, timeout=10).reason == mrz.REASON_NO_IMAGE
 
 
+def test_no_time_left_is_an_ocr_failure_for_staff_not_a_wait() -> None:
+    reading = read_card(photographed(HOLDER, Shot(frame=(800, 600))), "jpeg", today=TODAY, timeout=0)
+    assert reading.reason == mrz.REASON_OCR_FAILED
+
+
 def test_a_page_is_not_read_as_a_card() -> None:
     """A portrait page (the usual blank or text scan): no Tesseract run, "not checked" for staff."""
     assert read_card(jpeg_image(), "jpeg", today=TODAY, timeout=10).reason == mrz.REASON_NO_MRZ
