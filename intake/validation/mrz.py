@@ -52,6 +52,9 @@ TESSERACT = "tesseract"
 BAND_WIDTH = 1100
 # Longest side the scan is decoded at before anything else (a 12-megapixel phone photo need not be decoded whole).
 DECODE_SIDE = 1600
+# The largest image of a PDF page decoded to look for a card: an A4 page scanned at 450 dpi, not more (pypdf decodes
+# a Flate image whole, inside the message's memory budget).
+MAX_PDF_IMAGE_PIXELS = 20_000_000
 # Angles tried when straightening the scan (a phone photo is rarely more than a few degrees off).
 SKEW_ANGLES = tuple(a / 2 for a in range(-16, 17))
 # Share of the card's height, from the bottom, where the MRZ lies (on both layouts it takes the lowest third).
@@ -367,11 +370,23 @@ def _load(data: bytes, detected_type: str) -> Image.Image | None:
 
 
 def _largest_pdf_image(data: bytes) -> bytes | None:
-    """A scanned ID in a PDF is a page image: the largest one of the first page."""
+    """A scanned ID in a PDF is a page image: the largest one drawn by the first page, chosen by the sizes its
+    dictionary declares (nothing else is decoded) and no larger than MAX_PDF_IMAGE_PIXELS."""
     try:
         page = PdfReader(io.BytesIO(data)).pages[0]
-        images = sorted(page.images, key=lambda image: len(image.data), reverse=True)
-        return images[0].data if images else None
+        resources = page.get("/Resources")
+        xobjects = resources.get_object().get("/XObject") if resources is not None else None
+        sizes = {}
+        for name, reference in (xobjects.get_object() if xobjects is not None else {}).items():
+            image = reference.get_object()
+            if image.get("/Subtype") == "/Image":
+                sizes[name] = int(image.get("/Width", 0)) * int(image.get("/Height", 0))
+        if not sizes:
+            return None
+        name = max(sizes, key=sizes.__getitem__)
+        if not 0 < sizes[name] <= MAX_PDF_IMAGE_PIXELS:
+            return None
+        return page.images[name].data
     except Exception:  # a PDF that hides its image (or breaks pypdf) is just an unreadable card
         return None
 
