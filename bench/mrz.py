@@ -3,7 +3,7 @@
     .venv/bin/python bench/mrz.py [--cards 50] [--seed 13] [--json]
 
 Each card (tests/idcards.py: classic CI in TD2 and electronic CEI in TD1, OCR-B, rotation up to 4°, perspective,
-sensor noise, blur, JPEG quality 60-90, card filling 70-95 % of a phone frame) goes through `mrz.read_card` and
+sensor noise, blur, JPEG quality 60-90, card filling 70-95 % of a phone frame) goes through `mrz_scan.read_card` and
 `id_card.cross_check` against its own holder (form and signer). Prints the read rate (goal ≥ 95 %), the false
 "mismatch" count (goal 0: a card read but found not to be its own holder's), how many read cards gave the whole
 CNP, and the milliseconds of OCR per card: wall clock, and CPU of this process and of Tesseract (the drawing of the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.validation import id_card, mrz
+from intake.validation import id_card, mrz_scan
 from tests.idcards import photographed, random_cases
 
 TODAY = date(2026, 12, 6)
@@ -44,7 +44,7 @@ def main() -> int:
     for index, (holder, shot) in enumerate(random_cases(args.cards, seed=args.seed)):
         data = photographed(holder, shot)
         started, cpu = time.perf_counter(), _cpu_seconds()
-        reading = mrz.read_card(data, "jpeg", today=TODAY, timeout=10)
+        reading = mrz_scan.read_card(data, "jpeg", today=TODAY, timeout=10)
         times.append((time.perf_counter() - started) * 1000)
         cpu_times.append((_cpu_seconds() - cpu) * 1000)
         if not reading.read:

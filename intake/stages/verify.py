@@ -36,7 +36,7 @@ from intake.signatures import policy as law
 from intake.signatures.verify import ApplicantHint, DocumentVerdict, verify_document
 from intake.stages.assess import MACHINE
 from intake.validation import documents as kinds
-from intake.validation import id_card, identity, mrz
+from intake.validation import id_card, identity, mrz, mrz_scan
 from intake.validation.filetypes import check_attachment, note
 
 VERIFIABLE_TYPES = frozenset({"pdf", "p7s", "p7m"})
@@ -127,14 +127,16 @@ def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, chec
 
 def _read_id_cards(rt: Runtime, checked: list[_Checked]) -> None:
     cards = [
-        item for item in checked if item.document.kind == "id_document" and item.document.detected_type in mrz.TYPES
+        item
+        for item in checked
+        if item.document.kind == "id_document" and item.document.detected_type in mrz_scan.TYPES
     ]
     today = rt.clock.now().date()
     deadline = time.monotonic() + OCR_BUDGET_SECONDS
     for item in cards[:MAX_ID_CARDS]:
         data = rt.store.get(item.document.sha256)
         left = max(0.0, deadline - time.monotonic())
-        item.card = mrz.read_card(data, item.document.detected_type or "", today=today, timeout=left)
+        item.card = mrz_scan.read_card(data, item.document.detected_type or "", today=today, timeout=left)
 
 
 def _check_id_cards(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:

@@ -12,7 +12,8 @@ from PIL import Image
 from intake import texts
 from intake.validation import mrz
 from intake.validation.id_card import SOURCE_FORM, SOURCE_SIGNER, Person, cross_check, names_agree, same_holder
-from intake.validation.mrz import CardReading, check_digit, parse, read_card
+from intake.validation.mrz import CardReading, check_digit, parse
+from intake.validation.mrz_scan import read_card
 from tests.idcards import Holder, Shot, cnp_for, mrz_lines, photographed
 from tests.mailfactory import jpeg_image
 
