@@ -84,7 +84,10 @@ def cross_check(reading: CardReading, people: list[Person], *, received_on: date
                     "expiry": reading.expiry.isoformat(),
                     "received_on": received_on.isoformat(),
                     # Whose card it was, so a valid card sent later settles it only if it is the same holder's.
-                    "holder": {"name": reading.name, "birth_date": reading.birth_date.isoformat()},
+                    "holder": {
+                        "name": reading.name,
+                        "birth_date": reading.birth_date.isoformat() if reading.birth_date else None,
+                    },
                 },
             )
         )
@@ -145,9 +148,10 @@ def names_agree(reading: CardReading, name: str) -> bool:
         return True
     card = _letters(reading.name.split())
     words = sorted(identity.name_tokens(name))
-    if not words or not card or len(words) > 5:
+    if not words or not card:
         return False
-    for order in itertools.permutations(words):
+    # Every order of the words (a form writes "Ion Popescu", the card "POPESCU ION"), up to five words.
+    for order in itertools.permutations(words) if len(words) <= 5 else [words]:
         other = _letters(order)
         if reading.name_truncated:
             other = other[: len(card)]  # the MRZ cut a long name at the end of its field
