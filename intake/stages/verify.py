@@ -159,8 +159,11 @@ def _check_id_cards(rt: Runtime, session: Session, submission: Submission, check
         if item.document.kind in law.QUALIFIED_SIGNATURE_REQUIRED and item.verdict and item.verdict.signer
     ]
     received_on = local(submission.received_at, rt.settings.office.timezone).date()
+    # The two sides of one card come as two images and only one side carries the MRZ (the front of a CI, the back
+    # of a CEI): a side without one is "not checked" only when no image of the message was read.
+    any_read = any(item.card.read for item in checked if item.card is not None)
     for item in checked:
-        if item.card is None:
+        if item.card is None or (any_read and not item.card.read):
             continue
         issues = id_card.cross_check(item.card, people, received_on=received_on)
         if not issues:

@@ -39,6 +39,10 @@ from intake.validation.text import normalize
 # How alike two names must be, letters only, to be the same name misread: one letter in ten may differ.
 NAME_SIMILARITY = 0.8
 
+# Staff-only notes that ask a clerk nothing beyond what the decision visit does anyway (000 step 8: the identity is
+# checked in person): they do not hold a complete file back from automatic confirmation.
+INFORMATIONAL_CODES = frozenset({"id_not_checked"})
+
 SOURCE_FORM = "form"
 SOURCE_SIGNER = "signer"
 

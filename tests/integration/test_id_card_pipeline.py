@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests import forms, mailfactory
+from tests import forms, images, mailfactory
 from tests.idcards import Holder, Shot, photographed
 from tests.integration.conftest import KEY_PASSWORD, sent_during
 from tests.integration.harness import intake_for
@@ -34,6 +34,8 @@ CARDS = {
     "expirat@example.ro": photographed(Holder(**{**OWN.__dict__, "expiry": date(2026, 11, 20)}), SHOT),
     "necitit@example.ro": mailfactory.jpeg_image(),  # a page of text: no MRZ
 }
+# The back of the card, sent beside the front: it has no MRZ, and needs none once the front was read.
+VERSO = images.encode(images.phone_photo((1200, 800), printed=False))
 
 
 @dataclass
@@ -66,6 +68,7 @@ def shown(tmp_path_factory, module_dovecot_factory, module_smtp_sink_factory, si
                 ("declaratie.pdf", declaration, "application/pdf"),
                 ("buletin.jpg", card, "image/jpeg"),
                 ("diploma.jpg", mailfactory.jpeg_image(color=(240, 240, 200)), "image/jpeg"),
+                *([("buletin-verso.jpg", VERSO, "image/jpeg")] if sender == "propriu@example.ro" else []),
             ],
         )
         dovecot.append(message.as_bytes(), internaldate=T0 + timedelta(minutes=index))
@@ -97,7 +100,7 @@ def _findings(submission: dict[str, Any], code: str) -> list[dict[str, Any]]:
 CARD_CODES = ("identity_mismatch", "id_expired", "id_not_checked")
 
 
-def test_issue13_the_applicants_own_card_raises_nothing(shown: Shown) -> None:
+def test_issue13_the_applicants_own_card_raises_nothing_and_its_back_needs_no_mrz(shown: Shown) -> None:
     own = shown.by_sender["propriu@example.ro"]
     assert [f for f in own["findings"] if f["code"] in CARD_CODES] == [], own["findings"]
     assert {d["kind"] for d in own["documents"]} >= {"id_document", "application"}
