@@ -8,10 +8,11 @@ Romanian identity cards carry two layouts:
   YYMMDD and its check digit, sex, expiry date YYMMDD and its check digit, 7 characters of optional data holding
   the CNP's first digit and its last six digits, and the composite check digit. With the birth date, that is the
   whole CNP (S + YYMMDD + JJNNNC), whose own check digit then confirms the reading;
-- the electronic card (CEI, since 2021, 3x30 characters, the TD1 layout of ICAO Doc 9303 Part 5): the document
-  number and optional data on line 1, dates, sex and nationality on line 2, the name on line 3. The whole CNP is in
-  the optional data; it is taken as the 13-digit run whose CNP check digit is right, wherever the optional data
-  put it.
+- the electronic card (CEI, since 2021; ID-1 with the MRZ on the back, HG 295/2021 Annex 5, issued under
+  Regulation (EU) 2019/1157, which requires ICAO 9303): 3x30 characters, the TD1 layout of Part 5, the document
+  number and optional data on line 1, dates, sex and nationality on line 2, the name on line 3. Where its optional
+  data hold the CNP is not published: the CNP is taken as a 13-digit run whose CNP check digit is right, wherever
+  the optional data put it; without one, the caller compares the birth date and sex (CNP digits 1-7) instead.
 
 Nothing is trusted that the check digits (ICAO Doc 9303 Part 3, §4.9: weights 7-3-1, `<` = 0, A = 10 … Z = 35) do
 not confirm: a reading whose document-number, birth-date, expiry or composite check digit fails is unreadable, and
