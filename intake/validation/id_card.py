@@ -161,10 +161,14 @@ def names_agree(reading: CardReading, name: str) -> bool:
             other = other[: len(card)]  # the MRZ cut a long name at the end of its field
         if _alike(card, other):
             return True
-    if not reading.given_names:
-        # Only a surname was read (the given names lost in the fillers): it is all there is to compare.
-        return any(_alike(card, _letters([word])) for word in words)
-    return _words_agree(sorted(identity.name_tokens(reading.name)), words)
+    if not reading.given_names and any(_alike(card, _letters([word])) for word in words):
+        return True  # only a surname was read (the given names lost in the fillers): it is all there is to compare
+    if _words_agree(sorted(identity.name_tokens(reading.name)), words):
+        return True
+    # Last, every word of the name (two at least) somewhere in the card's letters: fillers read as letters glue
+    # the words together ("LONESCUCCANDRELCC" for IONESCU<<ANDREI).
+    long_words = [_letters([word]) for word in words if len(word) >= 3]
+    return len(long_words) >= 2 and all(_inside(word, card) for word in long_words)
 
 
 def _words_agree(card: list[str], person: list[str]) -> bool:
@@ -174,6 +178,15 @@ def _words_agree(card: list[str], person: list[str]) -> bool:
     on_card = [word for word in card if any(_alike(word, other) for other in person)]
     in_name = [word for word in person if any(_alike(word, other) for other in card)]
     return len(on_card) >= 2 and (len(on_card) == len(card) or len(in_name) == len(person))
+
+
+def _inside(word: str, letters: str) -> bool:
+    """`word`, give or take a letter, somewhere in `letters`."""
+    for size in (len(word) - 1, len(word), len(word) + 1):
+        for start in range(len(letters) - size + 1):
+            if _alike(word, letters[start : start + size]):
+                return True
+    return False
 
 
 def _alike(a: str, b: str) -> bool:

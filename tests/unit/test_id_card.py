@@ -129,6 +129,8 @@ def test_another_name_is_a_mismatch_but_a_misread_letter_is_not() -> None:
         ("NAGY", "ILON CC", "Ion Nagy", True),  # a filler read as C, a letter too many
         ("NAGY C ANA CMARIA", "", "Ana Maria Nagy", True),  # the surname separator misread
         ("POP", "", "Pop Ion", True),  # the given names lost: the surname is all there is
+        ("LONESCUCCANDRELCC", "", "Andrei Ionescu", True),  # both fillers read as C, the words glued together
+        ("LONESCUCCANDRELCC", "", "Maria Ionescu", False),
         ("POP", "", "Ion Nagy", False),
         ("IONESCU", "MARIA", "Ana Popa", False),
     ],
