@@ -15,8 +15,11 @@ Romanian identity cards carry two layouts:
   the optional data put it; without one, the caller compares the birth date and sex (CNP digits 1-7) instead.
 
 Nothing is trusted that the check digits (ICAO Doc 9303 Part 3, §4.9: weights 7-3-1, `<` = 0, A = 10 … Z = 35) do
-not confirm: a reading whose document-number, birth-date, expiry or composite check digit fails is unreadable, and
-an unreadable card is never held against the citizen (the caller records "not checked automatically" for staff).
+not confirm: a reading whose document-number, birth-date or expiry check digit fails is unreadable, and an
+unreadable card is never held against the citizen (the caller records "not checked automatically" for staff). The
+optional data (the CNP digits) have no check digit of their own but the composite one, the last character of the
+MRZ, which OCR is the likeliest to drop or misread: when it fails, the card is still read (its dates and number are
+confirmed on their own) but gives no CNP, and only its birth date and sex are compared.
 The names have no check digit: the caller compares them leniently. Nothing here logs the MRZ text or the CNP.
 
 Why not the `mrz` package of PyPI (0.6.2, evaluated): it is GPL-3.0 (copyleft the daemon cannot take on), has not
@@ -124,9 +127,9 @@ def _parse_td2(line1: str, line2: str, today: date) -> CardReading:
     line2 = _typed(_fit(line2, 36), TD2_LINE2, romanian=line1[2:5] == "ROU")
     number, nationality = line2[0:10], line2[10:13]
     birth, sex, expiry, optional = line2[13:20], line2[20], line2[21:28], line2[28:35]
-    composite = number + birth + expiry + optional
-    if not (_ok(number) and _ok(birth) and _ok_expiry(expiry) and check_digit(composite) == line2[35]):
+    if not (_ok(number) and _ok(birth) and _ok_expiry(expiry)):
         return unreadable(REASON_CHECK_DIGITS)
+    composite = check_digit(number + birth + expiry + optional) == line2[35]
     birth_date = _date(birth[:6], today, past=True)
     if birth_date is None or nationality.strip("<") == "":
         return unreadable(REASON_CHECK_DIGITS)
@@ -141,7 +144,7 @@ def _parse_td2(line1: str, line2: str, today: date) -> CardReading:
         birth_date=birth_date,
         sex=_sex(sex),
         expiry=_date(expiry[:6], today, past=False),
-        cnp=_classic_cnp(optional, birth[:6], today),
+        cnp=_classic_cnp(optional, birth[:6], today) if composite else None,
     )
 
 
@@ -155,9 +158,9 @@ def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
     )
     number, optional1 = line1[5:15], line1[15:30]
     birth, sex, expiry, optional2 = line2[0:7], line2[7], line2[8:15], line2[18:29]
-    composite = line1[5:30] + birth + expiry + optional2
-    if not (_ok(number) and _ok(birth) and _ok_expiry(expiry) and check_digit(composite) == line2[29]):
+    if not (_ok(number) and _ok(birth) and _ok_expiry(expiry)):
         return unreadable(REASON_CHECK_DIGITS)
+    composite = check_digit(line1[5:30] + birth + expiry + optional2) == line2[29]
     birth_date = _date(birth[:6], today, past=True)
     if birth_date is None:
         return unreadable(REASON_CHECK_DIGITS)
@@ -172,7 +175,7 @@ def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
         birth_date=birth_date,
         sex=_sex(sex),
         expiry=_date(expiry[:6], today, past=False),
-        cnp=_whole_cnp(optional1 + optional2, today),
+        cnp=_whole_cnp(optional1 + optional2, today) if composite else None,
     )
 
 

@@ -71,12 +71,19 @@ def test_ocr_confusions_settled_by_field_type_and_lost_fillers_restored() -> Non
     assert reading.read and reading.cnp == HOLDER.cnp and reading.surname == "POPESCU"
 
 
-@pytest.mark.parametrize("position", [9, 19, 27, 35])  # number, birth, expiry, composite check digits
+@pytest.mark.parametrize("position", [9, 19, 27])  # number, birth, expiry check digits
 def test_a_wrong_check_digit_makes_the_card_unreadable(position: int) -> None:
     line1, line2 = mrz_lines(HOLDER)
     wrong = str((int(line2[position]) + 1) % 10)
     reading = parse(f"{line1}\n{line2[:position]}{wrong}{line2[position + 1 :]}", today=TODAY)
     assert not reading.read and reading.reason == mrz.REASON_CHECK_DIGITS
+
+
+@pytest.mark.parametrize("last", ["<", "7"])  # the composite check digit lost or misread
+def test_without_the_composite_check_digit_the_card_is_read_but_gives_no_cnp(last: str) -> None:
+    line1, line2 = mrz_lines(HOLDER)
+    reading = parse(f"{line1}\n{line2[:35]}{last}", today=TODAY)
+    assert reading.read and reading.cnp is None and reading.birth_date == HOLDER.birth
 
 
 def test_no_mrz_in_the_text() -> None:
