@@ -10,7 +10,7 @@ import email
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
@@ -22,6 +22,9 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from intake.demo_pki import DemoSigner
+from intake.validation import mrz
+from intake.validation.identity import validate_cnp
+from intake.validation.text import normalize
 
 FONT_PATH = Path(__file__).parent / "receipts" / "fonts" / "DejaVuSans.ttf"
 AGENCY_ADDRESS = "cluj@anofm.gov.ro"
@@ -158,11 +161,26 @@ def id_card_jpeg(name: str) -> bytes:
     draw.rounded_rectangle((40, 40, 1160, 760), radius=36, outline=(40, 70, 120), width=6)
     draw.text((80, 80), "ROMÂNIA", font=_font(48), fill=(30, 50, 110))
     draw.text((80, 150), "CARTE DE IDENTITATE", font=_font(40), fill=(30, 50, 110))
-    draw.rectangle((80, 260, 380, 640), fill=(170, 180, 195))  # where the photo goes
-    draw.text((440, 300), f"Nume / Nom: {name.split()[-1].upper()}", font=_font(34), fill=(0, 0, 0))
-    draw.text((440, 370), f"Prenume: {name.split()[0]}", font=_font(34), fill=(0, 0, 0))
-    draw.text((440, 440), "Domiciliu: Mun. Cluj-Napoca, jud. Cluj", font=_font(28), fill=(0, 0, 0))
-    draw.text((440, 510), "Seria CJ  Nr. 123456", font=_font(28), fill=(0, 0, 0))
+    draw.rectangle((80, 230, 380, 580), fill=(170, 180, 195))  # where the photo goes
+    draw.text((440, 260), f"Nume / Nom: {name.split()[-1].upper()}", font=_font(34), fill=(0, 0, 0))
+    draw.text((440, 330), f"Prenume: {name.split()[0]}", font=_font(34), fill=(0, 0, 0))
+    draw.text((440, 400), "Domiciliu: Mun. Cluj-Napoca, jud. Cluj", font=_font(28), fill=(0, 0, 0))
+    draw.text((440, 470), "Seria CJ  Nr. 123456", font=_font(28), fill=(0, 0, 0))
+    # The machine-readable zone (classic card, ICAO 9303 TD2) the verify stage reads and compares with the forms.
+    born = validate_cnp(APPLICANT_CNP, today=date(2026, 1, 1))
+    assert born.birth_date is not None and born.sex is not None
+    lines = mrz.compose(
+        "TD2",
+        surname=normalize(name.split()[-1]).upper(),
+        given=normalize(" ".join(name.split()[:-1])).upper(),
+        number="CJ123456",
+        birth=born.birth_date,
+        sex=born.sex,
+        expiry=born.birth_date.replace(year=2034),
+        cnp=APPLICANT_CNP,
+    )
+    for index, line in enumerate(lines):
+        draw.text((70, 630 + 52 * index), line, font=_font(40), fill=(0, 0, 0))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()

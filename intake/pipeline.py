@@ -48,7 +48,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("parse", "read headers, text and attachments from the stored raw e-mail", parse),
     Stage("screen", "recognise auto-replies, bounces, lists and loops; size limits; acknowledge", screen),
     Stage("validate", "check every attachment by content: only JPEG, PNG and PDF that fully decode", validate),
-    Stage("verify", "recognise each document; verify signatures; the law's qualified-signature rule", verify),
+    Stage(
+        "verify",
+        "recognise each document; verify signatures; the law's qualified-signature rule; read the ID card's MRZ",
+        verify,
+    ),
     Stage("assess", "request type, consent, checklist of documents, legibility: what is missing or wrong", assess),
     Stage("register", "give the next registration number of the office and year", register),
     Stage(

@@ -95,6 +95,7 @@ from intake.receipts import compose
 from intake.records import add_finding
 from intake.registry import registration_label
 from intake.runtime import Runtime
+from intake.validation.id_card import INFORMATIONAL_CODES
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +303,8 @@ def confirm(rt: Runtime, session: Session, submission: Submission, actor: str) -
 
 def auto_confirm(rt: Runtime) -> int:
     """Confirm every case pending for `decision_auto_confirm_days` working days with no finding at all (staff-only
-    ones included: an open question for staff is exactly what a clerk must settle). 0 = off."""
+    ones included: an open question for staff is exactly what a clerk must settle; not a mere note such as an
+    identity card not checked automatically, which the decision visit checks in person). 0 = off."""
     days = rt.settings.appointments.decision_auto_confirm_days
     if days <= 0:
         return 0
@@ -320,7 +322,7 @@ def auto_confirm(rt: Runtime) -> int:
             if calendar.add_working_days(since, days) > today:
                 continue
             root = session.get_one(Submission, verification.submission_id)
-            if case_findings(session, root, staff=True):
+            if any(f.code not in INFORMATIONAL_CODES for f in case_findings(session, root, staff=True)):
                 continue
             confirm(rt, session, root, AUTO)
             confirmed += 1

@@ -10,27 +10,43 @@ e-mail may complete or replace them.
 The verdict of a document is that of the applicant's own signature (the one whose certificate carries the CNP or
 the name on the form; else the earliest): a third party's signature beside it neither makes nor breaks the
 application, but staff are told (a staff-only finding, `third_party_signature`).
+
+The identity card's machine-readable zone is read here too (OCR, the slow part, in `prepare`; at most
+`MAX_ID_CARDS` images a message) and compared in `record` with the applicant on the forms and with the signer of
+the application and the declaration (`intake.validation.id_card`): a different CNP or name, or a card expired
+before the e-mail arrived, is a finding; a card that could not be read is a staff-only note.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from intake import texts
-from intake.models import Document, SignatureCheck, Submission
+from intake.case_file import case_messages
+from intake.clock import local
+from intake.models import Document, Finding, SignatureCheck, Submission
 from intake.privacy import mask_cnp
 from intake.records import add_finding, documents_of
 from intake.runtime import Runtime
 from intake.signatures import policy as law
 from intake.signatures.verify import ApplicantHint, DocumentVerdict, verify_document
+from intake.stages.assess import MACHINE
 from intake.validation import documents as kinds
-from intake.validation import identity
+from intake.validation import id_card, identity, mrz, mrz_scan
 from intake.validation.filetypes import check_attachment, note
 
 VERIFIABLE_TYPES = frozenset({"pdf", "p7s", "p7m"})
+# OCR costs a third of a second or more a card: a message's first two identity documents (front and back, or
+# two cards) are read, never more, and within OCR_BUDGET_SECONDS in all (a card Tesseract chokes on must not use up
+# the message's own time budget, worker.message_timeout_seconds, 30 s by default: it is left to staff instead).
+MAX_ID_CARDS = 2
+OCR_BUDGET_SECONDS = 6.0
+# Forms that name the applicant (name and CNP) the identity card is compared with.
+APPLICANT_FORMS = ("application", "declaration", "registration_form")
 
 
 @dataclass
@@ -40,6 +56,7 @@ class _Checked:
     applicant: identity.Applicant
     # The document's own signature check, kept as a SignatureCheck row (`verdict` may become a detached .p7s's).
     checked: DocumentVerdict | None = None
+    card: mrz.CardReading | None = None  # the MRZ of an identity document (read in prepare)
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,7 @@ def prepare(rt: Runtime, snapshot: Snapshot) -> list[_Checked]:
     checked = [_check_document(rt, doc) for doc in snapshot.documents]
     checked += _unpack_enveloped(rt, checked, next_position=snapshot.next_position)
     _apply_detached_signatures(rt, checked)
+    _read_id_cards(rt, checked)
     return checked
 
 
@@ -75,6 +93,7 @@ def record(rt: Runtime, session: Session, submission: Submission, checked: list[
         if item.checked is not None:
             _record_verdict(rt, session, item.document, item.checked)
     _check_form_cnps(rt, session, submission, checked)
+    _check_id_cards(rt, session, submission, checked)
     if law.requires_qualified_signatures(item.document.kind for item in checked):
         _check_identity(rt, session, submission, checked)
         _flag_third_party_signatures(rt, session, submission, checked)
@@ -104,6 +123,81 @@ def _check_form_cnps(rt: Runtime, session: Session, submission: Submission, chec
             document_id=item.document.id,
             detail={"form_cnp": cnp, "reason": check.reason},
         )
+
+
+def _read_id_cards(rt: Runtime, checked: list[_Checked]) -> None:
+    cards = [
+        item
+        for item in checked
+        if item.document.kind == "id_document" and item.document.detected_type in mrz_scan.TYPES
+    ]
+    today = rt.clock.now().date()
+    deadline = time.monotonic() + OCR_BUDGET_SECONDS
+    for item in cards[:MAX_ID_CARDS]:
+        data = rt.store.get(item.document.sha256)
+        left = max(0.0, deadline - time.monotonic())
+        item.card = mrz_scan.read_card(data, item.document.detected_type or "", today=today, timeout=left)
+
+
+def _check_id_cards(rt: Runtime, session: Session, submission: Submission, checked: list[_Checked]) -> None:
+    """The card against the forms and the signers of this message (issue 13, §1; `intake.validation.id_card`)."""
+    people = [
+        id_card.Person(
+            id_card.SOURCE_FORM, law.KIND_NAMES_RO[item.document.kind], item.applicant.name, item.applicant.cnp
+        )
+        for item in checked
+        if item.document.kind in APPLICANT_FORMS and (item.applicant.name or item.applicant.cnp)
+    ]
+    people += [
+        id_card.Person(
+            id_card.SOURCE_SIGNER,
+            law.KIND_NAMES_RO[item.document.kind],
+            item.verdict.signer,
+            identity.semantics_cnp(item.verdict.signer_identifier),
+        )
+        for item in checked
+        if item.document.kind in law.QUALIFIED_SIGNATURE_REQUIRED and item.verdict and item.verdict.signer
+    ]
+    received_on = local(submission.received_at, rt.settings.office.timezone).date()
+    # The two sides of one card come as two images and only one side carries the MRZ (the front of a CI, the back
+    # of a CEI): a side without one is "not checked" only when no image of the message was read.
+    any_read = any(item.card.read for item in checked if item.card is not None)
+    for item in checked:
+        if item.card is None or (any_read and not item.card.read):
+            continue
+        issues = id_card.cross_check(item.card, people, received_on=received_on)
+        if not issues:
+            _settle_expired_cards(rt, session, submission, item.card)
+        for issue in issues:
+            add_finding(
+                session,
+                rt,
+                submission,
+                issue.code,
+                texts.render(issue.template, **issue.wording),
+                document_id=item.document.id,
+                detail=issue.detail,
+                staff_only=issue.staff_only,
+            )
+
+
+def _settle_expired_cards(rt: Runtime, session: Session, submission: Submission, card: mrz.CardReading) -> None:
+    """A valid card of the same holder, read and matching, sent later in the case: the expired one an earlier
+    e-mail carried no longer stands against the file. (Cards do not replace one another in the case file, since
+    the two sides of one card come as two images; so this is said here.)"""
+    earlier = [message.id for message in case_messages(session, submission) if message.id != submission.id]
+    if not earlier:
+        return
+    for finding in session.exec(
+        select(Finding).where(
+            col(Finding.submission_id).in_(earlier), Finding.code == "id_expired", col(Finding.cleared_at).is_(None)
+        )
+    ).all():
+        if not id_card.same_holder(card, (finding.detail or {}).get("holder") or {}):
+            continue
+        finding.cleared_at = rt.clock.now()
+        finding.cleared_by = MACHINE
+        session.add(finding)
 
 
 def _check_document(rt: Runtime, doc: Document) -> _Checked:

@@ -45,6 +45,8 @@ FINDINGS: dict[str, str] = {
     "sender_unauthenticated": "Expeditor neautentificat: niciun răspuns trimis",
     "possibly_related": "Posibil legat de alt dosar (expeditor nedovedit)",
     "appointment_held": "Programare de stabilit manual",
+    "id_expired": "Act de identitate expirat",
+    "id_not_checked": "Act de identitate neverificat automat (MRZ necitit)",
 }
 
 DOCUMENT_KINDS: dict[str, str] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -329,6 +329,63 @@ VARIANTS: list[tuple[str, dict[str, object], str]] = [
         "CNP-ul din certificatul semnatarului (1*********12) nu corespunde cu CNP-ul din declarația pe propria "
         "răspundere (2*********34).",
     ),
+    # intake/validation/id_card.py (issue 13: the identity card's MRZ against the forms and the signer)
+    (
+        "constatare_identity_mismatch",
+        dict(
+            motiv="card_cnp",
+            sursa="form",
+            document=policy.KIND_NAMES_RO["application"],
+            cnp_act="2***********7",
+            cnp_alt="2***********5",
+        ),
+        "CNP-ul din actul de identitate (2***********7) nu corespunde cu CNP-ul din cererea pentru acordarea "
+        "indemnizației de șomaj (2***********5).",
+    ),
+    (
+        "constatare_identity_mismatch",
+        dict(
+            motiv="card_cnp",
+            sursa="signer",
+            document=policy.KIND_NAMES_RO["declaration"],
+            cnp_act="",
+            cnp_alt="1***********5",
+        ),
+        "Data nașterii sau sexul din actul de identitate nu corespund cu CNP-ul din certificatul semnatarului pentru "
+        "declarația pe propria răspundere (1***********5).",
+    ),
+    (
+        "constatare_identity_mismatch",
+        dict(
+            motiv="card_name",
+            sursa="signer",
+            document=policy.KIND_NAMES_RO["application"],
+            nume_act="POPESCU ION",
+            nume_alt="Maria Ionescu",
+        ),
+        "Numele din actul de identitate (POPESCU ION) nu corespunde cu numele semnatarului pentru cererea pentru "
+        "acordarea indemnizației de șomaj (Maria Ionescu).",
+    ),
+    (
+        "constatare_id_expired",
+        dict(expirat=date(2026, 11, 20)),
+        "Actul de identitate trimis a expirat la 20.11.2026, înainte de data primirii e-mailului. Vă rugăm să "
+        "prezentați la programare un act de identitate valabil.",
+    ),
+    *[
+        (
+            "constatare_id_not_checked",
+            dict(motiv=motiv),
+            f"Actul de identitate nu a fost verificat automat ({why}). Verificați la ghișeu numele, CNP-ul și "
+            "valabilitatea actului.",
+        )
+        for motiv, why in (
+            ("no_mrz", "zona de citire automată (MRZ) nu a fost găsită în imagine"),
+            ("check_digits", "cifrele de control ale zonei de citire automată (MRZ) nu se verifică"),
+            ("ocr_failed", "recunoașterea textului nu a reușit"),
+            ("no_image", "documentul nu conține o imagine a actului"),
+        )
+    ],
     *[
         (
             "constatare_invalid_cnp",
