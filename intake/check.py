@@ -201,6 +201,23 @@ def timestamp_authority(probe: Probe) -> Outcome:
     return Outcome(True, f"{url} answered, time {when:%d.%m.%Y %H:%M:%S} UTC")
 
 
+def identity_card_ocr(probe: Probe) -> Outcome:
+    """Tesseract with the model the MRZ reader uses (intake.validation.mrz_scan): without it every identity card
+    goes to staff as "not checked automatically", which nobody would notice from the outside."""
+    import subprocess
+
+    from intake.validation.mrz_scan import LANGUAGE, TESSERACT
+
+    try:
+        done = subprocess.run([TESSERACT, "--list-langs"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Outcome(False, f"{TESSERACT} did not run ({type(exc).__name__}): identity cards go to staff unchecked")
+    languages = done.stdout.decode("utf-8", errors="replace").split()
+    if LANGUAGE not in languages:
+        return Outcome(False, f"{TESSERACT} has no {LANGUAGE!r} model: identity cards go to staff unchecked")
+    return Outcome(True, f"{TESSERACT} with the {LANGUAGE!r} model")
+
+
 def trusted_lists(probe: Probe) -> Outcome:
     trust = probe.deployment.trust
     try:
@@ -287,6 +304,7 @@ CHECKS: tuple[Check, ...] = (
     # A TSA down at start is a warning, like the mail servers: receipts wait for it (intake.outages).
     Check("timestamp", "signing.timestamp_url", "warn", True, timestamp_authority),
     Check("trusted_lists", "trust.lists", "warn", False, trusted_lists),
+    Check("ocr", "the Debian packages tesseract-ocr tesseract-ocr-ron", "warn", False, identity_card_ocr),
     Check("imap", "imap.host", "warn", True, imap_login),
     Check("smtp", "smtp.host", "warn", True, smtp_ehlo),
 )

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 TYPES = frozenset({"jpeg", "png", "pdf"})  # what a scanned card arrives as (`Document.detected_type`)
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 TESSERACT = "tesseract"
+LANGUAGE = "ron"  # the model: its LSTM reads OCR-B well with the MRZ whitelist (bench/mrz.py)
 # Width the MRZ band is OCRed at: about 25-30 px per character line for 36 characters, what Tesseract reads best.
 BAND_WIDTH = 1100
 # Longest side the scan is decoded at before anything else (a 12-megapixel phone photo need not be decoded whole).
@@ -209,7 +210,7 @@ def _ocr(image: Image.Image, timeout: float) -> str | None:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     command = [
-        TESSERACT, "stdin", "stdout", "-l", "ron", "--oem", "1", "--psm", "6",
+        TESSERACT, "stdin", "stdout", "-l", LANGUAGE, "--oem", "1", "--psm", "6",
         "-c", f"tessedit_char_whitelist={WHITELIST}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0",
     ]  # fmt: skip
     try:

@@ -28,6 +28,7 @@ EVERY_CHECK = [
     "receipt_key",
     "timestamp",
     "trusted_lists",
+    "ocr",
     "imap",
     "smtp",
 ]

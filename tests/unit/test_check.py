@@ -102,6 +102,21 @@ def test_timestamp_authority_is_asked_when_configured(tmp_path: Path) -> None:
     assert not down.ok and f"127.0.0.1:{port}" in down.detail and down.key is None  # the check's own key
 
 
+def test_identity_card_ocr_needs_tesseract_and_its_romanian_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake.validation import mrz_scan
+
+    settings = _settings(tmp_path)
+    found = check.identity_card_ocr(_probe(settings))
+    assert found.ok and "'ron'" in found.detail
+    monkeypatch.setattr(mrz_scan, "LANGUAGE", "xyz")
+    assert "no 'xyz' model" in check.identity_card_ocr(_probe(settings)).detail
+    monkeypatch.setattr(mrz_scan, "TESSERACT", str(tmp_path / "no-tesseract"))
+    missing = check.identity_card_ocr(_probe(settings))
+    assert not missing.ok and "go to staff unchecked" in missing.detail
+
+
 def test_database_check_creates_nothing(tmp_path: Path) -> None:
     db = tmp_path / "db" / "intake.db"
     outcome = check.database(_probe(_settings(tmp_path, f'[database]\nurl = "sqlite:///{db}"\n')))
