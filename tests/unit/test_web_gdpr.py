@@ -101,6 +101,7 @@ def test_the_admin_downloads_the_zip_by_post_and_the_audit_has_no_address_or_cnp
 ) -> None:
     page = admin.get("/admin/date-personale")
     assert 'method="post"' in page.text and "CNP sau adresă de e-mail" in page.text
+    assert "<title>Date personale · " in page.text and page.text.count("Dosare reținute") == 1
     token = CSRF_FIELD.search(page.text)
     assert token is not None
     bad = admin.post("/admin/date-personale", data={"csrf_token": token.group(1), "persoana": "nimeni"})
