@@ -45,6 +45,11 @@ class BlobStore:
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
 
+    def head(self, sha256: str, limit: int) -> bytes:
+        """The blob's first `limit` bytes (a mail's header section without reading all of a 25 MB mail)."""
+        with self.path_for(sha256).open("rb") as blob:
+            return blob.read(limit)
+
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
 

@@ -106,8 +106,10 @@ def report_name(document: CheckedDocument) -> str:
 def associated_files(evidence: Evidence, store: BlobStore, *, embed_max_bytes: int) -> tuple[AssociatedFile, ...]:
     moment = evidence.received_at
     files: list[AssociatedFile] = []
-    raw = _raw_message(evidence, store)
-    embedded_whole = raw is not None and evidence.sender_authenticated and len(raw) <= embed_max_bytes
+    embedded_whole = evidence.sender_authenticated and evidence.message_size <= embed_max_bytes
+    # Only what goes into the receipt is read: a 25 MB mail represented by its headers costs 64 KB, not 25 MB.
+    raw = _raw_message(evidence, store, limit=None if embedded_whole else MAX_HEADER_BYTES)
+    embedded_whole = embedded_whole and raw is not None
     if raw is not None and embedded_whole:
         files.append(
             AssociatedFile(
@@ -150,9 +152,12 @@ def associated_files(evidence: Evidence, store: BlobStore, *, embed_max_bytes: i
     return tuple(files)
 
 
-def _raw_message(evidence: Evidence, store: BlobStore) -> bytes | None:
+def _raw_message(evidence: Evidence, store: BlobStore, *, limit: int | None) -> bytes | None:
+    """The stored mail, or its first `limit` bytes."""
     try:
-        return store.get(evidence.message_sha256)
+        if limit is None:
+            return store.get(evidence.message_sha256)
+        return store.head(evidence.message_sha256, limit)
     except OSError as exc:  # purged under the retention rules: the record still names it by its hash
         log.warning("raw mail %s not in the store (%s): receipt without the .eml", evidence.message_sha256, exc)
         return None
