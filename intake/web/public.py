@@ -21,6 +21,7 @@ from intake.models import Appointment, AppointmentState, Submission
 from intake.runtime import Runtime
 from intake.web.app import templates
 from intake.web.auth import office_label
+from intake.web.rate_limit import refused
 
 router = APIRouter()
 
@@ -38,13 +39,25 @@ def _rt(request: Request) -> Runtime:
     return request.app.state.rt  # type: ignore[no-any-return]
 
 
-def _problem(request: Request, status: int, title: str, text: str) -> Response:
+def _problem(
+    request: Request, status: int, title: str, text: str, headers: dict[str, str] | None = None
+) -> Response:
     context = {"title": title, "text": text, "office_short": office_label(request)}
-    return templates.TemplateResponse(request, "message.html", context, status_code=status)
+    return templates.TemplateResponse(request, "message.html", context, status_code=status, headers=headers)
 
 
 def _load(request: Request, token: str, session) -> tuple[Appointment, Runtime] | Response:  # type: ignore[no-untyped-def]
-    """The appointment the link names, with the runtime of its office (its calendar and desks)."""
+    """The appointment the link names, with the runtime of its office (its calendar and desks). Rate-limited per
+    client address like the case status page (intake.web.rate_limit): no script walks through links."""
+    wait = refused(request, "programare")
+    if wait is not None:
+        return _problem(
+            request,
+            429,
+            "Prea multe cereri",
+            "Ați deschis această pagină de prea multe ori într-un timp scurt. Încercați din nou peste câteva minute.",
+            {"retry-after": str(wait)},
+        )
     rt = _rt(request)
     try:
         appointment_id, sequence = read_token(token, rt.link_secret, rt.clock.now())

@@ -339,6 +339,13 @@ def test_page_is_rate_limited_per_address(rt: Runtime, case: tuple[int, str]) ->
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
 
 
+def test_the_appointment_page_is_rate_limited_too(rt: Runtime) -> None:
+    web = client(rt)
+    codes = [web.get("/programare/gresit").status_code for _ in range(61)]
+    assert set(codes[:60]) == {404} and codes[60] == 429
+    assert int(web.get("/programare/gresit").headers["retry-after"]) >= 1
+
+
 def test_rate_limiter_window_slides() -> None:
     now = [0.0]
     limiter = RateLimiter(limit=2, window=10.0, clock=lambda: now[0], max_addresses=2)
