@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from intake import case_link
 from intake.alerts import open_alerts
 from intake.appointments.service import verification_state
 from intake.archive import newest_version
@@ -65,6 +66,8 @@ def submission_view(session: Session, rt: Runtime, submission: Submission) -> di
         "authentication": submission.authentication,
         "related_case": _related_case(session, submission, timezone),
         "receipt": _receipt_view(session, submission),
+        # The citizen's view of the case (`/dosar/<token>`, the link every reply carries), once it has a number.
+        "status_url": case_link.status_url(rt, session, submission) if submission.number is not None else None,
         "screening": submission.screening_reason,
         "quarantine_reason": submission.quarantine_reason,
         "last_error": submission.last_error,

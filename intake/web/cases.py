@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 from starlette.exceptions import HTTPException
 
+from intake import case_link
 from intake.db import read_transaction, transaction
 from intake.models import Document, OutboxMessage, Submission
 from intake.runtime import Runtime
@@ -150,11 +151,14 @@ def case_page(request: Request, user: RegistryUser, submission_id: int, ok: str 
         submission = _case_or_404(session, rt, submission_id)
         view: dict[str, Any] = actions.case_view(session, rt, submission)
         kept = case_retention(session, rt, submission)
+        # What the citizen sees (the same page as their link): a clerk on the phone with them sees it too.
+        citizen_view = case_link.status_url(rt, session, submission) if submission.number is not None else None
     context = staff_context(
         request,
         user,
         case=view,
         retention=kept,
+        citizen_view=citizen_view,
         notice=MESSAGES_RO.get(ok),
         error=ERRORS_RO.get(eroare),
         signature_labels=actions.SIGNATURE_LABELS_RO,

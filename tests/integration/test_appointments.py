@@ -195,6 +195,8 @@ def test_follow_up_with_consent_completes_the_case(tmp_path, dovecot, smtp_sink,
     # and the link works on the real database (the follow-up's too: it names the case, not the message).
     link = _status_link(receipt)
     assert _status_link(second[0]) == link
+    # `show --json` gives staff and scripts the same link, for the first message and for its follow-up.
+    assert submissions[1]["status_url"] == submissions[2]["status_url"] == f"https://intake.test{link}"
     page = _status_page(intake, link, received + timedelta(hours=3))
     assert page.status_code == 200
     assert "Dosarul nr. 1/01.02.2027" in page.text and "înregistrat cu nr. 2/01.02.2027" in page.text

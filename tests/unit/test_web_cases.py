@@ -421,6 +421,8 @@ def test_case_page_shows_the_mail_escaped_and_never_renders_html(client: TestCli
     assert "cluj@anofm.gov.ro" in text  # To, from the stored raw message
     assert "16.11.2026 09:00" in text and "Mon, 16 Nov" not in text  # Date header, in the office zone (issue 12)
     assert "vă trimit cererea." in text
+    # What the citizen sees, one click away (issue 13 §4): the case's status page, opened outside the staff session.
+    assert "Ce vede beneficiarul" in text and '/dosar/' in text and 'rel="noopener noreferrer"' in text
     # The attachments: facts, the check and the signature verdict with its reasons.
     assert "cerere.pdf" in text and "Fișierul PDF este deteriorat." in text and "respins" in text
     assert "Semnătură invalidă" in text and "Documentul a fost modificat după semnare" in text  # reasons in words
