@@ -133,19 +133,8 @@ def _parse_td2(line1: str, line2: str, today: date) -> CardReading:
     birth_date = _date(birth[:6], today, past=True)
     if birth_date is None or nationality.strip("<") == "":
         return unreadable(REASON_CHECK_DIGITS)
-    surname, given, truncated = _names(line1[5:36])
-    return CardReading(
-        True,
-        layout="TD2",
-        surname=surname,
-        given_names=given,
-        name_truncated=truncated,
-        document_number=number[:9].rstrip("<"),
-        birth_date=birth_date,
-        sex=_sex(sex),
-        expiry=_date(expiry[:6], today, past=False),
-        cnp=_classic_cnp(optional, birth[:6], today) if composite else None,
-    )
+    cnp = _classic_cnp(optional, birth[:6], today) if composite else None
+    return _reading("TD2", line1[5:36], number, birth_date, sex, expiry, today, cnp)
 
 
 def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
@@ -164,10 +153,18 @@ def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
     birth_date = _date(birth[:6], today, past=True)
     if birth_date is None:
         return unreadable(REASON_CHECK_DIGITS)
-    surname, given, truncated = _names(line3)
+    cnp = _whole_cnp(optional1 + optional2, today) if composite else None
+    return _reading("TD1", line3, number, birth_date, sex, expiry, today, cnp)
+
+
+def _reading(
+    layout: str, name: str, number: str, birth_date: date, sex: str, expiry: str, today: date, cnp: str | None
+) -> CardReading:
+    """A read card from its checked fields (`number` and `expiry` with their check digits)."""
+    surname, given, truncated = _names(name)
     return CardReading(
         True,
-        layout="TD1",
+        layout=layout,
         surname=surname,
         given_names=given,
         name_truncated=truncated,
@@ -175,7 +172,7 @@ def _parse_td1(line1: str, line2: str, line3: str, today: date) -> CardReading:
         birth_date=birth_date,
         sex=_sex(sex),
         expiry=_date(expiry[:6], today, past=False),
-        cnp=_whole_cnp(optional1 + optional2, today) if composite else None,
+        cnp=cnp,
     )
 
 
