@@ -233,13 +233,19 @@ class Daemon:
         except Exception:
             log.exception("poll cycle of office %s failed", rt.office)
 
-    def outbox_job(self) -> None:
+    def _each_led_office(self, work: Callable[[Runtime], object], failed: str) -> None:
+        """`work` for every office whose mailbox this process leads (intake.election): on several hosts, one host
+        per office sends, purges and time-stamps, never two. One office's failure does not stop the others."""
         for rt in self.rt.offices:
             try:
-                if self.pollers[rt.office].leads():  # one sender per mailbox: two would send each reply twice
-                    outbox.send_due(rt)
+                if self.pollers[rt.office].leads():
+                    work(rt)
             except Exception:
-                log.exception("outbox job of office %s failed", rt.office)
+                log.exception("%s (office %s)", failed, rt.office)
+
+    def outbox_job(self) -> None:
+        # One sender per mailbox: two would send each reply twice.
+        self._each_led_office(outbox.send_due, "outbox job failed")
 
     def _serve_web(self) -> None:
         from intake.web.app import serve
@@ -256,25 +262,19 @@ class Daemon:
         """Once a day: erase what is past its retention (intake/purge.py); one host per office does it."""
         from intake.purge import purge
 
-        for rt in self.rt.offices:
-            try:
-                if self.pollers[rt.office].leads():
-                    purge(rt)
-            except Exception:
-                log.exception("purge of office %s failed; it runs again tomorrow", rt.office)
+        self._each_led_office(purge, "purge failed; it runs again tomorrow")
 
     def archive_job(self) -> None:
         """Daily: keep the stored receipts verifiable (`intake archive refresh`), once per mailbox's leader so two
         hosts do not both time-stamp the same receipt."""
         from intake import archive
 
-        for rt in self.rt.offices:
-            try:
-                if self.pollers[rt.office].leads() and rt.settings.signing.timestamp_url:
-                    report = archive.refresh(rt)
-                    log.info("archive refresh %s: %s refreshed, %s failed", rt.office, report.refreshed, report.failed)
-            except Exception:
-                log.exception("archive refresh of office %s failed; receipts keep their evidence", rt.office)
+        def refresh(rt: Runtime) -> None:
+            if rt.settings.signing.timestamp_url:
+                report = archive.refresh(rt)
+                log.info("archive refresh %s: %s refreshed, %s failed", rt.office, report.refreshed, report.failed)
+
+        self._each_led_office(refresh, "archive refresh failed; receipts keep their evidence")
 
     def wake(self, office: str) -> None:
         """New mail in `office`'s mailbox: a cycle for it now (or right after the one running now)."""

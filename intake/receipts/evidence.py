@@ -106,10 +106,10 @@ def report_name(document: CheckedDocument) -> str:
 def associated_files(evidence: Evidence, store: BlobStore, *, embed_max_bytes: int) -> tuple[AssociatedFile, ...]:
     moment = evidence.received_at
     files: list[AssociatedFile] = []
-    embedded_whole = evidence.sender_authenticated and evidence.message_size <= embed_max_bytes
+    whole = evidence.sender_authenticated and evidence.message_size <= embed_max_bytes
     # Only what goes into the receipt is read: a 25 MB mail represented by its headers costs 64 KB, not 25 MB.
-    raw = _raw_message(evidence, store, limit=None if embedded_whole else MAX_HEADER_BYTES)
-    embedded_whole = embedded_whole and raw is not None
+    raw = _raw_message(evidence, store, limit=None if whole else MAX_HEADER_BYTES)
+    embedded_whole = whole and raw is not None
     if raw is not None and embedded_whole:
         files.append(
             AssociatedFile(
