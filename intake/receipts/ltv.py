@@ -22,6 +22,10 @@ from pyhanko.sign import signers
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
+from intake.signatures import hex_strings
+
+hex_strings.install()  # the signed recipisă is read back to extend it: see hex_strings
+
 MD_ALGORITHM = "sha256"
 TIMESTAMP_TIMEOUT = 10  # seconds, as for the signature's own time-stamp
 

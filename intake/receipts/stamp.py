@@ -22,6 +22,9 @@ from pyhanko.sign import fields
 from pyhanko.stamp import StaticStampStyle
 
 from intake.receipts.render import STAMP_BOTTOM, STAMP_HEIGHT, STAMP_LEFT, STAMP_WIDTH, render_stamp
+from intake.signatures import hex_strings
+
+hex_strings.install()  # the recipisă is read back while it is signed: see hex_strings
 
 MM = 72 / 25.4  # PDF points per millimetre
 

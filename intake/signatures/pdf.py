@@ -16,7 +16,7 @@ from typing import Any
 
 from asn1crypto import cms
 
-from intake.signatures import report
+from intake.signatures import hex_strings, report
 from intake.signatures.chain import assess_chain
 from intake.signatures.decision import decide, library_error_verdict, undecided_verdict
 from intake.signatures.engine import Engine
@@ -62,6 +62,7 @@ async def verify_pdf(engine: Engine, data: bytes, decided_at: datetime) -> Outco
 def _open_reader(data: bytes, strict: bool) -> Any:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    hex_strings.install()
     return PdfFileReader(io.BytesIO(data), strict=strict)
 
 
