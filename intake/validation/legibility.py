@@ -80,7 +80,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.generic import DictionaryObject, IndirectObject, NameObject, StreamObject
 
 from intake import texts
-from intake.validation import image_budget, pdf_budget
+from intake.validation import image_budget, pdf_budget, rank_filters
 from intake.validation.filetypes import takes_de
 from intake.validation.text import normalize
 
@@ -341,7 +341,7 @@ def _document_region(gray: Image.Image) -> _Region:
         return whole  # a patterned surface, or print up to the edge: the document is taken to fill the image
     differs = small.point([255 if abs(level - border) > REGION_DEVIATION else 0 for level in range(256)])
     # Opening: text strokes and specks vanish, a card or a page stays.
-    box = differs.filter(ImageFilter.MinFilter(5)).filter(ImageFilter.MaxFilter(5)).getbbox()
+    box = rank_filters.max_filter_binary(rank_filters.min_filter_binary(differs, 5), 5).getbbox()
     if box is None:
         return whole
     area = (box[2] - box[0]) * (box[3] - box[1])
@@ -415,7 +415,7 @@ def _glare_issue(name: str, gray: Image.Image) -> LegibilityIssue | None:
         return None
     clipped = small.point([255 if level >= CLIPPED_LEVEL else 0 for level in range(256)])
     # Erosion: a reflection is a solid patch; white specks and the white between letters are not.
-    solid = clipped.filter(ImageFilter.MinFilter(5)).histogram()[255]
+    solid = rank_filters.min_filter_binary(clipped, 5).histogram()[255]
     if solid < GLARE_MIN_FRACTION * total:
         return None
     return _issue("glare", name, procent=round(100 * solid / total))
@@ -480,7 +480,7 @@ def _sharpness(gray: Image.Image, deviations: Sequence[int], total: int, ink: in
         return 1.0  # nothing to measure on; a tiny image is reported as too small
     count = max(MIN_EDGE_PIXELS, min(int(total * EDGE_QUANTILE), ink // 4))
     contrast = _top_level(deviations, count)
-    edges = gray.filter(ImageFilter.MedianFilter(3)).filter(_LAPLACIAN)
+    edges = rank_filters.median3(gray).filter(_LAPLACIAN)
     edges = edges.crop((2, 2, edges.width - 2, edges.height - 2))  # the filters' borders are not the image
     strengths = [0] * 129
     for level, pixels in enumerate(edges.histogram()):

@@ -16,9 +16,10 @@ import subprocess
 import time
 from datetime import date
 
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageOps
 from pypdf import PdfReader
 
+from intake.validation import rank_filters
 from intake.validation.image_budget import jpeg_draft_size
 from intake.validation.mrz import (
     REASON_NO_IMAGE,
@@ -155,7 +156,7 @@ def _binarise(region: Image.Image, darkness: float) -> Image.Image | None:
     print: a flat image would only feed Tesseract noise."""
     factor = BAND_WIDTH / max(region.width, 1)
     scaled = region.resize((BAND_WIDTH, max(1, int(region.height * factor))), Image.Resampling.LANCZOS)
-    scaled = scaled.filter(ImageFilter.MedianFilter(3))
+    scaled = rank_filters.median3(scaled)
     histogram = scaled.histogram()
     if _level(histogram, 0.98) - _level(histogram, 0.02) < MIN_CONTRAST:
         return None
