@@ -23,23 +23,34 @@ _ANY_WHITE = [255 if level > 0 else 0 for level in range(256)]
 
 
 def median3(image: Image.Image) -> Image.Image:
-    """`image.filter(ImageFilter.MedianFilter(3))` of a grayscale ("L") image."""
+    """`image.filter(ImageFilter.MedianFilter(3))` of a grayscale ("L") image. Intermediate images are let go as
+    soon as they are used: at most about eight copies of the image are alive at a time."""
     width, height = image.size
     padded = _edge_padded(image)
     above, middle, below = (padded.crop((0, dy, width + 2, dy + height)) for dy in range(3))
+    del padded
     # Each column of three sorted: low <= mid <= high.
     first_low, first_high = ImageChops.darker(above, middle), ImageChops.lighter(above, middle)
+    del above, middle
     low, second_high = ImageChops.darker(first_low, below), ImageChops.lighter(first_low, below)
+    del first_low, below
     mid, high = ImageChops.darker(first_high, second_high), ImageChops.lighter(first_high, second_high)
+    del first_high, second_high
 
-    def columns(sorted_part: Image.Image) -> tuple[Image.Image, Image.Image, Image.Image]:
-        left, centre, right = (sorted_part.crop((dx, 0, dx + width, height)) for dx in range(3))
-        return left, centre, right
+    def shifted(sorted_part: Image.Image) -> list[Image.Image]:
+        return [sorted_part.crop((dx, 0, dx + width, height)) for dx in range(3)]
 
-    lows, mids, highs = columns(low), columns(mid), columns(high)
+    lows = shifted(low)
+    del low
     largest_low = ImageChops.lighter(ImageChops.lighter(lows[0], lows[1]), lows[2])
+    del lows
+    highs = shifted(high)
+    del high
     smallest_high = ImageChops.darker(ImageChops.darker(highs[0], highs[1]), highs[2])
-    return _median_of_three(largest_low, _median_of_three(*mids), smallest_high)
+    del highs
+    middle_mid = _median_of_three(*shifted(mid))
+    del mid
+    return _median_of_three(largest_low, middle_mid, smallest_high)
 
 
 def min_filter_binary(image: Image.Image, size: int) -> Image.Image:
