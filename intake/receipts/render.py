@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fontTools import subset as ftsubset
@@ -357,6 +358,7 @@ class _ReceiptPDF(FPDF):
     tight = 1.0  # factor on font sizes, line heights and gaps (see TIGHTER)
     tail_split = False  # the appointment notice and the closing words were cut by a page break
     stamp_alone = False  # the last page holds only the visible signature
+    before_tail: _ReceiptPDF | None = None  # while the page breaks are decided: the document before the notice
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -626,33 +628,63 @@ def _stamp_space(pdf: _ReceiptPDF) -> None:
         pdf.stamp_alone = True
 
 
-def _layout(data: ReceiptData, kit: _FontKit, tight: float, *, keep_tail: bool = False) -> _ReceiptPDF:
-    """The receipt laid out; `pdf.tail_split` says whether the appointment and the closing words were cut by a
-    page break (with `keep_tail` they start a new page instead)."""
+def _layout(data: ReceiptData, kit: _FontKit, tight: float) -> _ReceiptPDF:
+    """The receipt laid out; `pdf.tail_split` says whether the appointment and the closing words were cut by a page
+    break, and `pdf.before_tail` is a copy of the document as it stood before them (see `_tail_on_new_page`)."""
     ctx = _Context(pdf=_new_pdf(data, kit, tight), charset=kit.charset, data=data)
+    _body(ctx)
+    before_tail = _copy(ctx.pdf)
+    _tail(ctx)
+    ctx.pdf.before_tail = before_tail
+    return ctx.pdf
+
+
+def _body(ctx: _Context) -> None:
     _letterhead(ctx)
     _registration_fields(ctx)
     _documents(ctx)
     _case_documents(ctx)
     _findings(ctx)
     _possibly_needed(ctx)
-    if keep_tail:
-        ctx.pdf.add_page()
+
+
+def _tail(ctx: _Context) -> None:
     tail_page = ctx.pdf.page_no()
     _appointment(ctx)
     _closing(ctx)
     ctx.pdf.tail_split = ctx.pdf.page_no() != tail_page
     _stamp_space(ctx.pdf)
+
+
+def _tail_on_new_page(pdf: _ReceiptPDF, data: ReceiptData, kit: _FontKit) -> _ReceiptPDF:
+    """The same receipt with the appointment and the closing words starting a page of their own: continued from
+    the copy made before them, which is what laying the whole receipt out again would give, for a fraction of the
+    time (tests/unit/test_receipt_layout.py compares the two)."""
+    if pdf.before_tail is None:
+        raise ValueError("the receipt was laid out without a copy before its tail")
+    ctx = _Context(pdf=pdf.before_tail, charset=kit.charset, data=data)
+    ctx.pdf.add_page()
+    _tail(ctx)
     return ctx.pdf
+
+
+def _copy(pdf: _ReceiptPDF) -> _ReceiptPDF:
+    # The fonts' width and glyph-id maps are read-only once built: shared, as in _install_fonts.
+    memo: dict[int, Any] = {}
+    for font in pdf.fonts.values():
+        if isinstance(font, TTFFont):
+            memo[id(font.cw)] = font.cw
+            memo[id(font.glyph_ids)] = font.glyph_ids
+    return copy.deepcopy(pdf, memo)
 
 
 def _short_tail(pdf: _ReceiptPDF) -> bool:
     return pdf.page_no() > 1 and pdf.get_y() - MARGIN < TAIL_LIMIT
 
 
-def render_receipt(data: ReceiptData, attachments: Sequence[AssociatedFile] = ()) -> bytes:
-    """An unsigned A4 PDF/A-3b with `attachments` embedded; raises ValueError only for a naive datetime (a caller
-    bug)."""
+def _laid_out(data: ReceiptData) -> _ReceiptPDF:
+    """The receipt with its page breaks decided: tighter if that saves a nearly empty last page, and the notice and
+    the closing words whole on the last page."""
     kit = _font_kit()
     pdf = _layout(data, kit, 1.0)
     if _short_tail(pdf):
@@ -664,7 +696,15 @@ def render_receipt(data: ReceiptData, attachments: Sequence[AssociatedFile] = ()
     if pdf.tail_split or pdf.stamp_alone:
         # The last lines of the notice alone on the last page, or a signature with no text above it, read as an
         # accident: the notice and the closing words move to the last page whole.
-        pdf = _layout(data, kit, pdf.tight, keep_tail=True)
+        pdf = _tail_on_new_page(pdf, data, kit)
+    pdf.before_tail = None
+    return pdf
+
+
+def render_receipt(data: ReceiptData, attachments: Sequence[AssociatedFile] = ()) -> bytes:
+    """An unsigned A4 PDF/A-3b with `attachments` embedded; raises ValueError only for a naive datetime (a caller
+    bug)."""
+    pdf = _laid_out(data)
     for item in attachments:
         pdf.embed_file(
             bytes=item.data,

@@ -4,6 +4,7 @@ no page holding only a few spilled lines; and the link as an <a> in the e-mail's
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from intake.receipts import compose
+from intake.receipts import compose, render
 from intake.receipts.keys import generate_ca_and_leaf_pkcs12
 from intake.receipts.render import ReceiptData, ReceiptDocument, render_receipt, render_stamp
 from intake.receipts.sign import ReceiptSigner
@@ -167,3 +168,30 @@ def test_html_part_links_the_reschedule_url() -> None:
     html_part = message.get_body(("html",))
     assert html_part is not None
     assert f'<a href="{URL}">{URL}</a>' in html_part.get_content()
+
+
+def _output(pdf: render.FPDF) -> bytes:
+    """The PDF without what depends on the clock: its dates (fpdf2 takes the XMP modification date from the clock
+    at output) and the /ID hashed over them."""
+    pdf.set_creation_date(MOMENT)
+    data = re.sub(rb'xmp:(ModifyDate|MetadataDate)="[^"]*"', b"", bytes(pdf.output()))
+    return re.sub(rb"/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"", data)
+
+
+def test_moving_the_notice_to_a_new_page_is_laying_out_again() -> None:
+    """The notice is moved by continuing a copy of the document made before it (`_tail_on_new_page`): the PDF is
+    byte for byte the one a whole second layout with the page break before the notice gives."""
+    kit = render._font_kit()
+    moved = 0
+    for documents, findings in [(1, 0), (6, 12), (6, 19), (14, 3), (22, 0), (28, 6), (60, 10)]:
+        data = receipt(documents, findings)
+        first = render._layout(data, kit, 1.0)
+        if not (first.tail_split or first.stamp_alone):
+            continue
+        whole = render._Context(pdf=render._new_pdf(data, kit, 1.0), charset=kit.charset, data=data)
+        render._body(whole)
+        whole.pdf.add_page()
+        render._tail(whole)
+        assert _output(render._tail_on_new_page(first, data, kit)) == _output(whole.pdf), (documents, findings)
+        moved += 1
+    assert moved >= 2
