@@ -4,7 +4,8 @@ pyhanko reads a hex string (`<48656C6C6F>`) one byte at a time through three Pyt
 /Contents is such a string, tens of kilobytes long (the CMS container with its certificates, time-stamp and
 revocation data), and pyhanko parses it whenever the signature dictionary is read: once per signature we verify
 (both forms of every submission) and again on every read-back of the recipisă while it is signed, time-stamped
-and made long-term. That was ~0.8 µs a byte, about 30 ms of CPU a submission (bench/README.md, "Hex strings").
+and made long-term. That was ~0.8 µs a byte, about 30 ms of CPU a submission (bench/README.md, "Hex strings"
+under "Night of 2026-12-06").
 
 The replacement takes the bytes up to the closing `>` in one read and decodes them with `binascii`, and only when
 they are nothing but hex digits and PDF white space; anything else (a comment, a stray character, no closing `>`

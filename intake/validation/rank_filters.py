@@ -2,7 +2,7 @@
 
 Pillow's rank filters sort every window of every pixel: a 3 x 3 median of a 1000-pixel scan took ~60 ms and a 5 x 5
 minimum of a 400-pixel copy ~20 ms, about 60 ms a submission between the legibility checks and the MRZ reader
-(bench/README.md, "Rank filters"). Both have cheaper exact forms:
+(bench/README.md, "Rank filters" under "Night of 2026-12-06"). Both have cheaper exact forms:
 
 - the median of nine is the median of three numbers once each column of three is sorted: the largest of the column
   minima, the median of the column medians and the smallest of the column maxima (min/max of whole images:
