@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageChops, ImageFilter
 
+BINARY_SIZES = (3, 5, 7, 9)
 _ONLY_WHITE = [255 if level == 255 else 0 for level in range(256)]
 _ANY_WHITE = [255 if level > 0 else 0 for level in range(256)]
 
@@ -55,12 +56,20 @@ def median3(image: Image.Image) -> Image.Image:
 
 def min_filter_binary(image: Image.Image, size: int) -> Image.Image:
     """`image.filter(ImageFilter.MinFilter(size))` of an "L" image whose pixels are all 0 or 255 (erosion)."""
-    return image.filter(ImageFilter.BoxBlur(size // 2)).point(_ONLY_WHITE)
+    return _box_mean(image, size).point(_ONLY_WHITE)
 
 
 def max_filter_binary(image: Image.Image, size: int) -> Image.Image:
     """`image.filter(ImageFilter.MaxFilter(size))` of an "L" image whose pixels are all 0 or 255 (dilation)."""
-    return image.filter(ImageFilter.BoxBlur(size // 2)).point(_ANY_WHITE)
+    return _box_mean(image, size).point(_ANY_WHITE)
+
+
+def _box_mean(image: Image.Image, size: int) -> Image.Image:
+    # The blur rounds a row's mean, then the column's mean of those: up to 9 x 9 one 0 (or one 255) still keeps the
+    # result off 255 (off 0); from 23 x 23 rounding can swallow it.
+    if size not in BINARY_SIZES:
+        raise ValueError(f"window {size} x {size}: only {BINARY_SIZES} are exact")
+    return image.filter(ImageFilter.BoxBlur(size // 2))
 
 
 def _median_of_three(a: Image.Image, b: Image.Image, c: Image.Image) -> Image.Image:

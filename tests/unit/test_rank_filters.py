@@ -44,8 +44,25 @@ def test_median3_is_pillows_median_filter(size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=str)
 def test_binary_min_and_max_are_pillows(size: tuple[int, int]) -> None:
     for image in (_binary(_noise(size, 60, 4)), _binary(_noise(size, 60, 5), 60), _binary(_gradients(size))):
-        assert rank_filters.min_filter_binary(image, 5).tobytes() == image.filter(ImageFilter.MinFilter(5)).tobytes()
-        assert rank_filters.max_filter_binary(image, 5).tobytes() == image.filter(ImageFilter.MaxFilter(5)).tobytes()
+        for window in rank_filters.BINARY_SIZES:
+            erosion, dilation = ImageFilter.MinFilter(window), ImageFilter.MaxFilter(window)
+            assert rank_filters.min_filter_binary(image, window).tobytes() == image.filter(erosion).tobytes()
+            assert rank_filters.max_filter_binary(image, window).tobytes() == image.filter(dilation).tobytes()
+
+
+@pytest.mark.parametrize("window", [9])
+def test_a_single_pixel_is_not_rounded_away(window: int) -> None:
+    """The box-blur form's weakest case: one black pixel in white (and one white in black), the largest window."""
+    white, black = Image.new("L", (window, window), 255), Image.new("L", (window, window), 0)
+    white.putpixel((window // 2, window // 2), 0)
+    black.putpixel((window // 2, window // 2), 255)
+    assert rank_filters.min_filter_binary(white, window).getpixel((window // 2, window // 2)) == 0
+    assert rank_filters.max_filter_binary(black, window).getpixel((window // 2, window // 2)) == 255
+
+
+def test_larger_windows_are_refused() -> None:
+    with pytest.raises(ValueError):
+        rank_filters.min_filter_binary(Image.new("L", (30, 30), 255), 23)
 
 
 def test_on_a_photographed_card_as_the_checks_use_them() -> None:
